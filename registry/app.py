@@ -1,0 +1,84 @@
+"""``create_app(settings)``: the whole HTTP application, its routes listed literally."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from piccolo.engine.postgres import PostgresEngine
+
+from registry import __version__, db
+from registry.auth import (
+    PUBLIC_PATHS,
+    ApiKeyAuthentication,
+    provide_write_context,
+    request_id_middleware,
+)
+from registry.changes.controller import ChangeController
+from registry.contracts.controller import ContractController
+from registry.errors import EXCEPTION_HANDLERS
+from registry.keys.controller import KeyController
+from registry.schemas import Schema
+from registry.settings import Settings, get_settings
+from registry.tables import Vendor
+from registry.vendors.controller import VendorController
+
+
+class Health(Schema):
+    """The service answers and its database is reachable."""
+
+    status: str
+    version: str
+    database: str
+
+
+@get("/health", operation_id="health", tags=["service"], security=[])
+async def health() -> Health:
+    await Vendor.raw("SELECT 1")
+    return Health(status="ok", version=__version__, database=db.current_engine().engine_type)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = db.build_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db.use_engine(engine)
+        if isinstance(engine, PostgresEngine):
+            await engine.start_connection_pool(max_size=settings.postgres_pool_max_size)
+        try:
+            yield
+        finally:
+            if isinstance(engine, PostgresEngine):
+                await engine.close_connection_pool()
+
+    db.use_engine(engine)
+    return Litestar(
+        route_handlers=[health, VendorController, ContractController, ChangeController, KeyController],
+        lifespan=[lifespan],
+        dependencies={"ctx": Provide(provide_write_context, sync_to_thread=False)},
+        middleware=[
+            request_id_middleware,
+            DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_request_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Processor Registry",
+            version=__version__,
+            description="Vendors, confidentiality contracts and the tamper-evident change log.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer",
+                                         description="Authorization: Bearer <key>")}),
+            security=[{"apiKey": []}],
+        ),
+        state={"settings": settings},
+        debug=False,
+    )

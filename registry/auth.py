@@ -1,0 +1,124 @@
+"""Who is calling: API keys (Bearer), roles, guards, and the context every write carries."""
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.enums import Role
+from registry.errors import invalid
+from registry.tables import ApiKey
+
+KEY_PREFIX = "prk_"
+PUBLIC_PATHS = {"/health", "/schema"}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller: a key (later, a person) and its role."""
+
+    name: str
+    role: Role
+
+    def has(self, role: Role) -> bool:
+        return self.role.rank >= role.rank
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What every change row records about the request that caused it."""
+
+    actor: str
+    request_id: str | None = None
+    message: str | None = None
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    # API secrets are 256 random bits, so a fast hash is as safe as a slow one and keeps auth cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    """Turns ``Authorization: Bearer <key>`` into an :class:`Actor`; public paths pass untouched."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise _unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
+        row = (
+            await ApiKey.select(ApiKey.name, ApiKey.role)
+            .where(ApiKey.secret_hash == hash_secret(secret.strip()), ApiKey.revoked_at.is_null())
+            .first()
+        )
+        if row is None:
+            raise _unauthorized("The API key is unknown or revoked.")
+        return AuthenticationResult(user=Actor(name=row["name"], role=Role(row["role"])), auth=None)
+
+
+def _unauthorized(detail: str) -> NotAuthorizedException:
+    return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _requires(role: Role):
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        actor: Actor = connection.user
+        if not actor.has(role):
+            raise PermissionDeniedException(
+                detail=f"This needs the {role.value} role; the key has {actor.role.value}."
+            )
+
+    guard.__name__ = f"requires_{role.value}"
+    return guard
+
+
+requires_lookup = _requires(Role.lookup)
+requires_viewer = _requires(Role.viewer)
+requires_editor = _requires(Role.editor)
+requires_admin = _requires(Role.admin)
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Gives every request an id (the client's X-Request-ID when well-formed) and echoes it back."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+def provide_write_context(request: Request) -> WriteContext:
+    message = request.headers.get("x-change-message")
+    if message is not None and not 1 <= len(message) <= 1000:
+        raise invalid("X-Change-Message", "length", "must be 1 to 1000 characters")
+    return WriteContext(
+        actor=request.user.name,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        message=message,
+    )

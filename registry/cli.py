@@ -1,0 +1,151 @@
+"""The ``registry`` command: serve, migrate, keys, demo data and change-log verification."""
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+
+from registry import db
+from registry.auth import WriteContext
+from registry.enums import Role
+from registry.errors import RegistryError
+from registry.settings import Settings
+
+
+def _run(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` against the configured database, turning registry errors into one line."""
+    settings = Settings()
+    db.use_engine(db.build_engine(settings))
+    try:
+        return asyncio.run(work())
+    except RegistryError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+def _cli_context() -> WriteContext:
+    return WriteContext(actor=f"cli:{getpass.getuser()}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Processor Registry: vendors, contracts, disclosures and verified deletion.
+
+    Configuration comes from REGISTRY_* environment variables (see docs/configuration.md).
+    """
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations that have not run yet."""
+    applied = _run(db.migrate)
+    click.echo(f"applied {len(applied)} migration(s)" if applied else "database is up to date")
+
+
+def _refuse_if_behind() -> None:
+    pending = _run(db.pending_migrations)
+    if pending:
+        click.echo(f"registry: the database is {len(pending)} migration(s) behind; "
+                   "run `registry migrate` first.", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API (refuses to start on a database whose migrations are behind)."""
+    _refuse_if_behind()
+    _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=False, server_header=False)
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+def create_key(name: str, role: str) -> None:
+    """Create a key; its secret is printed once and never stored."""
+    from registry.keys.schemas import KeyCreate
+    from registry.keys.service import create_key as create
+
+    try:
+        data = KeyCreate(name=name, role=Role(role))
+    except ValueError:
+        raise click.BadParameter("letters, digits and . _ @ - only, at most 100", param_hint="NAME") from None
+    created = _run(lambda: create(_cli_context(), data.name, data.role))
+    click.echo(created.secret)
+    click.echo(f"key {created.name!r} ({created.role.value}) created; the secret above is shown only "
+               "once", err=True)
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """List keys (never their secrets)."""
+    from registry.keys.service import list_keys as list_all
+
+    for key in _run(list_all):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.name}\t{key.role.value}\t{key.prefix}…\t{key.created_at:%Y-%m-%d}\t{state}")
+
+
+@keys.command("revoke")
+@click.argument("name")
+def revoke_key(name: str) -> None:
+    """Revoke a key: it stops working at once; the record stays."""
+    from registry.keys.service import revoke_key as revoke
+
+    _run(lambda: revoke(_cli_context(), name))
+    click.echo(f"key {name!r} revoked")
+
+
+@main.group()
+def changes() -> None:
+    """The tamper-evident change log."""
+
+
+@changes.command("verify")
+def verify_changes() -> None:
+    """Check the hash chain from the first row; exit status 1 names the first bad row."""
+    from registry.changes.service import verify_chain
+
+    report = _run(verify_chain)
+    if report.ok:
+        click.echo(f"ok: {report.rows} change rows, chain head {report.head}")
+        return
+    click.echo(f"FAILED: change row {report.first_bad_id} {report.problem} "
+               f"({report.rows} rows before it are intact)", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--serve", "then_serve", is_flag=True, help="Serve the API afterwards.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(then_serve: bool, host: str, port: int) -> None:
+    """Migrate, load realistic demo data (once) and print a fresh admin key for trying the API."""
+    from registry.demo import load_demo
+
+    async def work() -> tuple[int, str, str]:
+        await db.migrate()
+        return await load_demo(_cli_context())
+
+    loaded, name, secret = _run(work)
+    click.echo(f"demo data: {loaded} vendors added" if loaded else "demo data already present")
+    click.echo(f"admin key {name!r}: {secret}")
+    if then_serve:
+        click.echo(f"try: curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/vendors")
+        _serve(host, port, 1)

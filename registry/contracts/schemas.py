@@ -1,0 +1,86 @@
+"""Contracts at the edge. The clauses the policy and the law need are fields, not only a file."""
+
+from datetime import date, datetime
+
+from pydantic import Field
+
+from registry.enums import ContractKind, ContractStatus, EndOfContract
+from registry.schemas import Id, LongText, Schema, text
+
+
+class _ContractFields(Schema):
+    reference: text(100) | None = Field(default=None, description="Your reference; unique when set.")
+    signed_on: date | None = None
+    effective_from: date | None = None
+    expires_on: date | None = Field(default=None, description="Last day in force; none if open-ended.")
+    governing_law: text(200) | None = None
+    confidentiality_equivalent: bool = Field(
+        default=False, description="Confidentiality obligations and measures equivalent to ours (§6.1).")
+    confidentiality_text: LongText | None = None
+    security_measures: LongText | None = None
+    end_of_contract: EndOfContract = Field(
+        default=EndOfContract.delete, description="Delete, or return then delete (GDPR Art. 28(3)(g)).")
+    deletion_deadline_days: int = Field(default=30, ge=0, le=3650)
+    backups_covered: bool = Field(default=False, description="The deletion duty covers backups.")
+    subprocessing_requires_consent: bool = False
+    audit_right: bool = False
+    purposes: LongText | None = Field(default=None, description="Purposes of processing (PIPL Art. 21).")
+    processing_period: text(2000) | None = None
+    notes: LongText | None = None
+
+
+class ContractCreate(_ContractFields):
+    """A new contract with a vendor."""
+
+    vendor_id: Id
+    kind: ContractKind
+    title: text(300, min_length=1)
+
+
+class ContractUpdate(_ContractFields):
+    """A partial change; the vendor of a contract never changes, and termination has its own route."""
+
+    kind: ContractKind | None = None
+    title: text(300, min_length=1) | None = None
+    confidentiality_equivalent: bool | None = None
+    end_of_contract: EndOfContract | None = None
+    deletion_deadline_days: int | None = Field(default=None, ge=0, le=3650)
+    backups_covered: bool | None = None
+    subprocessing_requires_consent: bool | None = None
+    audit_right: bool | None = None
+
+
+class ContractTermination(Schema):
+    """Ending a contract early: the last day in force and why."""
+
+    terminated_on: date
+    reason: text(2000, min_length=1)
+
+
+class DocumentRead(Schema):
+    """The signed contract file as stored."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    uploaded_by: str
+
+
+class ContractRead(_ContractFields):
+    """A contract as stored, with its status and end derived from its dates today."""
+
+    id: int
+    vendor_id: int
+    kind: ContractKind
+    title: str
+    status: ContractStatus
+    terminated_on: date | None
+    termination_reason: str | None
+    ends_on: date | None = Field(description="The earlier of expiry and termination: the last day in force.")
+    deletion_due_on: date | None = Field(description="ends_on + deletion_deadline_days.")
+    document: DocumentRead | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,240 @@
+"""Contract rules and writes: dates in order, terminate once, the signed file kept with its hash."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from piccolo.columns.combination import WhereRaw
+
+from registry import clock, db
+from registry.auth import WriteContext
+from registry.changes.service import record_change
+from registry.contracts import rules
+from registry.contracts.schemas import (
+    ContractCreate,
+    ContractRead,
+    ContractTermination,
+    ContractUpdate,
+    DocumentRead,
+)
+from registry.enums import ChangeAction, ContractKind, ContractStatus
+from registry.errors import RegistryError, conflict, invalid, not_found, precondition_failed
+from registry.tables import Contract, StoredFile, Vendor
+
+SORTS = {"id": Contract.id, "title": Contract.title, "effective_from": Contract.effective_from,
+         "ends_on": Contract.ends_on, "created_at": Contract.created_at}
+_NOT_NULL = ("kind", "title", "confidentiality_equivalent", "end_of_contract",
+             "deletion_deadline_days", "backups_covered", "subprocessing_requires_consent",
+             "audit_right")
+_DOCUMENT = (StoredFile.filename, StoredFile.content_type, StoredFile.size, StoredFile.sha256,
+             StoredFile.created_at, StoredFile.created_by)
+
+
+@dataclass
+class ContractFilter:
+    vendor_id: int | None = None
+    kind: ContractKind | None = None
+    status: ContractStatus | None = None
+    sort: str = "id"
+    limit: int = 50
+    offset: int = 0
+
+
+async def list_contracts(f: ContractFilter) -> tuple[list[ContractRead], int]:
+    day = clock.today()
+    where: list = []
+    if f.vendor_id is not None:
+        where.append(Contract.vendor == f.vendor_id)
+    if f.kind:
+        where.append(Contract.kind == f.kind.value)
+    if f.status:
+        sql, args = rules.contract_status_sql(f.status, day)
+        where.append(WhereRaw(sql, *args))
+    column = SORTS[f.sort.removeprefix("-")]
+    query = Contract.select().order_by(column, ascending=not f.sort.startswith("-"))
+    count = Contract.count()
+    if where:
+        query, count = query.where(*where), count.where(*where)
+    rows = await query.order_by(Contract.id).limit(f.limit).offset(f.offset)
+    return await _read_many(rows, day), await count
+
+
+async def _read_many(rows: list[dict[str, Any]], day: date) -> list[ContractRead]:
+    file_ids = [r["document"] for r in rows if r["document"]]
+    files = {}
+    if file_ids:
+        found = await StoredFile.select(StoredFile.id, *_DOCUMENT).where(StoredFile.id.is_in(file_ids))
+        files = {f["id"]: _document(f) for f in found}
+    return [_to_read(row, files.get(row["document"]), day) for row in rows]
+
+
+def _document(row: dict[str, Any]) -> DocumentRead:
+    return DocumentRead(filename=row["filename"], content_type=row["content_type"], size=row["size"],
+                        sha256=row["sha256"], uploaded_at=row["created_at"],
+                        uploaded_by=row["created_by"])
+
+
+def _to_read(row: dict[str, Any], document: DocumentRead | None, day: date) -> ContractRead:
+    data = {k: v for k, v in row.items() if k not in ("vendor", "document")}
+    return ContractRead.model_validate({**data, "vendor_id": row["vendor"], "document": document,
+                                        "status": rules.contract_status(row, day)})
+
+
+async def _row(contract_id: int) -> dict[str, Any]:
+    row = await Contract.select().where(Contract.id == contract_id).first()
+    if row is None:
+        raise not_found("contract", contract_id)
+    return row
+
+
+async def get_contract(contract_id: int) -> ContractRead:
+    return (await _read_many([await _row(contract_id)], clock.today()))[0]
+
+
+def _derive(values: dict[str, Any]) -> dict[str, Any]:
+    """Keep the stored end and deletion due date in step with the dates they come from."""
+    rules.check_dates(values)
+    end = rules.ends_on(values.get("expires_on"), values.get("terminated_on"))
+    return {**values, "ends_on": end,
+            "deletion_due_on": rules.deletion_due_on(end, values["deletion_deadline_days"])}
+
+
+async def _check_reference_free(reference: str | None, contract_id: int | None = None) -> None:
+    if reference is None:
+        return
+    other = await Contract.select(Contract.id).where(Contract.reference == reference).first()
+    if other and other["id"] != contract_id:
+        raise conflict(f"Contract {other['id']} already has the reference {reference!r}.",
+                       conflicts=[{"type": "contract", "id": other["id"]}])
+
+
+async def create_contract(ctx: WriteContext, data: ContractCreate) -> ContractRead:
+    values = data.model_dump()
+    values["vendor"] = values.pop("vendor_id")
+    values = _derive(values)
+    async with db.write_transaction():
+        if not await Vendor.exists().where(Vendor.id == data.vendor_id):
+            raise invalid("vendor_id", "exists", f"vendor {data.vendor_id} does not exist")
+        await _check_reference_free(data.reference)
+        inserted = await Contract.insert(Contract(**values)).returning(Contract.id)
+        row = await _row(inserted[0]["id"])
+        await record_change(ctx, "contract", row["id"], ChangeAction.create, None, row)
+    return await get_contract(row["id"])
+
+
+async def update_contract(
+    ctx: WriteContext, contract_id: int, data: ContractUpdate, if_match: int | None
+) -> ContractRead:
+    sent = data.model_dump(exclude_unset=True)
+    for name in _NOT_NULL:
+        if name in sent and sent[name] is None:
+            raise invalid(name, "not_null", "cannot be cleared")
+    async with db.write_transaction():
+        before = await _locked_row(contract_id, if_match)
+        await _check_reference_free(sent.get("reference"), contract_id)
+        values = _derive({**before, **sent})
+        for name in ("signed_on", "effective_from"):
+            if values["terminated_on"] and values[name] is None:
+                raise invalid(name, "not_null", "a terminated contract keeps the date it took effect")
+        values.update(version=before["version"] + 1, updated_at=clock.now())
+        changed = {k: v for k, v in values.items() if k != "id"}
+        await Contract.update(changed, use_auto_update=False).where(Contract.id == contract_id)
+        after = await _row(contract_id)
+        await record_change(ctx, "contract", contract_id, ChangeAction.update, before, after)
+    return await get_contract(contract_id)
+
+
+async def _locked_row(contract_id: int, if_match: int | None) -> dict[str, Any]:
+    row = await db.for_update(Contract.select().where(Contract.id == contract_id)).first()
+    if row is None:
+        raise not_found("contract", contract_id)
+    if if_match is not None and if_match != row["version"]:
+        raise precondition_failed(f"contract {contract_id} is at version {row['version']}, not {if_match}")
+    return row
+
+
+async def terminate_contract(
+    ctx: WriteContext, contract_id: int, data: ContractTermination, if_match: int | None = None
+) -> ContractRead:
+    async with db.write_transaction():
+        before = await _locked_row(contract_id, if_match)
+        if before["terminated_on"] is not None:
+            raise conflict(f"Contract {contract_id} was already terminated on "
+                           f"{before['terminated_on']} ({before['termination_reason']}).")
+        if not before["signed_on"] or not before["effective_from"]:
+            raise conflict(f"Contract {contract_id} is a draft (not signed, or no effective date): "
+                           "it never took effect, so it cannot be terminated.")
+        if data.terminated_on < before["effective_from"]:
+            raise invalid("terminated_on", "date_order",
+                          f"must not be before the contract took effect ({before['effective_from']})")
+        if before["expires_on"] and data.terminated_on > before["expires_on"]:
+            raise invalid("terminated_on", "date_order",
+                          f"the contract expires on {before['expires_on']}; it cannot be terminated later")
+        values = _derive({**before, "terminated_on": data.terminated_on,
+                          "termination_reason": data.reason})
+        values.update(version=before["version"] + 1, updated_at=clock.now())
+        await Contract.update({k: v for k, v in values.items() if k != "id"},
+                              use_auto_update=False).where(Contract.id == contract_id)
+        after = await _row(contract_id)
+        await record_change(ctx, "contract", contract_id, ChangeAction.terminate, before, after)
+    return await get_contract(contract_id)
+
+
+# Signatures of the file types a signed contract comes in, and the media types they may claim.
+_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+)
+DOCUMENT_TYPES = tuple(media for _, media in _SIGNATURES)
+
+
+def check_document(content: bytes, content_type: str) -> None:
+    declared = content_type.split(";")[0].strip().lower()
+    if declared not in DOCUMENT_TYPES:
+        raise RegistryError(status=415, title="Unsupported media type",
+                            detail=f"Content-Type must be one of: {', '.join(DOCUMENT_TYPES)}.")
+    if not content:
+        raise invalid("body", "not_empty", "the file is empty")
+    sniffed = next((media for magic, media in _SIGNATURES if content.startswith(magic)), None)
+    if sniffed != declared:
+        raise RegistryError(status=415, title="Unsupported media type",
+                            detail=f"The file's content is not {declared}.")
+    if declared == DOCUMENT_TYPES[-1] and b"word/" not in content[:65536]:
+        raise RegistryError(status=415, title="Unsupported media type",
+                            detail="The ZIP file is not a Word (DOCX) document.")
+
+
+async def upload_document(
+    ctx: WriteContext, contract_id: int, content: bytes, content_type: str, filename: str | None
+) -> ContractRead:
+    check_document(content, content_type)
+    media = content_type.split(";")[0].strip().lower()
+    digest = hashlib.sha256(content).hexdigest()
+    async with db.write_transaction():
+        before = await _locked_row(contract_id, None)
+        name = filename or f"contract-{contract_id}.{_EXTENSIONS[media]}"
+        stored = await StoredFile.insert(StoredFile(
+            sha256=digest, filename=name, content_type=media, size=len(content), data=content,
+            created_by=ctx.actor)).returning(StoredFile.id)
+        # The previous file stays stored: the change row keeps pointing at it.
+        await Contract.update({Contract.document: stored[0]["id"], Contract.version: before["version"] + 1,
+                               Contract.updated_at: clock.now()},
+                              use_auto_update=False).where(Contract.id == contract_id)
+        after = await _row(contract_id)
+        await record_change(ctx, "contract", contract_id, ChangeAction.upload, before,
+                            {**after, "document_sha256": digest, "document_filename": name})
+    return await get_contract(contract_id)
+
+
+_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg",
+               DOCUMENT_TYPES[-1]: "docx"}
+
+
+async def get_document(contract_id: int) -> dict[str, Any]:
+    row = await _row(contract_id)
+    if not row["document"]:
+        raise not_found("document of contract", contract_id)
+    return await StoredFile.select().where(StoredFile.id == row["document"]).first()

@@ -1,0 +1,95 @@
+"""Engines, transactions and migration state, for SQLite and PostgreSQL alike."""
+
+import os
+from contextlib import AbstractAsyncContextManager
+from urllib.parse import unquote, urlsplit
+
+from piccolo.apps.migrations.commands.check import CheckMigrationManager
+from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from registry.settings import Settings
+
+os.environ.setdefault("PICCOLO_CONF", "registry.conf")
+
+
+def build_engine(settings: Settings) -> Engine:
+    """An engine for ``settings.database_url``; nothing connects until first use."""
+    if settings.is_sqlite:
+        path = unquote(urlsplit(settings.database_url).path)
+        path = path[1:] if path.startswith("//") else path.removeprefix("/")
+        return SQLiteEngine(path=path or "registry.sqlite3", timeout=settings.sqlite_busy_timeout_seconds)
+    dsn = settings.database_url.replace("postgres://", "postgresql://", 1)
+    # No extensions: the registry needs none, and creating one needs a superuser.
+    return PostgresEngine(config={"dsn": dsn}, extensions=())
+
+
+def use_engine(engine: Engine) -> None:
+    """Point every table, and Piccolo's migration machinery, at ``engine``."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from registry import conf
+    from registry.piccolo_app import APP_CONFIG
+
+    conf.DB = engine
+    for table in [*APP_CONFIG.table_classes, Migration]:
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    from registry import conf
+
+    return conf.DB
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return (engine or current_engine()).engine_type == "sqlite"
+
+
+def write_transaction() -> AbstractAsyncContextManager:
+    """A transaction for a read-then-write: IMMEDIATE on SQLite, so writers queue instead of failing."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def prepare(engine: Engine) -> None:
+    """Per-database settings that outlive connections (SQLite's WAL journal)."""
+    if isinstance(engine, SQLiteEngine):
+        await engine.run_ddl("PRAGMA journal_mode=WAL;")
+
+
+async def pending_migrations() -> list[str]:
+    """Ids of the registry's migrations not yet applied to the current database."""
+    statuses = await CheckMigrationManager(app_name="registry").get_migration_statuses()
+    return [status.migration_id for status in statuses if not status.has_ran]
+
+
+async def migrate() -> list[str]:
+    """Apply pending migrations; returns the ids applied."""
+    await prepare(current_engine())
+    pending = await pending_migrations()
+    if pending:
+        result = await ForwardsMigrationManager(app_name="registry").run()
+        if not result.success:
+            raise RuntimeError(f"migration failed: {result.message}")
+    return pending
+
+
+def for_update(query):
+    """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transaction already excludes writers."""
+    return query if is_sqlite() else query.lock_rows()
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a UNIQUE constraint failure on either engine (other integrity errors are bugs)."""
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc)

@@ -1,0 +1,67 @@
+"""Every enumeration of the domain, in one place."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a key or person may do; each role includes the ones below it."""
+
+    lookup = "lookup"
+    viewer = "viewer"
+    editor = "editor"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class VendorKind(StrEnum):
+    """The kinds of third party policy §6.1 allows data to go to under contract."""
+
+    associated_business = "associated_business"
+    agent = "agent"
+    service_provider = "service_provider"
+    contractor = "contractor"
+
+
+class VendorStatus(StrEnum):
+    """Derived from the vendor's contracts on a given day."""
+
+    prospective = "prospective"
+    active = "active"
+    offboarding = "offboarding"
+    former = "former"
+
+
+class ContractKind(StrEnum):
+    nda = "nda"
+    dpa = "dpa"
+    msa = "msa"
+    sow = "sow"
+    other = "other"
+
+
+class ContractStatus(StrEnum):
+    """Derived from the contract's dates on a given day."""
+
+    draft = "draft"
+    active = "active"
+    expired = "expired"
+    terminated = "terminated"
+
+
+class EndOfContract(StrEnum):
+    """What the vendor must do with the data when the contract ends (GDPR Art. 28(3)(g))."""
+
+    delete = "delete"
+    return_then_delete = "return_then_delete"
+
+
+class ChangeAction(StrEnum):
+    create = "create"
+    update = "update"
+    delete = "delete"
+    terminate = "terminate"
+    upload = "upload"
+    revoke = "revoke"

@@ -1,0 +1,25 @@
+"""Small HTTP helpers shared by controllers: ETags and If-Match."""
+
+import re
+
+from litestar import Request
+
+from registry.errors import precondition_failed
+
+_ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version(request: Request) -> int | None:
+    """The version an If-Match header asks for; None when the header is absent or ``*``."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header.strip())
+    if not match:
+        raise precondition_failed(f"If-Match {header!r} is not an ETag this API issued")
+    return int(match.group(1))
+

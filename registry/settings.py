@@ -1,0 +1,44 @@
+"""Settings read from the environment (prefix ``REGISTRY_``)."""
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///registry.sqlite3",
+        description="sqlite:///path/to/file.sqlite3 or postgresql://user:pass@host:port/db",
+    )
+    organisation_name: str = Field(
+        default="Example Controller Ltd",
+        min_length=1,
+        max_length=200,
+        description="The controller named on documents the registry issues.",
+    )
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, le=1024 * 1_048_576)
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    postgres_pool_max_size: int = Field(default=10, ge=1, le=200)
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:///")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,141 @@
+"""Every table of the registry. Foreign keys RESTRICT: legal records are never cascaded away."""
+
+from piccolo.columns import (
+    JSON,
+    BigSerial,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+def _fk(references, *, null: bool = False, index: bool = True) -> ForeignKey:
+    return ForeignKey(
+        references=references,
+        null=null,
+        default=None,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        index=index,
+    )
+
+
+def _text(length: int | None = None, *, null: bool = True, **kwargs):
+    """Nullable text that stays NULL (Piccolo would otherwise default it to '')."""
+    if length is None:
+        return Text(null=null, default=None if null else "", **kwargs)
+    return Varchar(length=length, null=null, default=None if null else "", **kwargs)
+
+
+def _date():
+    """A nullable date that stays NULL (Piccolo would otherwise default it to today)."""
+    return Date(null=True, default=None)
+
+
+class ApiKey(Table, tablename="api_key"):
+    """A credential for integrations and scripts; only the SHA-256 of its secret is kept."""
+
+    name = Varchar(length=100, unique=True)
+    role = Varchar(length=20)
+    secret_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=16)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = Varchar(length=100)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class StoredFile(Table, tablename="stored_file"):
+    """An uploaded file (a signed contract, evidence); immutable once written."""
+
+    sha256 = Varchar(length=64, index=True)
+    filename = Varchar(length=255)
+    content_type = Varchar(length=100)
+    size = Integer()
+    data = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = Varchar(length=100)
+
+
+class Vendor(Table, tablename="vendor"):
+    """A third party that receives (or may receive) users' personal information."""
+
+    name = Varchar(length=200, unique=True)
+    legal_name = _text(300)
+    kind = Varchar(length=30, index=True)
+    parent = _fk("self", null=True)
+    country = Varchar(length=2, index=True)
+    registered_address = _text()
+    registration_ids = JSON(default=[])
+    contact_name = _text(200)
+    contact_email = _text(320)
+    contact_phone = _text(50)
+    privacy_contact_name = _text(200)
+    privacy_contact_email = _text(320)
+    privacy_contact_phone = _text(50)
+    website = _text(2048)
+    notes = _text()
+    tags = JSON(default=[])
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Contract(Table, tablename="contract"):
+    """A confidentiality contract (NDA, DPA, ...) with a vendor, its clauses as structured fields."""
+
+    vendor = _fk(Vendor)
+    kind = Varchar(length=10)
+    title = Varchar(length=300)
+    reference = _text(100, unique=True)
+    signed_on = _date()
+    effective_from = _date()
+    expires_on = _date()
+    terminated_on = _date()
+    termination_reason = _text()
+    # The last day in force: the earlier of expiry and termination. Kept by the service for queries.
+    ends_on = _date()
+    deletion_due_on = _date()
+    governing_law = _text(200)
+    confidentiality_equivalent = Boolean(default=False)
+    confidentiality_text = _text()
+    security_measures = _text()
+    end_of_contract = Varchar(length=30, default="delete")
+    deletion_deadline_days = Integer(default=30)
+    backups_covered = Boolean(default=False)
+    subprocessing_requires_consent = Boolean(default=False)
+    audit_right = Boolean(default=False)
+    purposes = _text()
+    processing_period = _text()
+    notes = _text()
+    document = _fk(StoredFile, null=True)
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Change(Table, tablename="change"):
+    """One write to one record, hash-chained to the write before it. Never updated or deleted."""
+
+    id = BigSerial(primary_key=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    object_type = Varchar(length=40)
+    object_id = Varchar(length=100)
+    action = Varchar(length=20)
+    before = JSON(null=True, default=None)
+    after = JSON(null=True, default=None)
+    actor = Varchar(length=120)
+    request_id = _text(100)
+    message = _text(1000)
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64, unique=True)
+
+
+TABLES = (ApiKey, StoredFile, Vendor, Contract, Change)

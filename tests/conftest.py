@@ -1,0 +1,152 @@
+"""Every test runs on SQLite and on a real PostgreSQL the harness starts itself.
+
+Each test gets a fresh, migrated database: a copy of a migrated SQLite file, or a PostgreSQL
+database created from a migrated template.
+"""
+
+import asyncio
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from registry import db
+from registry.app import create_app
+from registry.auth import WriteContext
+from registry.enums import Role
+from registry.keys.service import create_key
+from registry.settings import Settings
+from tests.pg import Cluster, find_binaries
+
+ENGINES = ["sqlite", "postgres"]
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str | None:
+    bindir = find_binaries()
+    if bindir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; CI needs them")
+        return None
+    cluster = Cluster(bindir)
+    url = cluster.start()
+    yield url
+    cluster.stop()
+
+
+def _migrate(url: str) -> None:
+    db.use_engine(db.build_engine(Settings(database_url=url)))
+    asyncio.run(db.migrate())
+
+
+@pytest.fixture(scope="session")
+def templates(pg_server, tmp_path_factory) -> dict[str, str]:
+    """Migrated once per engine; tests copy them."""
+    sqlite_template = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _migrate(f"sqlite:///{sqlite_template}")
+    found = {"sqlite": str(sqlite_template)}
+    if pg_server:
+        async def create() -> None:
+            conn = await asyncpg.connect(f"{pg_server}/postgres")
+            await conn.execute("CREATE DATABASE registry_template")
+            await conn.close()
+        asyncio.run(create())
+        _migrate(f"{pg_server}/registry_template")
+        found["postgres"] = pg_server
+    return found
+
+
+@pytest.fixture(params=ENGINES, autouse=True)
+def engine_name(request) -> str:
+    """Every test runs once per engine (autouse, so async fixtures cannot hide the parameter)."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(engine_name, templates, tmp_path) -> str:
+    """A fresh migrated database for one test, on the engine of this parametrisation."""
+    if engine_name == "sqlite":
+        path = tmp_path / "registry.sqlite3"
+        shutil.copy(templates["sqlite"], path)
+        return f"sqlite:///{path}"
+    if "postgres" not in templates:
+        pytest.skip("PostgreSQL binaries not installed")
+    name = f"t{os.getpid()}_{next(_counter)}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(f"{templates['postgres']}/postgres")
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE registry_template')
+        await conn.close()
+    asyncio.run(create())
+    return f"{templates['postgres']}/{name}"
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, max_upload_bytes=64 * 1024, max_request_bytes=16 * 1024)
+
+
+@pytest.fixture
+async def app(settings):
+    application = create_app(settings)
+    async with application.lifespan():
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def keys(app) -> dict[Role, str]:
+    """A key of each role, created the way the CLI does."""
+    ctx = WriteContext(actor="test-setup")
+    return {role: (await create_key(ctx, f"test-{role.value}", role)).secret for role in Role}
+
+
+@pytest.fixture
+def auth(keys):
+    """``auth(role)`` → the Authorization header for a key of that role."""
+    return lambda role=Role.admin: {"Authorization": f"Bearer {keys[Role(role)]}"}
+
+
+def run_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
+    result = subprocess.run([sys.executable, "-m", "registry", *args], capture_output=True, text=True,
+                            env=env, timeout=120, cwd=Path(__file__).parent)
+    if check and result.returncode != 0:
+        raise AssertionError(f"registry {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+VENDOR = {"name": "Acme Hosting", "kind": "service_provider", "country": "DE"}
+
+
+async def make_vendor(client, auth, **fields) -> dict:
+    response = await client.post("/vendors", json={**VENDOR, **fields}, headers=auth())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def make_contract(client, auth, vendor_id: int, **fields) -> dict:
+    body = {"vendor_id": vendor_id, "kind": "dpa", "title": "DPA", "signed_on": "2025-01-01",
+            "effective_from": "2025-01-01", "confidentiality_equivalent": True, **fields}
+    response = await client.post("/contracts", json=body, headers=auth())
+    assert response.status_code == 201, response.text
+    return response.json()
