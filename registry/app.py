@@ -1,5 +1,6 @@
 """``create_app(settings)``: the whole HTTP application, its routes listed literally."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,6 +45,7 @@ async def health() -> Health:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    logging.getLogger("registry").setLevel(settings.log_level)
     engine = db.build_engine(settings)
 
     @asynccontextmanager

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from registry import db
 from registry.auth import WriteContext
@@ -17,12 +18,21 @@ from registry.settings import Settings
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``work`` against the configured database, turning registry errors into one line."""
-    settings = Settings()
+    settings = load_settings()
     db.use_engine(db.build_engine(settings))
     try:
         return asyncio.run(work())
     except RegistryError as exc:
         raise click.ClickException(exc.detail) from None
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or one line per bad variable and exit status 2."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"REGISTRY_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        raise click.UsageError("invalid configuration: " + "; ".join(lines)) from None
 
 
 def _cli_context() -> WriteContext:

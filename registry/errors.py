@@ -1,6 +1,7 @@
 """One error hierarchy, rendered as RFC 9457 problem+json by one set of handlers."""
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,13 +75,13 @@ def problem(
         "detail": detail,
         "instance": request.url.path,
     }
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    # Routing errors happen before the request-id middleware runs: give those an id here.
+    request_id = request.scope.setdefault("state", {}).setdefault("request_id", uuid.uuid4().hex)
+    body["request_id"] = request_id
     body.update({k: v for k, v in extra.items() if v not in (None, [], {})})
     # Errors raised in middleware are rendered outside the request-id middleware: echo it here too.
-    headers = {"X-Request-ID": request_id} if request_id else None
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON,
+                    headers={"X-Request-ID": request_id})
 
 
 def handle_registry_error(request: Request, exc: RegistryError) -> Response:
