@@ -21,11 +21,15 @@ from registry.auth import (
 )
 from registry.changes.controller import ChangeController
 from registry.contracts.controller import ContractController
+from registry.disclosures.controller import DisclosureController
 from registry.errors import EXCEPTION_HANDLERS
+from registry.exports.controller import ExportController
 from registry.keys.controller import KeyController
+from registry.lookup.controller import LookupController
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
 from registry.tables import Vendor
+from registry.taxonomy.controller import TaxonomyController
 from registry.vendors.controller import VendorController
 
 
@@ -61,7 +65,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     db.use_engine(engine)
     return Litestar(
-        route_handlers=[health, VendorController, ContractController, ChangeController, KeyController],
+        route_handlers=[
+            health,
+            VendorController,
+            ContractController,
+            TaxonomyController,
+            DisclosureController,
+            LookupController,
+            ExportController,
+            ChangeController,
+            KeyController,
+        ],
         lifespan=[lifespan],
         dependencies={"ctx": Provide(provide_write_context, sync_to_thread=False)},
         middleware=[
@@ -73,12 +87,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Processor Registry",
             version=__version__,
-            description="Vendors, confidentiality contracts and the tamper-evident change log.",
+            description="Vendors, confidentiality contracts, disclosures, the lookup API and the tamper-evident change log.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(security_schemes={
-                "apiKey": SecurityScheme(type="http", scheme="bearer",
-                                         description="Authorization: Bearer <key>")}),
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(
+                        type="http", scheme="bearer", description="Authorization: Bearer <key>"
+                    )
+                }
+            ),
             security=[{"apiKey": []}],
         ),
         state={"settings": settings},

@@ -57,8 +57,10 @@ def migrate() -> None:
 def _refuse_if_behind() -> None:
     pending = _run(db.pending_migrations)
     if pending:
-        click.echo(f"registry: the database is {len(pending)} migration(s) behind; "
-                   "run `registry migrate` first.", err=True)
+        click.echo(
+            f"registry: the database is {len(pending)} migration(s) behind; run `registry migrate` first.",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -75,8 +77,15 @@ def serve(host: str, port: int, workers: int) -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        "registry.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 @main.group()
@@ -98,8 +107,9 @@ def create_key(name: str, role: str) -> None:
         raise click.BadParameter("letters, digits and . _ @ - only, at most 100", param_hint="NAME") from None
     created = _run(lambda: create(_cli_context(), data.name, data.role))
     click.echo(created.secret)
-    click.echo(f"key {created.name!r} ({created.role.value}) created; the secret above is shown only "
-               "once", err=True)
+    click.echo(
+        f"key {created.name!r} ({created.role.value}) created; the secret above is shown only once", err=True
+    )
 
 
 @keys.command("list")
@@ -136,8 +146,11 @@ def verify_changes() -> None:
     if report.ok:
         click.echo(f"ok: {report.rows} change rows, chain head {report.head}")
         return
-    click.echo(f"FAILED: change row {report.first_bad_id} {report.problem} "
-               f"({report.rows} rows before it are intact)", err=True)
+    click.echo(
+        f"FAILED: change row {report.first_bad_id} {report.problem} "
+        f"({report.rows} rows before it are intact)",
+        err=True,
+    )
     sys.exit(1)
 
 

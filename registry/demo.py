@@ -12,23 +12,44 @@ from registry.tables import Vendor
 from registry.vendors import service as vendors
 from registry.vendors.schemas import VendorCreate
 
-_DPA = dict(confidentiality_equivalent=True, backups_covered=True, audit_right=True,
-            subprocessing_requires_consent=True, deletion_deadline_days=30,
-            confidentiality_text="Obligations of confidentiality no less protective than the "
-                                 "controller's own (policy §6.1).",
-            security_measures="Encryption at rest and in transit; access on a need-to-know basis.")
+_DPA = dict(
+    confidentiality_equivalent=True,
+    backups_covered=True,
+    audit_right=True,
+    subprocessing_requires_consent=True,
+    deletion_deadline_days=30,
+    confidentiality_text="Obligations of confidentiality no less protective than the "
+    "controller's own (policy §6.1).",
+    security_measures="Encryption at rest and in transit; access on a need-to-know basis.",
+)
 
 VENDORS = [
-    dict(name="Northwind Cloud Hosting", legal_name="Northwind Cloud Hosting Ltd",
-         kind="service_provider", country="IE", website="https://northwind.example",
-         tags=["hosting", "critical"],
-         contact={"name": "Account desk", "email": "accounts@northwind.example"},
-         privacy_contact={"name": "DPO", "email": "dpo@northwind.example"},
-         registration_ids=[{"scheme": "company_number", "value": "IE 651234"}]),
-    dict(name="Northwind Backup Services", kind="service_provider", country="NL", parent="Northwind Cloud Hosting",
-         tags=["hosting", "sub-processor"], notes="Sub-processor engaged by Northwind for off-site backups."),
-    dict(name="Atlas Payments GmbH", kind="service_provider", country="DE", tags=["payments"],
-         privacy_contact={"email": "privacy@atlas-payments.example"}),
+    dict(
+        name="Northwind Cloud Hosting",
+        legal_name="Northwind Cloud Hosting Ltd",
+        kind="service_provider",
+        country="IE",
+        website="https://northwind.example",
+        tags=["hosting", "critical"],
+        contact={"name": "Account desk", "email": "accounts@northwind.example"},
+        privacy_contact={"name": "DPO", "email": "dpo@northwind.example"},
+        registration_ids=[{"scheme": "company_number", "value": "IE 651234"}],
+    ),
+    dict(
+        name="Northwind Backup Services",
+        kind="service_provider",
+        country="NL",
+        parent="Northwind Cloud Hosting",
+        tags=["hosting", "sub-processor"],
+        notes="Sub-processor engaged by Northwind for off-site backups.",
+    ),
+    dict(
+        name="Atlas Payments GmbH",
+        kind="service_provider",
+        country="DE",
+        tags=["payments"],
+        privacy_contact={"email": "privacy@atlas-payments.example"},
+    ),
     dict(name="Brightdesk Support Ltd", kind="agent", country="GB", tags=["support"]),
     dict(name="ProcessOn Group Holdings", kind="associated_business", country="CN", tags=["group"]),
     dict(name="Quill Translation Co.", kind="contractor", country="FR", tags=["translation"]),
@@ -41,30 +62,119 @@ VENDORS = [
 def _contracts(today):
     d = lambda days: today + timedelta(days=days)  # noqa: E731
     return [
-        ("Northwind Cloud Hosting", dict(kind="dpa", title="Data processing agreement", reference="DPA-2024-001",
-                                         signed_on=d(-700), effective_from=d(-690), expires_on=d(400), **_DPA)),
-        ("Northwind Cloud Hosting", dict(kind="msa", title="Master services agreement", reference="MSA-2024-001",
-                                         signed_on=d(-700), effective_from=d(-690))),
-        ("Northwind Backup Services", dict(kind="dpa", title="Sub-processing agreement", reference="DPA-2024-002",
-                                           signed_on=d(-500), effective_from=d(-500), **_DPA)),
-        ("Atlas Payments GmbH", dict(kind="dpa", title="Payment processing DPA", reference="DPA-2023-007",
-                                     signed_on=d(-1000), effective_from=d(-1000), expires_on=d(20), **_DPA)),
-        ("Brightdesk Support Ltd", dict(kind="dpa", title="Customer support outsourcing DPA",
-                                        reference="DPA-2022-014", signed_on=d(-900), effective_from=d(-900),
-                                        **_DPA), ("terminate", d(-10))),
-        ("ProcessOn Group Holdings", dict(kind="nda", title="Intra-group confidentiality agreement",
-                                          reference="NDA-2021-001", signed_on=d(-1500), effective_from=d(-1500),
-                                          confidentiality_equivalent=True)),
-        ("Quill Translation Co.", dict(kind="sow", title="Translation of support articles", reference="SOW-2025-003",
-                                       signed_on=d(-400), effective_from=d(-390), expires_on=d(-200),
-                                       deletion_deadline_days=30)),
-        ("Meridian Analytics", dict(kind="dpa", title="Product analytics DPA (in negotiation)",
-                                    reference="DPA-DRAFT-009", effective_from=d(30), **_DPA)),
-        ("Lumen Legal Agents LLP", dict(kind="nda", title="Engagement letter with confidentiality clause",
-                                        reference="NDA-2025-011", signed_on=d(-100), effective_from=d(-100),
-                                        confidentiality_equivalent=False)),
-        ("Harbor Mailer Inc.", dict(kind="dpa", title="Transactional e-mail DPA", reference="DPA-2023-019",
-                                    signed_on=d(-800), effective_from=d(-800), expires_on=d(-10), **_DPA)),
+        (
+            "Northwind Cloud Hosting",
+            dict(
+                kind="dpa",
+                title="Data processing agreement",
+                reference="DPA-2024-001",
+                signed_on=d(-700),
+                effective_from=d(-690),
+                expires_on=d(400),
+                **_DPA,
+            ),
+        ),
+        (
+            "Northwind Cloud Hosting",
+            dict(
+                kind="msa",
+                title="Master services agreement",
+                reference="MSA-2024-001",
+                signed_on=d(-700),
+                effective_from=d(-690),
+            ),
+        ),
+        (
+            "Northwind Backup Services",
+            dict(
+                kind="dpa",
+                title="Sub-processing agreement",
+                reference="DPA-2024-002",
+                signed_on=d(-500),
+                effective_from=d(-500),
+                **_DPA,
+            ),
+        ),
+        (
+            "Atlas Payments GmbH",
+            dict(
+                kind="dpa",
+                title="Payment processing DPA",
+                reference="DPA-2023-007",
+                signed_on=d(-1000),
+                effective_from=d(-1000),
+                expires_on=d(20),
+                **_DPA,
+            ),
+        ),
+        (
+            "Brightdesk Support Ltd",
+            dict(
+                kind="dpa",
+                title="Customer support outsourcing DPA",
+                reference="DPA-2022-014",
+                signed_on=d(-900),
+                effective_from=d(-900),
+                **_DPA,
+            ),
+            ("terminate", d(-10)),
+        ),
+        (
+            "ProcessOn Group Holdings",
+            dict(
+                kind="nda",
+                title="Intra-group confidentiality agreement",
+                reference="NDA-2021-001",
+                signed_on=d(-1500),
+                effective_from=d(-1500),
+                confidentiality_equivalent=True,
+            ),
+        ),
+        (
+            "Quill Translation Co.",
+            dict(
+                kind="sow",
+                title="Translation of support articles",
+                reference="SOW-2025-003",
+                signed_on=d(-400),
+                effective_from=d(-390),
+                expires_on=d(-200),
+                deletion_deadline_days=30,
+            ),
+        ),
+        (
+            "Meridian Analytics",
+            dict(
+                kind="dpa",
+                title="Product analytics DPA (in negotiation)",
+                reference="DPA-DRAFT-009",
+                effective_from=d(30),
+                **_DPA,
+            ),
+        ),
+        (
+            "Lumen Legal Agents LLP",
+            dict(
+                kind="nda",
+                title="Engagement letter with confidentiality clause",
+                reference="NDA-2025-011",
+                signed_on=d(-100),
+                effective_from=d(-100),
+                confidentiality_equivalent=False,
+            ),
+        ),
+        (
+            "Harbor Mailer Inc.",
+            dict(
+                kind="dpa",
+                title="Transactional e-mail DPA",
+                reference="DPA-2023-019",
+                signed_on=d(-800),
+                effective_from=d(-800),
+                expires_on=d(-10),
+                **_DPA,
+            ),
+        ),
     ]
 
 
@@ -82,6 +192,7 @@ async def load_demo(ctx: WriteContext) -> tuple[int, str, str]:
     for vendor_name, fields, *actions in _contracts(clock.today()):
         contract = await contracts.create_contract(ctx, ContractCreate(vendor_id=ids[vendor_name], **fields))
         for _, on in actions:
-            await contracts.terminate_contract(ctx, contract.id, ContractTermination(
-                terminated_on=on, reason="Service moved in-house"))
+            await contracts.terminate_contract(
+                ctx, contract.id, ContractTermination(terminated_on=on, reason="Service moved in-house")
+            )
     return len(ids), key.name, key.secret

@@ -65,3 +65,20 @@ class ChangeAction(StrEnum):
     terminate = "terminate"
     upload = "upload"
     revoke = "revoke"
+    end = "end"
+
+
+class TaxonomyKind(StrEnum):
+    """The three hierarchies of the fideslang taxonomy."""
+
+    data_category = "data_category"
+    data_use = "data_use"
+    data_subject = "data_subject"
+
+
+class LegalBasis(StrEnum):
+    """Why a disclosure is lawful: under contract (policy §6.1), with consent, or required by law."""
+
+    contract = "contract"
+    consent = "consent"
+    legal_obligation = "legal_obligation"

@@ -65,9 +65,7 @@ def precondition_failed(detail: str) -> RegistryError:
     return RegistryError(detail=detail, status=412, title="Precondition failed")
 
 
-def problem(
-    request: Request, status: int, title: str, detail: str, **extra: Any
-) -> Response[dict[str, Any]]:
+def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title,
@@ -80,8 +78,9 @@ def problem(
     body["request_id"] = request_id
     body.update({k: v for k, v in extra.items() if v not in (None, [], {})})
     # Errors raised in middleware are rendered outside the request-id middleware: echo it here too.
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON,
-                    headers={"X-Request-ID": request_id})
+    return Response(
+        content=body, status_code=status, media_type=PROBLEM_JSON, headers={"X-Request-ID": request_id}
+    )
 
 
 def handle_registry_error(request: Request, exc: RegistryError) -> Response:
@@ -190,9 +189,11 @@ class Problem(BaseModel):
     instance: str | None = None
     request_id: str | None = None
     errors: list[dict[str, str]] | None = Field(
-        default=None, description="One entry per broken rule: field, rule, message.")
+        default=None, description="One entry per broken rule: field, rule, message."
+    )
     conflicts: list[dict[str, Any]] | None = Field(
-        default=None, description="For 409: the records that stand in the way.")
+        default=None, description="For 409: the records that stand in the way."
+    )
 
 
 _DESCRIPTIONS = {
@@ -211,7 +212,6 @@ _DESCRIPTIONS = {
 def problem_responses(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for a handler's error responses (401 and 403 come with every guarded route)."""
     return {
-        code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code],
-                           media_type=PROBLEM_JSON)
+        code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
         for code in sorted({400, 401, 403, *codes})
     }

@@ -22,4 +22,3 @@ def if_match_version(request: Request) -> int | None:
     if not match:
         raise precondition_failed(f"If-Match {header!r} is not an ETag this API issued")
     return int(match.group(1))
-

@@ -32,8 +32,12 @@ def country_param(value: str | None, field: str = "country") -> str | None:
     try:
         return _country(value)
     except ValueError as exc:
-        raise RegistryError(status=400, title="Invalid request", detail=f"{field}: {exc}",
-                            errors=[FieldError(field, "iso_3166_1_alpha_2", str(exc))]) from None
+        raise RegistryError(
+            status=400,
+            title="Invalid request",
+            detail=f"{field}: {exc}",
+            errors=[FieldError(field, "iso_3166_1_alpha_2", str(exc))],
+        ) from None
 
 
 def text(max_length: int, min_length: int = 0):

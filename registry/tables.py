@@ -121,6 +121,49 @@ class Contract(Table, tablename="contract"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class TaxonomyEntry(Table, tablename="taxonomy_entry"):
+    """A data category, data use (purpose) or data subject; dotted keys form the hierarchy."""
+
+    kind = Varchar(length=20)
+    key = Varchar(length=200)
+    name = Varchar(length=200)
+    description = _text()
+    parent_key = _text(200)
+    is_default = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Disclosure(Table, tablename="disclosure"):
+    """Vendor V receives categories of data subjects for a purpose, on a legal basis, over a period."""
+
+    vendor = _fk(Vendor)
+    contract = _fk(Contract, null=True)
+    basis = Varchar(length=20)
+    purpose = Varchar(length=200, index=True)
+    consent_reference = _text(300)
+    legal_reference = _text(300)
+    data_subjects = JSON(default=[])
+    country = Varchar(length=2)
+    valid_from = Date()
+    # Last day of the disclosure, inclusive; NULL while open-ended.
+    valid_to = _date()
+    ended_reason = _text()
+    notes = _text()
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DisclosureCategory(Table, tablename="disclosure_category"):
+    """One category of one disclosure, with the disclosure's period copied in for indexed lookups."""
+
+    disclosure = _fk(Disclosure)
+    vendor = _fk(Vendor, index=False)
+    category = Varchar(length=200)
+    valid_from = Date()
+    valid_to = _date()
+
+
 class Change(Table, tablename="change"):
     """One write to one record, hash-chained to the write before it. Never updated or deleted."""
 
@@ -138,4 +181,4 @@ class Change(Table, tablename="change"):
     hash = Varchar(length=64, unique=True)
 
 
-TABLES = (ApiKey, StoredFile, Vendor, Contract, Change)
+TABLES = (ApiKey, StoredFile, Vendor, Contract, TaxonomyEntry, Disclosure, DisclosureCategory, Change)

@@ -59,10 +59,12 @@ def templates(pg_server, tmp_path_factory) -> dict[str, str]:
     _migrate(f"sqlite:///{sqlite_template}")
     found = {"sqlite": str(sqlite_template)}
     if pg_server:
+
         async def create() -> None:
             conn = await asyncpg.connect(f"{pg_server}/postgres")
             await conn.execute("CREATE DATABASE registry_template")
             await conn.close()
+
         asyncio.run(create())
         _migrate(f"{pg_server}/registry_template")
         found["postgres"] = pg_server
@@ -90,6 +92,7 @@ def database_url(engine_name, templates, tmp_path) -> str:
         conn = await asyncpg.connect(f"{templates['postgres']}/postgres")
         await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE registry_template')
         await conn.close()
+
     asyncio.run(create())
     return f"{templates['postgres']}/{name}"
 
@@ -128,8 +131,14 @@ def auth(keys):
 
 def run_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
-    result = subprocess.run([sys.executable, "-m", "registry", *args], capture_output=True, text=True,
-                            env=env, timeout=120, cwd=Path(__file__).parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "registry", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=Path(__file__).parent,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"registry {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -145,8 +154,15 @@ async def make_vendor(client, auth, **fields) -> dict:
 
 
 async def make_contract(client, auth, vendor_id: int, **fields) -> dict:
-    body = {"vendor_id": vendor_id, "kind": "dpa", "title": "DPA", "signed_on": "2025-01-01",
-            "effective_from": "2025-01-01", "confidentiality_equivalent": True, **fields}
+    body = {
+        "vendor_id": vendor_id,
+        "kind": "dpa",
+        "title": "DPA",
+        "signed_on": "2025-01-01",
+        "effective_from": "2025-01-01",
+        "confidentiality_equivalent": True,
+        **fields,
+    }
     response = await client.post("/contracts", json=body, headers=auth())
     assert response.status_code == 201, response.text
     return response.json()

@@ -10,8 +10,10 @@ from pathlib import Path
 
 
 def find_binaries() -> Path | None:
-    for candidate in [shutil.which("pg_ctl"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
-                                                      reverse=True)]:
+    for candidate in [
+        shutil.which("pg_ctl"),
+        *sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True),
+    ]:
         if candidate and Path(candidate).exists():
             return Path(candidate).resolve().parent
     return None
@@ -41,12 +43,34 @@ class Cluster:
 
     def start(self) -> str:
         data = self.root / "data"
-        self._run(str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                  "--no-sync", "-E", "UTF8", "--locale=C")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                  str(self.root / "log"), "-w", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
         return f"postgresql://postgres@127.0.0.1:{self.port}"
 
     def stop(self) -> None:

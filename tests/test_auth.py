@@ -32,22 +32,29 @@ class TestAuthentication:
 
 
 class TestRoles:
-    @pytest.mark.parametrize(("role", "method", "path", "status"), [
-        ("lookup", "GET", "/vendors", 403),
-        ("lookup", "GET", "/changes", 403),
-        ("viewer", "GET", "/vendors", 200),
-        ("viewer", "POST", "/vendors", 403),
-        ("viewer", "GET", "/keys", 403),
-        ("editor", "POST", "/vendors", 201),
-        ("editor", "GET", "/keys", 403),
-        ("editor", "POST", "/keys", 403),
-        ("admin", "GET", "/keys", 200),
-    ])
+    @pytest.mark.parametrize(
+        ("role", "method", "path", "status"),
+        [
+            ("lookup", "GET", "/vendors", 403),
+            ("lookup", "GET", "/changes", 403),
+            ("viewer", "GET", "/vendors", 200),
+            ("viewer", "POST", "/vendors", 403),
+            ("viewer", "GET", "/keys", 403),
+            ("editor", "POST", "/vendors", 201),
+            ("editor", "GET", "/keys", 403),
+            ("editor", "POST", "/keys", 403),
+            ("admin", "GET", "/keys", 200),
+        ],
+    )
     async def test_role_decides(self, client, auth, role, method, path, status):
-        body = {"name": "Acme", "kind": "agent", "country": "FR"} if path == "/vendors" else {
-            "name": "k", "role": "viewer"}
-        response = await client.request(method, path, json=body if method == "POST" else None,
-                                        headers=auth(role))
+        body = (
+            {"name": "Acme", "kind": "agent", "country": "FR"}
+            if path == "/vendors"
+            else {"name": "k", "role": "viewer"}
+        )
+        response = await client.request(
+            method, path, json=body if method == "POST" else None, headers=auth(role)
+        )
         assert response.status_code == status, response.text
         if status == 403:
             assert role in response.json()["detail"]
@@ -70,13 +77,18 @@ class TestKeysApi:
         assert after.status_code == 401
         again = await client.post("/keys/crm-sync/revoke", headers=auth())
         assert again.status_code == 409
-        changes = (await client.get("/changes", params={"object_type": "api_key", "object_id": "crm-sync"},
-                                    headers=auth())).json()["items"]
+        changes = (
+            await client.get(
+                "/changes", params={"object_type": "api_key", "object_id": "crm-sync"}, headers=auth()
+            )
+        ).json()["items"]
         assert [c["action"] for c in changes] == ["create", "revoke"]
         assert secret not in str(changes)
 
-    @pytest.mark.parametrize("body", [{"name": "../x", "role": "admin"}, {"name": "ok", "role": "root"},
-                                      {"name": "", "role": "viewer"}])
+    @pytest.mark.parametrize(
+        "body",
+        [{"name": "../x", "role": "admin"}, {"name": "ok", "role": "root"}, {"name": "", "role": "viewer"}],
+    )
     async def test_rejects_bad_keys(self, client, auth, body):
         response = await client.post("/keys", json=body, headers=auth())
         assert response.status_code == 400

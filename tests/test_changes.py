@@ -40,11 +40,14 @@ class TestChainVerification:
         result = await asyncio.to_thread(run_cli, database_url, "changes", "verify")
         assert result.stdout.startswith(f"ok: {report['rows']} change rows")
 
-    @pytest.mark.parametrize(("sql", "problem"), [
-        ("UPDATE change SET actor = 'someone-else' WHERE id = 6", "content does not match"),
-        ("UPDATE change SET after = '{\"name\":\"Forged\"}' WHERE id = 5", "content does not match"),
-        ("DELETE FROM change WHERE id = 6", "does not follow"),
-    ])
+    @pytest.mark.parametrize(
+        ("sql", "problem"),
+        [
+            ("UPDATE change SET actor = 'someone-else' WHERE id = 6", "content does not match"),
+            ('UPDATE change SET after = \'{"name":"Forged"}\' WHERE id = 5', "content does not match"),
+            ("DELETE FROM change WHERE id = 6", "does not follow"),
+        ],
+    )
     async def test_tampering_is_detected_and_named(self, client, auth, history, database_url, sql, problem):
         await _tamper(database_url, sql)
         result = await asyncio.to_thread(run_cli, database_url, "changes", "verify", check=False)

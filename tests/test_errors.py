@@ -13,19 +13,24 @@ class TestProblems:
         assert response.json()["request_id"] == response.headers["x-request-id"]
 
     async def test_malformed_json_is_400(self, client, auth):
-        response = await client.post("/vendors", content=b'{"name": "x",', headers={
-            **auth(), "Content-Type": "application/json"})
+        response = await client.post(
+            "/vendors", content=b'{"name": "x",', headers={**auth(), "Content-Type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.headers["content-type"] == "application/problem+json"
 
     async def test_body_over_the_limit_is_413(self, client, auth):
-        response = await client.post("/vendors", json={"name": "x", "kind": "agent", "country": "FR",
-                                                       "notes": "n" * 20_000}, headers=auth())
+        response = await client.post(
+            "/vendors",
+            json={"name": "x", "kind": "agent", "country": "FR", "notes": "n" * 20_000},
+            headers=auth(),
+        )
         assert response.status_code == 413
         assert (await client.get("/vendors", headers=auth())).json()["total"] == 0
 
-    @pytest.mark.parametrize("path", ["/vendors/99999999999999999999", "/vendors/-1", "/contracts/0",
-                                      "/vendors/2147483648"])
+    @pytest.mark.parametrize(
+        "path", ["/vendors/99999999999999999999", "/vendors/-1", "/contracts/0", "/vendors/2147483648"]
+    )
     async def test_huge_or_negative_ids_are_4xx(self, client, auth, path):
         response = await client.get(path, headers=auth())
         assert response.status_code in (400, 404)
@@ -38,8 +43,11 @@ class TestProblems:
         assert odd.headers["x-request-id"] != "<script>"
 
     async def test_overlong_change_message_is_refused(self, client, auth):
-        response = await client.post("/vendors", json={"name": "x", "kind": "agent", "country": "FR"},
-                                     headers={**auth(), "X-Change-Message": "m" * 1001})
+        response = await client.post(
+            "/vendors",
+            json={"name": "x", "kind": "agent", "country": "FR"},
+            headers={**auth(), "X-Change-Message": "m" * 1001},
+        )
         assert response.status_code == 422
         assert (await client.get("/vendors", headers=auth())).json()["total"] == 0
 

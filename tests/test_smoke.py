@@ -1,3 +1,8 @@
+"""The foundation's story end to end, with a key of each role, and concurrent writers."""
+
+import hashlib
+
+import anyio
 import pytest
 
 pytestmark = pytest.mark.anyio
@@ -7,3 +12,70 @@ async def test_health(client):
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+async def test_vendor_contract_document_termination_story(client, auth):
+    editor, viewer = auth("editor"), auth("viewer")
+    vendor = await client.post(
+        "/vendors", json={"name": "Acme", "kind": "contractor", "country": "IE"}, headers=viewer
+    )
+    assert vendor.status_code == 403
+    vendor = (
+        await client.post(
+            "/vendors", json={"name": "Acme", "kind": "contractor", "country": "IE"}, headers=editor
+        )
+    ).json()
+    contract = (
+        await client.post(
+            "/contracts",
+            headers=editor,
+            json={
+                "vendor_id": vendor["id"],
+                "kind": "nda",
+                "title": "NDA",
+                "signed_on": "2025-01-01",
+                "effective_from": "2025-01-01",
+            },
+        )
+    ).json()
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    upload = await client.put(
+        f"/contracts/{contract['id']}/document",
+        content=pdf,
+        headers={**editor, "Content-Type": "application/pdf"},
+    )
+    assert upload.json()["document"]["sha256"] == hashlib.sha256(pdf).hexdigest()
+    terminated = await client.post(
+        f"/contracts/{contract['id']}/terminate",
+        json={"terminated_on": "2025-03-31", "reason": "done"},
+        headers=editor,
+    )
+    assert terminated.json()["status"] == "terminated"
+    assert (await client.delete(f"/vendors/{vendor['id']}", headers=editor)).status_code == 409
+    assert (await client.get("/changes", headers=auth("lookup"))).status_code == 403
+    log = (await client.get("/changes", params={"since": "2000-01-01T00:00:00"}, headers=viewer)).json()
+    actions = [(c["object_type"], c["action"]) for c in log["items"] if c["object_type"] != "api_key"]
+    assert actions == [
+        ("vendor", "create"),
+        ("contract", "create"),
+        ("contract", "upload"),
+        ("contract", "terminate"),
+    ]
+
+
+async def test_concurrent_writers_keep_one_chain(client, auth):
+    statuses: list[int] = []
+
+    async def create(n: int) -> None:
+        response = await client.post(
+            "/vendors", json={"name": f"Vendor {n}", "kind": "agent", "country": "FR"}, headers=auth("editor")
+        )
+        statuses.append(response.status_code)
+
+    async with anyio.create_task_group() as group:
+        for n in range(20):
+            group.start_soon(create, n)
+    assert statuses == [201] * 20
+    assert (await client.get("/vendors", headers=auth())).json()["total"] == 20
+    report = (await client.get("/changes/verify", headers=auth())).json()
+    assert report["ok"] is True and report["rows"] == 24

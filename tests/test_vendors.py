@@ -8,20 +8,28 @@ pytestmark = pytest.mark.anyio
 
 
 async def changes_for(client, auth, object_type, object_id):
-    response = await client.get("/changes", params={"object_type": object_type, "object_id": object_id},
-                                headers=auth())
+    response = await client.get(
+        "/changes", params={"object_type": object_type, "object_id": object_id}, headers=auth()
+    )
     assert response.status_code == 200
     return response.json()["items"]
 
 
 class TestCreateVendor:
     async def test_creates_and_logs(self, client, auth):
-        body = {"name": "Acme Hosting", "legal_name": "Acme Hosting GmbH", "kind": "service_provider",
-                "country": "de", "website": "https://acme.example", "tags": ["hosting", "Hosting"],
-                "contact": {"name": "Desk", "email": "desk@acme.example", "phone": "+49 30 123"},
-                "registration_ids": [{"scheme": "VAT", "value": "DE123456789"}]}
-        response = await client.post("/vendors", json=body, headers={**auth("editor"),
-                                                                      "X-Change-Message": "onboarding"})
+        body = {
+            "name": "Acme Hosting",
+            "legal_name": "Acme Hosting GmbH",
+            "kind": "service_provider",
+            "country": "de",
+            "website": "https://acme.example",
+            "tags": ["hosting", "Hosting"],
+            "contact": {"name": "Desk", "email": "desk@acme.example", "phone": "+49 30 123"},
+            "registration_ids": [{"scheme": "VAT", "value": "DE123456789"}],
+        }
+        response = await client.post(
+            "/vendors", json=body, headers={**auth("editor"), "X-Change-Message": "onboarding"}
+        )
         assert response.status_code == 201, response.text
         vendor = response.json()
         assert vendor["country"] == "DE"
@@ -37,20 +45,23 @@ class TestCreateVendor:
         assert change["message"] == "onboarding"
         assert change["request_id"] == response.headers["x-request-id"]
 
-    @pytest.mark.parametrize(("field", "value", "rule_fragment"), [
-        ("country", "XX", "ISO 3166-1"),
-        ("country", "DEU", "at most 2"),
-        ("kind", "supplier", "Input should be"),
-        ("name", "", "at least 1"),
-        ("name", "x" * 201, "at most 200"),
-        ("name", "bad\x00name", "NUL"),
-        ("website", "javascript:alert(1)", "URL"),
-        ("parent_id", 10**30, "less than or equal"),
-        ("parent_id", 0, "greater than or equal"),
-        ("tags", ["Not A Tag!"], "pattern"),
-        ("contact", {"email": "not-an-email"}, "email"),
-        ("surprise", 1, "Extra inputs"),
-    ])
+    @pytest.mark.parametrize(
+        ("field", "value", "rule_fragment"),
+        [
+            ("country", "XX", "ISO 3166-1"),
+            ("country", "DEU", "at most 2"),
+            ("kind", "supplier", "Input should be"),
+            ("name", "", "at least 1"),
+            ("name", "x" * 201, "at most 200"),
+            ("name", "bad\x00name", "NUL"),
+            ("website", "javascript:alert(1)", "URL"),
+            ("parent_id", 10**30, "less than or equal"),
+            ("parent_id", 0, "greater than or equal"),
+            ("tags", ["Not A Tag!"], "pattern"),
+            ("contact", {"email": "not-an-email"}, "email"),
+            ("surprise", 1, "Extra inputs"),
+        ],
+    )
     async def test_rejects_bad_input_naming_the_field(self, client, auth, field, value, rule_fragment):
         body = {"name": "Acme", "kind": "agent", "country": "FR", field: value}
         response = await client.post("/vendors", json=body, headers=auth())
@@ -70,25 +81,32 @@ class TestCreateVendor:
 
     async def test_duplicate_name_conflicts(self, client, auth):
         first = await make_vendor(client, auth)
-        response = await client.post("/vendors", json={"name": "Acme Hosting", "kind": "agent",
-                                                       "country": "FR"}, headers=auth())
+        response = await client.post(
+            "/vendors", json={"name": "Acme Hosting", "kind": "agent", "country": "FR"}, headers=auth()
+        )
         assert response.status_code == 409
         assert response.json()["conflicts"] == [{"type": "vendor", "id": first["id"]}]
 
     async def test_parent_must_exist(self, client, auth):
-        response = await client.post("/vendors", json={"name": "Sub", "kind": "agent", "country": "FR",
-                                                       "parent_id": 999}, headers=auth())
+        response = await client.post(
+            "/vendors",
+            json={"name": "Sub", "kind": "agent", "country": "FR", "parent_id": 999},
+            headers=auth(),
+        )
         assert response.status_code == 422
         assert response.json()["errors"] == [
-            {"field": "parent_id", "rule": "exists", "message": "vendor 999 does not exist"}]
+            {"field": "parent_id", "rule": "exists", "message": "vendor 999 does not exist"}
+        ]
 
 
 class TestListVendors:
     async def test_filters_sort_and_pagination(self, client, auth):
-        await make_vendor(client, auth, name="Beta Mail", kind="service_provider", country="US",
-                          tags=["email"])
-        await make_vendor(client, auth, name="Alpha Legal", kind="agent", country="SG",
-                          notes="handles 100% of claims")
+        await make_vendor(
+            client, auth, name="Beta Mail", kind="service_provider", country="US", tags=["email"]
+        )
+        await make_vendor(
+            client, auth, name="Alpha Legal", kind="agent", country="SG", notes="handles 100% of claims"
+        )
         await make_vendor(client, auth, name="Gamma Mail", kind="service_provider", country="US")
 
         async def names(**params):
@@ -109,10 +127,20 @@ class TestListVendors:
         assert await names(status="prospective") == (["Alpha Legal", "Beta Mail", "Gamma Mail"], 3)
         assert await names(status="active") == ([], 0)
 
-    @pytest.mark.parametrize("params", [
-        {"limit": 0}, {"limit": 201}, {"offset": -1}, {"offset": 10**20}, {"kind": "x"},
-        {"country": "ZZ"}, {"status": "gone"}, {"sort": "password"}, {"q": "x" * 201},
-    ])
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"limit": 0},
+            {"limit": 201},
+            {"offset": -1},
+            {"offset": 10**20},
+            {"kind": "x"},
+            {"country": "ZZ"},
+            {"status": "gone"},
+            {"sort": "password"},
+            {"q": "x" * 201},
+        ],
+    )
     async def test_rejects_bad_parameters(self, client, auth, params):
         response = await client.get("/vendors", params=params, headers=auth())
         assert response.status_code == 400, response.text
@@ -120,11 +148,15 @@ class TestListVendors:
 
     async def test_status_follows_contract_dates(self, client, auth):
         vendor = await make_vendor(client, auth)
-        contract = await make_contract(client, auth, vendor["id"], effective_from="2020-01-01",
-                                       signed_on="2020-01-01")
+        contract = await make_contract(
+            client, auth, vendor["id"], effective_from="2020-01-01", signed_on="2020-01-01"
+        )
         assert (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()["status"] == "active"
-        await client.post(f"/contracts/{contract['id']}/terminate",
-                          json={"terminated_on": "2021-01-01", "reason": "ended"}, headers=auth())
+        await client.post(
+            f"/contracts/{contract['id']}/terminate",
+            json={"terminated_on": "2021-01-01", "reason": "ended"},
+            headers=auth(),
+        )
         fetched = (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()
         assert fetched["status"] == "former"
         listed = (await client.get("/vendors", params={"status": "former"}, headers=auth())).json()
@@ -134,8 +166,9 @@ class TestListVendors:
 class TestUpdateVendor:
     async def test_patch_changes_only_what_is_sent(self, client, auth):
         vendor = await make_vendor(client, auth, notes="old", tags=["a"])
-        response = await client.patch(f"/vendors/{vendor['id']}", json={"notes": None, "country": "FR"},
-                                      headers=auth("editor"))
+        response = await client.patch(
+            f"/vendors/{vendor['id']}", json={"notes": None, "country": "FR"}, headers=auth("editor")
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert (body["notes"], body["country"], body["tags"], body["version"]) == (None, "FR", ["a"], 2)
@@ -162,8 +195,9 @@ class TestUpdateVendor:
     async def test_parent_cycle_is_refused(self, client, auth):
         parent = await make_vendor(client, auth, name="Parent")
         child = await make_vendor(client, auth, name="Child", parent_id=parent["id"])
-        response = await client.patch(f"/vendors/{parent['id']}", json={"parent_id": child["id"]},
-                                      headers=auth())
+        response = await client.patch(
+            f"/vendors/{parent['id']}", json={"parent_id": child["id"]}, headers=auth()
+        )
         assert response.status_code == 422
         assert response.json()["errors"][0]["rule"] == "no_cycle"
 
@@ -189,7 +223,8 @@ class TestDeleteVendor:
         assert response.status_code == 409
         problem = response.json()
         assert "Hosting DPA" in problem["detail"]
-        assert problem["conflicts"] == [{"type": "contract", "id": contract["id"], "title": "Hosting DPA",
-                                         "reference": "DPA-1"}]
+        assert problem["conflicts"] == [
+            {"type": "contract", "id": contract["id"], "title": "Hosting DPA", "reference": "DPA-1"}
+        ]
         assert (await client.get(f"/vendors/{vendor['id']}", headers=auth())).status_code == 200
         assert (await client.get(f"/contracts/{contract['id']}", headers=auth())).status_code == 200

@@ -43,8 +43,9 @@ class ChangeController(Controller):
         if where:
             query, count = query.where(*where), count.where(*where)
         rows = await query.order_by(Change.id).limit(limit).offset(offset)
-        return Page[ChangeRead](items=[ChangeRead(**r) for r in rows], total=await count,
-                                limit=limit, offset=offset)
+        return Page[ChangeRead](
+            items=[ChangeRead(**r) for r in rows], total=await count, limit=limit, offset=offset
+        )
 
     @get("/verify", operation_id="verify_changes", responses=problem_responses())
     async def verify_changes(self) -> ChainVerification:

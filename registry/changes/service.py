@@ -14,8 +14,18 @@ from registry.tables import Change
 GENESIS = "0" * 64
 # Any constant works; it only has to be the same for every writer of the chain.
 _CHAIN_LOCK = 724_050_101
-HASHED = ("created_at", "object_type", "object_id", "action", "before", "after",
-          "actor", "request_id", "message", "prev_hash")
+HASHED = (
+    "created_at",
+    "object_type",
+    "object_id",
+    "action",
+    "before",
+    "after",
+    "actor",
+    "request_id",
+    "message",
+    "prev_hash",
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -102,10 +112,19 @@ async def verify_chain(batch: int = 1000) -> ChainReport:
             return ChainReport(ok=True, rows=count, head=previous)
         for row in rows:
             if row["prev_hash"] != previous:
-                return ChainReport(False, count, previous, row["id"],
-                                   "does not follow the row before it (a row was removed, "
-                                   "inserted or reordered)")
+                return ChainReport(
+                    False,
+                    count,
+                    previous,
+                    row["id"],
+                    "does not follow the row before it (a row was removed, inserted or reordered)",
+                )
             if row_hash(row) != row["hash"]:
-                return ChainReport(False, count, previous, row["id"],
-                                   "its content does not match its hash (the row was edited)")
+                return ChainReport(
+                    False,
+                    count,
+                    previous,
+                    row["id"],
+                    "its content does not match its hash (the row was edited)",
+                )
             previous, count, last_id = row["hash"], count + 1, row["id"]

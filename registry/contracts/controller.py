@@ -19,8 +19,18 @@ from registry.http import etag, if_match_version
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 ContractId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The contract's id")]
-Sort = Literal["id", "-id", "title", "-title", "effective_from", "-effective_from", "ends_on",
-               "-ends_on", "created_at", "-created_at"]
+Sort = Literal[
+    "id",
+    "-id",
+    "title",
+    "-title",
+    "effective_from",
+    "-effective_from",
+    "ends_on",
+    "-ends_on",
+    "created_at",
+    "-created_at",
+]
 # No leading dot (so neither "." nor ".."), no slashes, no control characters.
 FILENAME = r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,255}$"
 
@@ -42,69 +52,102 @@ class ContractController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[ContractRead]:
-        f = service.ContractFilter(vendor_id=vendor_id, kind=kind, status=status, sort=sort,
-                                   limit=limit, offset=offset)
+        f = service.ContractFilter(
+            vendor_id=vendor_id, kind=kind, status=status, sort=sort, limit=limit, offset=offset
+        )
         items, total = await service.list_contracts(f)
         return Page[ContractRead](items=items, total=total, limit=limit, offset=offset)
 
-    @post("/", operation_id="create_contract", guards=[requires_editor],
-          responses=problem_responses(409, 413, 422))
+    @post(
+        "/",
+        operation_id="create_contract",
+        guards=[requires_editor],
+        responses=problem_responses(409, 413, 422),
+    )
     async def create_contract(self, data: ContractCreate, ctx: WriteContext) -> Response[ContractRead]:
         contract = await service.create_contract(ctx, data)
-        return Response(contract, status_code=201, headers={
-            "ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"})
+        return Response(
+            contract,
+            status_code=201,
+            headers={"ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"},
+        )
 
     @get("/{contract_id:int}", operation_id="get_contract", responses=problem_responses(404))
     async def get_contract(self, contract_id: ContractId) -> Response[ContractRead]:
         contract = await service.get_contract(contract_id)
         return Response(contract, headers={"ETag": etag(contract.version)})
 
-    @patch("/{contract_id:int}", operation_id="update_contract", guards=[requires_editor],
-           responses=problem_responses(404, 409, 412, 413, 422))
+    @patch(
+        "/{contract_id:int}",
+        operation_id="update_contract",
+        guards=[requires_editor],
+        responses=problem_responses(404, 409, 412, 413, 422),
+    )
     async def update_contract(
         self, request: Request, contract_id: ContractId, data: ContractUpdate, ctx: WriteContext
     ) -> Response[ContractRead]:
         contract = await service.update_contract(ctx, contract_id, data, if_match_version(request))
         return Response(contract, headers={"ETag": etag(contract.version)})
 
-    @post("/{contract_id:int}/terminate", operation_id="terminate_contract", status_code=200,
-          guards=[requires_editor], responses=problem_responses(404, 409, 412, 413, 422))
+    @post(
+        "/{contract_id:int}/terminate",
+        operation_id="terminate_contract",
+        status_code=200,
+        guards=[requires_editor],
+        responses=problem_responses(404, 409, 412, 413, 422),
+    )
     async def terminate_contract(
         self, request: Request, contract_id: ContractId, data: ContractTermination, ctx: WriteContext
     ) -> Response[ContractRead]:
         contract = await service.terminate_contract(ctx, contract_id, data, if_match_version(request))
         return Response(contract, headers={"ETag": etag(contract.version)})
 
-    @put("/{contract_id:int}/document", operation_id="upload_contract_document",
-         guards=[requires_editor], request_max_body_size=None,
-         responses=problem_responses(404, 413, 415, 422),
-         description="The body is the file itself (PDF, DOCX, PNG or JPEG) with its Content-Type.")
+    @put(
+        "/{contract_id:int}/document",
+        operation_id="upload_contract_document",
+        guards=[requires_editor],
+        request_max_body_size=None,
+        responses=problem_responses(404, 413, 415, 422),
+        description="The body is the file itself (PDF, DOCX, PNG or JPEG) with its Content-Type.",
+    )
     async def upload_document(
         self,
         request: Request,
         contract_id: ContractId,
         ctx: WriteContext,
-        filename: Annotated[str | None, Parameter(pattern=FILENAME, description="Name to store it under")] = None,
+        filename: Annotated[
+            str | None, Parameter(pattern=FILENAME, description="Name to store it under")
+        ] = None,
     ) -> ContractRead:
         content = await _read_bounded(request, request.app.state["settings"].max_upload_bytes)
         return await service.upload_document(
-            ctx, contract_id, content, request.headers.get("content-type", ""), filename)
+            ctx, contract_id, content, request.headers.get("content-type", ""), filename
+        )
 
-    @get("/{contract_id:int}/document", operation_id="get_contract_document",
-         responses=problem_responses(404), media_type="application/octet-stream")
+    @get(
+        "/{contract_id:int}/document",
+        operation_id="get_contract_document",
+        responses=problem_responses(404),
+        media_type="application/octet-stream",
+    )
     async def get_document(self, contract_id: ContractId) -> Response[bytes]:
         stored = await service.get_document(contract_id)
-        return Response(stored["data"], media_type=stored["content_type"], headers={
-            "Content-Disposition": f'attachment; filename="contract-{contract_id}-document"',
-            "X-Content-SHA256": stored["sha256"],
-            "X-Content-Type-Options": "nosniff",
-        })
+        return Response(
+            stored["data"],
+            media_type=stored["content_type"],
+            headers={
+                "Content-Disposition": f'attachment; filename="contract-{contract_id}-document"',
+                "X-Content-SHA256": stored["sha256"],
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
 
 async def _read_bounded(request: Request, limit: int) -> bytes:
     """Read the body, refusing it as soon as it passes ``limit`` bytes (not after buffering it)."""
-    too_large = RegistryError(status=413, title="Content too large",
-                              detail=f"The file is larger than the limit of {limit} bytes.")
+    too_large = RegistryError(
+        status=413, title="Content too large", detail=f"The file is larger than the limit of {limit} bytes."
+    )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_large

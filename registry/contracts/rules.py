@@ -87,12 +87,34 @@ _SIGNED_AND_STARTED = "contract.signed_on IS NOT NULL AND contract.effective_fro
 def contract_status_sql(status: ContractStatus, day: date) -> tuple[str, list[date]]:
     """The SQL twin of :func:`contract_status`."""
     if status is ContractStatus.draft:
-        return ("(contract.signed_on IS NULL OR contract.effective_from IS NULL"
-                " OR contract.effective_from > {})", [day])
+        return (
+            "(contract.signed_on IS NULL OR contract.effective_from IS NULL OR contract.effective_from > {})",
+            [day],
+        )
     if status is ContractStatus.active:
         return f"{_SIGNED_AND_STARTED} AND (contract.ends_on IS NULL OR contract.ends_on >= {{}})", [day, day]
     ended = f"{_SIGNED_AND_STARTED} AND contract.ends_on < {{}}"
     if status is ContractStatus.terminated:
         return f"{ended} AND contract.terminated_on = contract.ends_on", [day, day]
-    return (f"{ended} AND (contract.terminated_on IS NULL"
-            " OR contract.terminated_on <> contract.ends_on)"), [day, day]
+    return (f"{ended} AND (contract.terminated_on IS NULL OR contract.terminated_on <> contract.ends_on)"), [
+        day,
+        day,
+    ]
+
+
+def coverage_problem(contract: Mapping[str, Any], valid_from: date, valid_to: date | None) -> str | None:
+    """Why ``contract`` cannot cover a contract-basis disclosure over the period, or None (§6.1)."""
+    ref = f"contract {contract['id']}" + (f" ({contract['reference']})" if contract.get("reference") else "")
+    if not contract["confidentiality_equivalent"]:
+        return f"{ref} has no confidentiality obligations equivalent to ours (policy §6.1)"
+    if not contract["signed_on"] or not contract["effective_from"]:
+        return f"{ref} is a draft: not signed, or without an effective date"
+    if valid_from < contract["effective_from"]:
+        return (
+            f"{ref} takes effect on {contract['effective_from']}, after the disclosure starts ({valid_from})"
+        )
+    end = contract["ends_on"]
+    if end is not None and (valid_to is None or valid_to > end):
+        until = valid_to or "further notice"
+        return f"{ref} ends on {end}, but the disclosure runs until {until}"
+    return None

@@ -15,11 +15,13 @@ class _ContractFields(Schema):
     expires_on: date | None = Field(default=None, description="Last day in force; none if open-ended.")
     governing_law: text(200) | None = None
     confidentiality_equivalent: bool = Field(
-        default=False, description="Confidentiality obligations and measures equivalent to ours (§6.1).")
+        default=False, description="Confidentiality obligations and measures equivalent to ours (§6.1)."
+    )
     confidentiality_text: LongText | None = None
     security_measures: LongText | None = None
     end_of_contract: EndOfContract = Field(
-        default=EndOfContract.delete, description="Delete, or return then delete (GDPR Art. 28(3)(g)).")
+        default=EndOfContract.delete, description="Delete, or return then delete (GDPR Art. 28(3)(g))."
+    )
     deletion_deadline_days: int = Field(default=30, ge=0, le=3650)
     backups_covered: bool = Field(default=False, description="The deletion duty covers backups.")
     subprocessing_requires_consent: bool = False

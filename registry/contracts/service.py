@@ -18,17 +18,36 @@ from registry.contracts.schemas import (
     ContractUpdate,
     DocumentRead,
 )
+from registry.disclosures import service as disclosures
 from registry.enums import ChangeAction, ContractKind, ContractStatus
 from registry.errors import RegistryError, conflict, invalid, not_found, precondition_failed
 from registry.tables import Contract, StoredFile, Vendor
 
-SORTS = {"id": Contract.id, "title": Contract.title, "effective_from": Contract.effective_from,
-         "ends_on": Contract.ends_on, "created_at": Contract.created_at}
-_NOT_NULL = ("kind", "title", "confidentiality_equivalent", "end_of_contract",
-             "deletion_deadline_days", "backups_covered", "subprocessing_requires_consent",
-             "audit_right")
-_DOCUMENT = (StoredFile.filename, StoredFile.content_type, StoredFile.size, StoredFile.sha256,
-             StoredFile.created_at, StoredFile.created_by)
+SORTS = {
+    "id": Contract.id,
+    "title": Contract.title,
+    "effective_from": Contract.effective_from,
+    "ends_on": Contract.ends_on,
+    "created_at": Contract.created_at,
+}
+_NOT_NULL = (
+    "kind",
+    "title",
+    "confidentiality_equivalent",
+    "end_of_contract",
+    "deletion_deadline_days",
+    "backups_covered",
+    "subprocessing_requires_consent",
+    "audit_right",
+)
+_DOCUMENT = (
+    StoredFile.filename,
+    StoredFile.content_type,
+    StoredFile.size,
+    StoredFile.sha256,
+    StoredFile.created_at,
+    StoredFile.created_by,
+)
 
 
 @dataclass
@@ -70,15 +89,21 @@ async def _read_many(rows: list[dict[str, Any]], day: date) -> list[ContractRead
 
 
 def _document(row: dict[str, Any]) -> DocumentRead:
-    return DocumentRead(filename=row["filename"], content_type=row["content_type"], size=row["size"],
-                        sha256=row["sha256"], uploaded_at=row["created_at"],
-                        uploaded_by=row["created_by"])
+    return DocumentRead(
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        uploaded_at=row["created_at"],
+        uploaded_by=row["created_by"],
+    )
 
 
 def _to_read(row: dict[str, Any], document: DocumentRead | None, day: date) -> ContractRead:
     data = {k: v for k, v in row.items() if k not in ("vendor", "document")}
-    return ContractRead.model_validate({**data, "vendor_id": row["vendor"], "document": document,
-                                        "status": rules.contract_status(row, day)})
+    return ContractRead.model_validate(
+        {**data, "vendor_id": row["vendor"], "document": document, "status": rules.contract_status(row, day)}
+    )
 
 
 async def _row(contract_id: int) -> dict[str, Any]:
@@ -96,8 +121,11 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     """Keep the stored end and deletion due date in step with the dates they come from."""
     rules.check_dates(values)
     end = rules.ends_on(values.get("expires_on"), values.get("terminated_on"))
-    return {**values, "ends_on": end,
-            "deletion_due_on": rules.deletion_due_on(end, values["deletion_deadline_days"])}
+    return {
+        **values,
+        "ends_on": end,
+        "deletion_due_on": rules.deletion_due_on(end, values["deletion_deadline_days"]),
+    }
 
 
 async def _check_reference_free(reference: str | None, contract_id: int | None = None) -> None:
@@ -105,8 +133,10 @@ async def _check_reference_free(reference: str | None, contract_id: int | None =
         return
     other = await Contract.select(Contract.id).where(Contract.reference == reference).first()
     if other and other["id"] != contract_id:
-        raise conflict(f"Contract {other['id']} already has the reference {reference!r}.",
-                       conflicts=[{"type": "contract", "id": other["id"]}])
+        raise conflict(
+            f"Contract {other['id']} already has the reference {reference!r}.",
+            conflicts=[{"type": "contract", "id": other["id"]}],
+        )
 
 
 async def create_contract(ctx: WriteContext, data: ContractCreate) -> ContractRead:
@@ -138,6 +168,7 @@ async def update_contract(
             if values["terminated_on"] and values[name] is None:
                 raise invalid(name, "not_null", "a terminated contract keeps the date it took effect")
         values.update(version=before["version"] + 1, updated_at=clock.now())
+        await disclosures.check_contract_change(values)
         changed = {k: v for k, v in values.items() if k != "id"}
         await Contract.update(changed, use_auto_update=False).where(Contract.id == contract_id)
         after = await _row(contract_id)
@@ -160,24 +191,35 @@ async def terminate_contract(
     async with db.write_transaction():
         before = await _locked_row(contract_id, if_match)
         if before["terminated_on"] is not None:
-            raise conflict(f"Contract {contract_id} was already terminated on "
-                           f"{before['terminated_on']} ({before['termination_reason']}).")
+            raise conflict(
+                f"Contract {contract_id} was already terminated on "
+                f"{before['terminated_on']} ({before['termination_reason']})."
+            )
         if not before["signed_on"] or not before["effective_from"]:
-            raise conflict(f"Contract {contract_id} is a draft (not signed, or no effective date): "
-                           "it never took effect, so it cannot be terminated.")
+            raise conflict(
+                f"Contract {contract_id} is a draft (not signed, or no effective date): "
+                "it never took effect, so it cannot be terminated."
+            )
         if data.terminated_on < before["effective_from"]:
-            raise invalid("terminated_on", "date_order",
-                          f"must not be before the contract took effect ({before['effective_from']})")
+            raise invalid(
+                "terminated_on",
+                "date_order",
+                f"must not be before the contract took effect ({before['effective_from']})",
+            )
         if before["expires_on"] and data.terminated_on > before["expires_on"]:
-            raise invalid("terminated_on", "date_order",
-                          f"the contract expires on {before['expires_on']}; it cannot be terminated later")
-        values = _derive({**before, "terminated_on": data.terminated_on,
-                          "termination_reason": data.reason})
+            raise invalid(
+                "terminated_on",
+                "date_order",
+                f"the contract expires on {before['expires_on']}; it cannot be terminated later",
+            )
+        values = _derive({**before, "terminated_on": data.terminated_on, "termination_reason": data.reason})
         values.update(version=before["version"] + 1, updated_at=clock.now())
-        await Contract.update({k: v for k, v in values.items() if k != "id"},
-                              use_auto_update=False).where(Contract.id == contract_id)
+        await Contract.update({k: v for k, v in values.items() if k != "id"}, use_auto_update=False).where(
+            Contract.id == contract_id
+        )
         after = await _row(contract_id)
         await record_change(ctx, "contract", contract_id, ChangeAction.terminate, before, after)
+        await disclosures.end_for_contract(ctx, after)
     return await get_contract(contract_id)
 
 
@@ -194,17 +236,22 @@ DOCUMENT_TYPES = tuple(media for _, media in _SIGNATURES)
 def check_document(content: bytes, content_type: str) -> None:
     declared = content_type.split(";")[0].strip().lower()
     if declared not in DOCUMENT_TYPES:
-        raise RegistryError(status=415, title="Unsupported media type",
-                            detail=f"Content-Type must be one of: {', '.join(DOCUMENT_TYPES)}.")
+        raise RegistryError(
+            status=415,
+            title="Unsupported media type",
+            detail=f"Content-Type must be one of: {', '.join(DOCUMENT_TYPES)}.",
+        )
     if not content:
         raise invalid("body", "not_empty", "the file is empty")
     sniffed = next((media for magic, media in _SIGNATURES if content.startswith(magic)), None)
     if sniffed != declared:
-        raise RegistryError(status=415, title="Unsupported media type",
-                            detail=f"The file's content is not {declared}.")
+        raise RegistryError(
+            status=415, title="Unsupported media type", detail=f"The file's content is not {declared}."
+        )
     if declared == DOCUMENT_TYPES[-1] and b"word/" not in content[:65536]:
-        raise RegistryError(status=415, title="Unsupported media type",
-                            detail="The ZIP file is not a Word (DOCX) document.")
+        raise RegistryError(
+            status=415, title="Unsupported media type", detail="The ZIP file is not a Word (DOCX) document."
+        )
 
 
 async def upload_document(
@@ -216,21 +263,38 @@ async def upload_document(
     async with db.write_transaction():
         before = await _locked_row(contract_id, None)
         name = filename or f"contract-{contract_id}.{_EXTENSIONS[media]}"
-        stored = await StoredFile.insert(StoredFile(
-            sha256=digest, filename=name, content_type=media, size=len(content), data=content,
-            created_by=ctx.actor)).returning(StoredFile.id)
+        stored = await StoredFile.insert(
+            StoredFile(
+                sha256=digest,
+                filename=name,
+                content_type=media,
+                size=len(content),
+                data=content,
+                created_by=ctx.actor,
+            )
+        ).returning(StoredFile.id)
         # The previous file stays stored: the change row keeps pointing at it.
-        await Contract.update({Contract.document: stored[0]["id"], Contract.version: before["version"] + 1,
-                               Contract.updated_at: clock.now()},
-                              use_auto_update=False).where(Contract.id == contract_id)
+        await Contract.update(
+            {
+                Contract.document: stored[0]["id"],
+                Contract.version: before["version"] + 1,
+                Contract.updated_at: clock.now(),
+            },
+            use_auto_update=False,
+        ).where(Contract.id == contract_id)
         after = await _row(contract_id)
-        await record_change(ctx, "contract", contract_id, ChangeAction.upload, before,
-                            {**after, "document_sha256": digest, "document_filename": name})
+        await record_change(
+            ctx,
+            "contract",
+            contract_id,
+            ChangeAction.upload,
+            before,
+            {**after, "document_sha256": digest, "document_filename": name},
+        )
     return await get_contract(contract_id)
 
 
-_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg",
-               DOCUMENT_TYPES[-1]: "docx"}
+_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", DOCUMENT_TYPES[-1]: "docx"}
 
 
 async def get_document(contract_id: int) -> dict[str, Any]:

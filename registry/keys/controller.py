@@ -23,7 +23,11 @@ class KeyController(Controller):
     async def create_key(self, data: KeyCreate, ctx: WriteContext) -> KeyCreated:
         return await service.create_key(ctx, data.name, data.role)
 
-    @post("/{name:str}/revoke", operation_id="revoke_key", status_code=200,
-          responses=problem_responses(404, 409))
+    @post(
+        "/{name:str}/revoke",
+        operation_id="revoke_key",
+        status_code=200,
+        responses=problem_responses(404, 409),
+    )
     async def revoke_key(self, name: KeyName, ctx: WriteContext) -> KeyRead:
         return await service.revoke_key(ctx, name)

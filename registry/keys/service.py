@@ -8,8 +8,7 @@ from registry.errors import conflict, not_found
 from registry.keys.schemas import KeyCreated, KeyRead
 from registry.tables import ApiKey
 
-_PUBLIC = (ApiKey.name, ApiKey.role, ApiKey.prefix, ApiKey.created_at, ApiKey.created_by,
-           ApiKey.revoked_at)
+_PUBLIC = (ApiKey.name, ApiKey.role, ApiKey.prefix, ApiKey.created_at, ApiKey.created_by, ApiKey.revoked_at)
 
 
 async def create_key(ctx: WriteContext, name: str, role: Role) -> KeyCreated:
@@ -17,8 +16,15 @@ async def create_key(ctx: WriteContext, name: str, role: Role) -> KeyCreated:
     async with db.write_transaction():
         if await ApiKey.exists().where(ApiKey.name == name):
             raise conflict(f"A key named {name!r} already exists; revoke it or pick another name.")
-        await ApiKey.insert(ApiKey(name=name, role=role.value, secret_hash=hash_secret(secret),
-                                   prefix=secret[:10], created_by=ctx.actor))
+        await ApiKey.insert(
+            ApiKey(
+                name=name,
+                role=role.value,
+                secret_hash=hash_secret(secret),
+                prefix=secret[:10],
+                created_by=ctx.actor,
+            )
+        )
         row = await ApiKey.select(*_PUBLIC).where(ApiKey.name == name).first()
         await record_change(ctx, "api_key", name, ChangeAction.create, None, row)
     return KeyCreated(**row, secret=secret)

@@ -49,17 +49,11 @@ DESCRIPTION = "Initial schema: keys, files, vendors, contracts, change log"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="registry", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="registry", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="ApiKey", tablename="api_key", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiKey", tablename="api_key", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Contract", tablename="contract", schema=None, columns=None
-    )
+    manager.add_table(class_name="Contract", tablename="contract", schema=None, columns=None)
 
     manager.add_table(
         class_name="StoredFile",
@@ -68,13 +62,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Vendor", tablename="vendor", schema=None, columns=None
-    )
+    manager.add_table(class_name="Vendor", tablename="vendor", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Change", tablename="change", schema=None, columns=None
-    )
+    manager.add_table(class_name="Change", tablename="change", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="ApiKey",

@@ -14,8 +14,20 @@ from registry.vendors import service
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
 
 VendorId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The vendor's id")]
-Sort = Literal["name", "-name", "country", "-country", "kind", "-kind", "created_at",
-               "-created_at", "updated_at", "-updated_at", "id", "-id"]
+Sort = Literal[
+    "name",
+    "-name",
+    "country",
+    "-country",
+    "kind",
+    "-kind",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "id",
+    "-id",
+]
 
 
 class VendorController(Controller):
@@ -28,42 +40,68 @@ class VendorController(Controller):
     @get("/", operation_id="list_vendors", responses=problem_responses())
     async def list_vendors(
         self,
-        q: Annotated[str | None, Parameter(max_length=200, description="Text in name, legal name or notes")] = None,
+        q: Annotated[
+            str | None, Parameter(max_length=200, description="Text in name, legal name or notes")
+        ] = None,
         kind: VendorKind | None = None,
-        country: Annotated[str | None, Parameter(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")] = None,
+        country: Annotated[
+            str | None, Parameter(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+        ] = None,
         status: VendorStatus | None = None,
         tag: Annotated[str | None, Parameter(pattern="^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] = None,
         sort: Sort = "name",
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[VendorRead]:
-        f = service.VendorFilter(q=q, kind=kind, country=country_param(country), status=status,
-                                 tag=tag.lower() if tag else None,
-                                 sort=sort, limit=limit, offset=offset)
+        f = service.VendorFilter(
+            q=q,
+            kind=kind,
+            country=country_param(country),
+            status=status,
+            tag=tag.lower() if tag else None,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
         items, total = await service.list_vendors(f)
         return Page[VendorRead](items=items, total=total, limit=limit, offset=offset)
 
-    @post("/", operation_id="create_vendor", guards=[requires_editor],
-          responses=problem_responses(409, 413, 422))
+    @post(
+        "/",
+        operation_id="create_vendor",
+        guards=[requires_editor],
+        responses=problem_responses(409, 413, 422),
+    )
     async def create_vendor(self, data: VendorCreate, ctx: WriteContext) -> Response[VendorRead]:
         vendor = await service.create_vendor(ctx, data)
-        return Response(vendor, status_code=201, headers={"ETag": etag(vendor.version),
-                                                          "Location": f"/vendors/{vendor.id}"})
+        return Response(
+            vendor,
+            status_code=201,
+            headers={"ETag": etag(vendor.version), "Location": f"/vendors/{vendor.id}"},
+        )
 
     @get("/{vendor_id:int}", operation_id="get_vendor", responses=problem_responses(404))
     async def get_vendor(self, vendor_id: VendorId) -> Response[VendorRead]:
         vendor = await service.get_vendor(vendor_id)
         return Response(vendor, headers={"ETag": etag(vendor.version)})
 
-    @patch("/{vendor_id:int}", operation_id="update_vendor", guards=[requires_editor],
-           responses=problem_responses(404, 409, 412, 413, 422))
+    @patch(
+        "/{vendor_id:int}",
+        operation_id="update_vendor",
+        guards=[requires_editor],
+        responses=problem_responses(404, 409, 412, 413, 422),
+    )
     async def update_vendor(
         self, request: Request, vendor_id: VendorId, data: VendorUpdate, ctx: WriteContext
     ) -> Response[VendorRead]:
         vendor = await service.update_vendor(ctx, vendor_id, data, if_match_version(request))
         return Response(vendor, headers={"ETag": etag(vendor.version)})
 
-    @delete("/{vendor_id:int}", operation_id="delete_vendor", guards=[requires_editor],
-            responses=problem_responses(404, 409))
+    @delete(
+        "/{vendor_id:int}",
+        operation_id="delete_vendor",
+        guards=[requires_editor],
+        responses=problem_responses(404, 409),
+    )
     async def delete_vendor(self, vendor_id: VendorId, ctx: WriteContext) -> None:
         await service.delete_vendor(ctx, vendor_id)

@@ -16,15 +16,18 @@ from registry.tables import Contract, Vendor
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
 
 SORTS = {
-    "name": Vendor.name, "country": Vendor.country, "kind": Vendor.kind,
-    "created_at": Vendor.created_at, "updated_at": Vendor.updated_at, "id": Vendor.id,
+    "name": Vendor.name,
+    "country": Vendor.country,
+    "kind": Vendor.kind,
+    "created_at": Vendor.created_at,
+    "updated_at": Vendor.updated_at,
+    "id": Vendor.id,
 }
 _CONTACTS = ("contact", "privacy_contact")
 _CONTACT_FIELDS = ("name", "email", "phone")
 _TAG_SQL = {
     "sqlite": "EXISTS (SELECT 1 FROM json_each(vendor.tags) WHERE json_each.value = {})",
-    "postgres": "EXISTS (SELECT 1 FROM json_array_elements_text(vendor.tags) AS t(value)"
-    " WHERE t.value = {})",
+    "postgres": "EXISTS (SELECT 1 FROM json_array_elements_text(vendor.tags) AS t(value) WHERE t.value = {})",
 }
 
 
@@ -49,9 +52,15 @@ def _where(f: VendorFilter, day: date) -> list:
     where: list = []
     if f.q:
         pattern = _like(f.q)
-        where.append(WhereRaw(
-            "(lower(vendor.name) LIKE {} ESCAPE '!' OR lower(vendor.legal_name) LIKE {} ESCAPE '!'"
-            " OR lower(vendor.notes) LIKE {} ESCAPE '!')", pattern, pattern, pattern))
+        where.append(
+            WhereRaw(
+                "(lower(vendor.name) LIKE {} ESCAPE '!' OR lower(vendor.legal_name) LIKE {} ESCAPE '!'"
+                " OR lower(vendor.notes) LIKE {} ESCAPE '!')",
+                pattern,
+                pattern,
+                pattern,
+            )
+        )
     if f.kind:
         where.append(Vendor.kind == f.kind.value)
     if f.country:
@@ -78,10 +87,18 @@ async def list_vendors(f: VendorFilter) -> tuple[list[VendorRead], int]:
 
 async def _read_many(rows: list[dict[str, Any]], day: date) -> list[VendorRead]:
     ids = [row["id"] for row in rows]
-    contracts = await Contract.select(
-        Contract.vendor, Contract.signed_on, Contract.effective_from, Contract.ends_on,
-        Contract.terminated_on, Contract.deletion_due_on,
-    ).where(Contract.vendor.is_in(ids)) if ids else []
+    contracts = (
+        await Contract.select(
+            Contract.vendor,
+            Contract.signed_on,
+            Contract.effective_from,
+            Contract.ends_on,
+            Contract.terminated_on,
+            Contract.deletion_due_on,
+        ).where(Contract.vendor.is_in(ids))
+        if ids
+        else []
+    )
     by_vendor: dict[int, list] = {}
     for c in contracts:
         by_vendor.setdefault(c["vendor"], []).append(c)
@@ -130,8 +147,10 @@ def snapshot(row: dict[str, Any]) -> dict[str, Any]:
 async def _check_name_free(name: str, vendor_id: int | None = None) -> None:
     other = await Vendor.select(Vendor.id).where(Vendor.name == name).first()
     if other and other["id"] != vendor_id:
-        raise conflict(f"A vendor named {name!r} already exists (id {other['id']}).",
-                       conflicts=[{"type": "vendor", "id": other["id"]}])
+        raise conflict(
+            f"A vendor named {name!r} already exists (id {other['id']}).",
+            conflicts=[{"type": "vendor", "id": other["id"]}],
+        )
 
 
 async def _check_parent(parent_id: int | None, vendor_id: int | None = None) -> None:
@@ -166,13 +185,13 @@ async def update_vendor(
         if required in sent and sent[required] is None:
             raise invalid(required, "not_null", "cannot be cleared")
     async with db.write_transaction():
-        before = await db.for_update(Vendor.select().where(Vendor.id == vendor_id)).output(
-            load_json=True).first()
+        before = (
+            await db.for_update(Vendor.select().where(Vendor.id == vendor_id)).output(load_json=True).first()
+        )
         if before is None:
             raise not_found("vendor", vendor_id)
         if if_match is not None and if_match != before["version"]:
-            raise precondition_failed(
-                f"vendor {vendor_id} is at version {before['version']}, not {if_match}")
+            raise precondition_failed(f"vendor {vendor_id} is at version {before['version']}, not {if_match}")
         if "name" in sent:
             await _check_name_free(sent["name"], vendor_id)
         if "parent_id" in sent:
@@ -180,24 +199,28 @@ async def update_vendor(
         values = {**_columns(sent), "version": before["version"] + 1, "updated_at": clock.now()}
         await Vendor.update(values, use_auto_update=False).where(Vendor.id == vendor_id)
         after = await _row(vendor_id)
-        await record_change(ctx, "vendor", vendor_id, ChangeAction.update,
-                            snapshot(before), snapshot(after))
+        await record_change(ctx, "vendor", vendor_id, ChangeAction.update, snapshot(before), snapshot(after))
     return await get_vendor(vendor_id)
 
 
 async def delete_vendor(ctx: WriteContext, vendor_id: int) -> None:
     async with db.write_transaction():
         before = await _row(vendor_id)
-        contracts = await Contract.select(Contract.id, Contract.title, Contract.reference).where(
-            Contract.vendor == vendor_id).order_by(Contract.id)
+        contracts = (
+            await Contract.select(Contract.id, Contract.title, Contract.reference)
+            .where(Contract.vendor == vendor_id)
+            .order_by(Contract.id)
+        )
         children = await Vendor.select(Vendor.id, Vendor.name).where(Vendor.parent == vendor_id)
         if contracts or children:
             names = [f"contract {c['id']} ({c['title']})" for c in contracts]
             names += [f"vendor {v['id']} ({v['name']})" for v in children]
             raise conflict(
                 f"Vendor {vendor_id} cannot be deleted while these refer to it: {', '.join(names)}.",
-                conflicts=[{"type": "contract", "id": c["id"], "title": c["title"],
-                            "reference": c["reference"]} for c in contracts]
+                conflicts=[
+                    {"type": "contract", "id": c["id"], "title": c["title"], "reference": c["reference"]}
+                    for c in contracts
+                ]
                 + [{"type": "vendor", "id": v["id"], "name": v["name"]} for v in children],
             )
         await Vendor.delete().where(Vendor.id == vendor_id)

@@ -1,0 +1,105 @@
+"""The register of recipients (GDPR Art. 30(1)(d)): one row per vendor and disclosure."""
+
+import csv
+import io
+from datetime import date, datetime
+
+from registry.disclosures.service import read_many, select_disclosures, valid_on
+from registry.enums import LegalBasis
+from registry.schemas import Schema
+from registry.tables import Contract, Disclosure, Vendor
+
+
+class RecipientRow(Schema):
+    """One disclosure to one vendor, as the register lists it."""
+
+    vendor_id: int
+    vendor_name: str
+    vendor_legal_name: str | None
+    vendor_kind: str
+    vendor_country: str
+    disclosure_id: int
+    categories: list[str]
+    data_subjects: list[str]
+    purpose: str
+    basis: LegalBasis
+    contract_id: int | None
+    contract_reference: str | None
+    contract_title: str | None
+    consent_reference: str | None
+    legal_reference: str | None
+    valid_from: date
+    valid_to: date | None
+    destination_country: str
+
+
+class RecipientRegister(Schema):
+    """The whole register, with who keeps it and when it was drawn up."""
+
+    controller: str
+    generated_at: datetime
+    as_of: date | None
+    rows: list[RecipientRow]
+
+
+async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
+    query = select_disclosures()
+    if as_of:
+        query = query.where(*valid_on(as_of))
+    disclosures = await read_many(await query.order_by(Disclosure.id))
+    vendor_ids = sorted({d.vendor_id for d in disclosures}) or [0]
+    contract_ids = sorted({d.contract_id for d in disclosures if d.contract_id}) or [0]
+    vendors = {
+        v["id"]: v
+        for v in await Vendor.select(Vendor.id, Vendor.legal_name, Vendor.kind, Vendor.country).where(
+            Vendor.id.is_in(vendor_ids)
+        )
+    }
+    titles = {
+        c["id"]: c["title"]
+        for c in await Contract.select(Contract.id, Contract.title).where(Contract.id.is_in(contract_ids))
+    }
+    rows = [
+        RecipientRow(
+            vendor_id=d.vendor_id,
+            vendor_name=d.vendor_name,
+            vendor_legal_name=vendors[d.vendor_id]["legal_name"],
+            vendor_kind=vendors[d.vendor_id]["kind"],
+            vendor_country=vendors[d.vendor_id]["country"],
+            disclosure_id=d.id,
+            categories=d.categories,
+            data_subjects=d.data_subjects,
+            purpose=d.purpose,
+            basis=d.basis,
+            contract_id=d.contract_id,
+            contract_reference=d.contract_reference,
+            contract_title=titles.get(d.contract_id),
+            consent_reference=d.consent_reference,
+            legal_reference=d.legal_reference,
+            valid_from=d.valid_from,
+            valid_to=d.valid_to,
+            destination_country=d.country,
+        )
+        for d in disclosures
+    ]
+    return sorted(rows, key=lambda r: (r.vendor_name.lower(), r.disclosure_id))
+
+
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    text = "" if value is None else (";".join(value) if isinstance(value, list) else str(value))
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def to_csv(rows: list[RecipientRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    fields = list(RecipientRow.model_fields)
+    writer.writerow(fields)
+    for row in rows:
+        data = row.model_dump(mode="json")
+        writer.writerow([safe_cell(data[f]) for f in fields])
+    return out.getvalue()

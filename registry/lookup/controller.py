@@ -1,0 +1,78 @@
+"""HTTP routes of the disclosure lookup API (role lookup and above)."""
+
+import re
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, post
+from litestar import get as get_route
+from litestar.params import Parameter
+
+from registry import clock
+from registry.auth import requires_lookup
+from registry.enums import LegalBasis
+from registry.errors import FieldError, RegistryError, problem_responses
+from registry.lookup import service
+from registry.lookup.schemas import CheckRequest, CheckResult, RecipientList, VendorHoldings
+from registry.schemas import MAX_ID
+
+KEY = r"^[a-z0-9_]{1,50}(\.[a-z0-9_]{1,50}){0,7}$"
+Categories = Annotated[
+    list[str], Parameter(query="category", min_items=1, max_items=20, description="Data category key(s)")
+]
+Purpose = Annotated[str | None, Parameter(pattern=KEY, description="Data use key; matches it and below")]
+
+
+def _check_keys(values: list[str]) -> list[str]:
+    bad = [v for v in values if not re.match(KEY, v)]
+    if bad:
+        message = f"not a taxonomy key: {', '.join(map(repr, bad))}"
+        raise RegistryError(
+            status=400,
+            title="Invalid request",
+            detail=f"category: {message}",
+            errors=[FieldError("category", "pattern", message)],
+        )
+    return values
+
+
+class LookupController(Controller):
+    """Who held which personal data when, and may we send it now."""
+
+    path = "/lookup"
+    tags = ["lookup"]
+    guards = [requires_lookup]
+
+    @get_route("/recipients", operation_id="lookup_recipients", responses=problem_responses(422))
+    async def lookup_recipients(
+        self,
+        categories: Categories,
+        as_of: Annotated[date | None, Parameter(description="Default: today (UTC)")] = None,
+        purpose: Purpose = None,
+        basis: LegalBasis | None = None,
+    ) -> RecipientList:
+        day = as_of or clock.today()
+        return await service.recipients(_check_keys(categories), day, day, purpose, basis)
+
+    @get_route("/history", operation_id="lookup_history", responses=problem_responses(422))
+    async def lookup_history(
+        self,
+        categories: Categories,
+        date_from: Annotated[date, Parameter(query="from", description="First day, inclusive")],
+        date_to: Annotated[date, Parameter(query="to", description="Last day, inclusive")],
+        purpose: Purpose = None,
+        basis: LegalBasis | None = None,
+    ) -> RecipientList:
+        return await service.recipients(_check_keys(categories), date_from, date_to, purpose, basis)
+
+    @get_route("/vendors/{vendor_id:int}", operation_id="lookup_vendor", responses=problem_responses(404))
+    async def lookup_vendor(
+        self,
+        vendor_id: Annotated[int, Parameter(ge=1, le=MAX_ID)],
+        as_of: Annotated[date | None, Parameter(description="Default: today (UTC)")] = None,
+    ) -> VendorHoldings:
+        return await service.vendor_holdings(vendor_id, as_of or clock.today())
+
+    @post("/check", operation_id="lookup_check", status_code=200, responses=problem_responses(413, 422))
+    async def lookup_check(self, data: CheckRequest) -> CheckResult:
+        return await service.check(data, clock.today())
