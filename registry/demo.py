@@ -6,6 +6,8 @@ from registry import clock
 from registry.auth import WriteContext
 from registry.contracts import service as contracts
 from registry.contracts.schemas import ContractCreate, ContractTermination
+from registry.disclosures import service as disclosures
+from registry.disclosures.schemas import DisclosureCreate
 from registry.enums import Role
 from registry.keys.service import create_key
 from registry.tables import Vendor
@@ -140,6 +142,7 @@ def _contracts(today):
                 effective_from=d(-390),
                 expires_on=d(-200),
                 deletion_deadline_days=30,
+                confidentiality_equivalent=True,
             ),
         ),
         (
@@ -178,6 +181,56 @@ def _contracts(today):
     ]
 
 
+# What each vendor receives, in the policy's words (see docs/taxonomy.md for the mapping).
+_ACCOUNT = ["user.name", "user.contact.email"]
+_VISITS = ["user.device.ip_address", "user.behavior.browsing_history"]
+DISCLOSURES = [
+    ("DPA-2024-001", _ACCOUNT + _VISITS + ["user.content.private"], "essential.service.operations", -690),
+    ("DPA-2024-002", _ACCOUNT + ["user.content.private"], "essential.service.operations", -500),
+    (
+        "DPA-2023-007",
+        _ACCOUNT + ["user.payment", "user.financial"],
+        "essential.service.payment_processing",
+        -1000,
+    ),
+    ("DPA-2022-014", _ACCOUNT + ["user.content.private"], "essential.service.operations.support", -900),
+    ("NDA-2021-001", _ACCOUNT, "essential.service", -1500),
+    ("SOW-2025-003", ["user.content.public"], "essential.service.operations.support", -390),
+    ("DPA-2023-019", ["user.contact.email", "user.name"], "essential.service.notifications.email", -800),
+]
+
+
+async def _disclose(
+    ctx: WriteContext, contract_ids: dict[str, int], vendor_ids: dict[str, int], today
+) -> None:
+    for reference, categories, purpose, start in DISCLOSURES:
+        contract = await contracts.get_contract(contract_ids[reference])
+        await disclosures.create_disclosure(
+            ctx,
+            DisclosureCreate(
+                vendor_id=contract.vendor_id,
+                contract_id=contract.id,
+                categories=categories,
+                data_subjects=["customer"],
+                purpose=purpose,
+                basis="contract",
+                valid_from=today + timedelta(days=start),
+            ),
+        )
+    await disclosures.create_disclosure(
+        ctx,
+        DisclosureCreate(
+            vendor_id=vendor_ids["Meridian Analytics"],
+            categories=["user.device.cookie_id", "user.behavior"],
+            data_subjects=["customer", "visitor"],
+            purpose="analytics.reporting",
+            basis="consent",
+            consent_reference="Cookie banner v4, analytics opt-in",
+            valid_from=today + timedelta(days=-60),
+        ),
+    )
+
+
 async def load_demo(ctx: WriteContext) -> tuple[int, str, str]:
     """Add the demo records unless any vendor exists; always issue a fresh admin key."""
     key = await create_key(ctx, f"demo-admin-{clock.now():%Y%m%d%H%M%S%f}", Role.admin)
@@ -189,10 +242,14 @@ async def load_demo(ctx: WriteContext) -> tuple[int, str, str]:
         parent = spec.pop("parent", None)
         vendor = await vendors.create_vendor(ctx, VendorCreate(**spec, parent_id=ids.get(parent)))
         ids[vendor.name] = vendor.id
-    for vendor_name, fields, *actions in _contracts(clock.today()):
+    today, contract_ids, terminations = clock.today(), {}, []
+    for vendor_name, fields, *actions in _contracts(today):
         contract = await contracts.create_contract(ctx, ContractCreate(vendor_id=ids[vendor_name], **fields))
-        for _, on in actions:
-            await contracts.terminate_contract(
-                ctx, contract.id, ContractTermination(terminated_on=on, reason="Service moved in-house")
-            )
+        contract_ids[contract.reference] = contract.id
+        terminations += [(contract.id, on) for _, on in actions]
+    await _disclose(ctx, contract_ids, ids, today)
+    for contract_id, on in terminations:
+        await contracts.terminate_contract(
+            ctx, contract_id, ContractTermination(terminated_on=on, reason="Service moved in-house")
+        )
     return len(ids), key.name, key.secret

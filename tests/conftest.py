@@ -166,3 +166,19 @@ async def make_contract(client, auth, vendor_id: int, **fields) -> dict:
     response = await client.post("/contracts", json=body, headers=auth())
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def make_disclosure(client, auth, vendor_id: int, contract_id: int | None, **fields) -> dict:
+    body = {
+        "vendor_id": vendor_id,
+        "contract_id": contract_id,
+        "categories": ["user.contact.email"],
+        "data_subjects": ["customer"],
+        "purpose": "essential.service.operations.support",
+        "basis": "contract",
+        "valid_from": "2025-02-01",
+        **fields,
+    }
+    response = await client.post("/disclosures", json=body, headers=auth())
+    assert response.status_code == 201, response.text
+    return response.json()
