@@ -10,15 +10,23 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 async def setup(client, auth):
     vendor = await make_vendor(client, auth)
-    contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01",
-                                   expires_on="2030-12-31")
+    contract = await make_contract(
+        client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01", expires_on="2030-12-31"
+    )
     return vendor, contract
 
 
 async def post(client, auth, vendor, contract, **fields):
-    body = {"vendor_id": vendor["id"], "contract_id": contract["id"] if contract else None,
-            "categories": ["user.contact.email"], "data_subjects": ["customer"],
-            "purpose": "essential.service", "basis": "contract", "valid_from": "2025-02-01", **fields}
+    body = {
+        "vendor_id": vendor["id"],
+        "contract_id": contract["id"] if contract else None,
+        "categories": ["user.contact.email"],
+        "data_subjects": ["customer"],
+        "purpose": "essential.service",
+        "basis": "contract",
+        "valid_from": "2025-02-01",
+        **fields,
+    }
     return await client.post("/disclosures", json=body, headers=auth())
 
 
@@ -29,7 +37,11 @@ class TestCreateDisclosure:
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["categories"] == ["user.contact.email", "user.name"]
-        assert (body["valid_to"], body["country"], body["contract_reference"]) == ("2030-12-31", "DE", "DPA-1")
+        assert (body["valid_to"], body["country"], body["contract_reference"]) == (
+            "2030-12-31",
+            "DE",
+            "DPA-1",
+        )
         assert body["vendor_name"] == vendor["name"]
         changes = (await client.get("/changes", params={"object_type": "disclosure"}, headers=auth())).json()
         assert changes["items"][0]["after"]["categories"] == ["user.contact.email", "user.name"]
@@ -44,13 +56,18 @@ class TestCreateDisclosure:
         assert "equivalent" in error["message"]
         assert (await client.get("/disclosures", headers=auth())).json()["total"] == 0
 
-    @pytest.mark.parametrize(("contract_fields", "fields", "fragment"), [
-        ({"signed_on": None}, {}, "draft"),
-        ({"effective_from": "2025-03-01"}, {}, "takes effect on 2025-03-01"),
-        ({"expires_on": "2025-12-31"}, {"valid_to": "2026-06-30"}, "ends on 2025-12-31"),
-        ({"expires_on": "2025-12-31"}, {"valid_to": None}, "further notice"),
-    ])
-    async def test_contract_must_cover_the_whole_period(self, client, auth, setup, contract_fields, fields, fragment):
+    @pytest.mark.parametrize(
+        ("contract_fields", "fields", "fragment"),
+        [
+            ({"signed_on": None}, {}, "draft"),
+            ({"effective_from": "2025-03-01"}, {}, "takes effect on 2025-03-01"),
+            ({"expires_on": "2025-12-31"}, {"valid_to": "2026-06-30"}, "ends on 2025-12-31"),
+            ({"expires_on": "2025-12-31"}, {"valid_to": None}, "further notice"),
+        ],
+    )
+    async def test_contract_must_cover_the_whole_period(
+        self, client, auth, setup, contract_fields, fields, fragment
+    ):
         vendor, _ = setup
         contract = await make_contract(client, auth, vendor["id"], **contract_fields)
         response = await post(client, auth, vendor, contract, **fields)
@@ -64,15 +81,18 @@ class TestCreateDisclosure:
         response = await post(client, auth, vendor, foreign)
         assert response.status_code == 422 and response.json()["errors"][0]["rule"] == "same_vendor"
 
-    @pytest.mark.parametrize(("fields", "field", "rule"), [
-        ({"contract_id": None}, "contract_id", "required"),
-        ({"basis": "consent", "contract_id": None}, "consent_reference", "required"),
-        ({"categories": ["user.contact.telepathy"]}, "categories", "taxonomy"),
-        ({"purpose": "world_domination"}, "purpose", "taxonomy"),
-        ({"data_subjects": ["martian"]}, "data_subjects", "taxonomy"),
-        ({"valid_to": "2025-01-15"}, "valid_to", "date_order"),
-        ({"vendor_id": 999}, "vendor_id", "exists"),
-    ])
+    @pytest.mark.parametrize(
+        ("fields", "field", "rule"),
+        [
+            ({"contract_id": None}, "contract_id", "required"),
+            ({"basis": "consent", "contract_id": None}, "consent_reference", "required"),
+            ({"categories": ["user.contact.telepathy"]}, "categories", "taxonomy"),
+            ({"purpose": "world_domination"}, "purpose", "taxonomy"),
+            ({"data_subjects": ["martian"]}, "data_subjects", "taxonomy"),
+            ({"valid_to": "2025-01-15"}, "valid_to", "date_order"),
+            ({"vendor_id": 999}, "vendor_id", "exists"),
+        ],
+    )
     async def test_rules(self, client, auth, setup, fields, field, rule):
         vendor, contract = setup
         response = await post(client, auth, vendor, contract, **fields)
@@ -81,10 +101,17 @@ class TestCreateDisclosure:
         assert response.json()["errors"][0]["rule"] == rule
         assert (await client.get("/disclosures", headers=auth())).json()["total"] == 0
 
-    @pytest.mark.parametrize(("field", "value"), [
-        ("categories", []), ("basis", "vibes"), ("valid_from", "2025-02-31"), ("country", "XX"),
-        ("categories", ["User Contact"]), ("consent_reference", "x" * 301),
-    ])
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("categories", []),
+            ("basis", "vibes"),
+            ("valid_from", "2025-02-31"),
+            ("country", "XX"),
+            ("categories", ["User Contact"]),
+            ("consent_reference", "x" * 301),
+        ],
+    )
     async def test_malformed(self, client, auth, setup, field, value):
         vendor, contract = setup
         response = await post(client, auth, vendor, contract, **{field: value})
@@ -93,8 +120,9 @@ class TestCreateDisclosure:
 
     async def test_consent_basis_needs_no_contract(self, client, auth, setup):
         vendor, _ = setup
-        response = await post(client, auth, vendor, None, basis="consent", consent_reference="consent-form-v3",
-                              country="US")
+        response = await post(
+            client, auth, vendor, None, basis="consent", consent_reference="consent-form-v3", country="US"
+        )
         assert response.status_code == 201
         assert (response.json()["valid_to"], response.json()["country"]) == (None, "US")
 
@@ -106,7 +134,9 @@ class TestEndDisclosure:
         url = f"/disclosures/{disclosure['id']}/end"
         early = await client.post(url, json={"ended_on": "2025-01-01", "reason": "x"}, headers=auth())
         assert early.status_code == 422
-        ended = await client.post(url, json={"ended_on": "2025-06-30", "reason": "no longer needed"}, headers=auth())
+        ended = await client.post(
+            url, json={"ended_on": "2025-06-30", "reason": "no longer needed"}, headers=auth()
+        )
         assert ended.status_code == 200, ended.text
         assert (ended.json()["valid_to"], ended.json()["ended_reason"]) == ("2025-06-30", "no longer needed")
         again = await client.post(url, json={"ended_on": "2025-06-30", "reason": "x"}, headers=auth())
@@ -118,15 +148,24 @@ class TestContractTermination:
         vendor, contract = setup
         first = await make_disclosure(client, auth, vendor["id"], contract["id"])
         second = await make_disclosure(client, auth, vendor["id"], contract["id"], valid_to="2025-03-31")
-        response = await client.post(f"/contracts/{contract['id']}/terminate",
-                                     json={"terminated_on": "2025-06-30", "reason": "breach"}, headers=auth())
+        response = await client.post(
+            f"/contracts/{contract['id']}/terminate",
+            json={"terminated_on": "2025-06-30", "reason": "breach"},
+            headers=auth(),
+        )
         assert response.status_code == 200
         one = (await client.get(f"/disclosures/{first['id']}", headers=auth())).json()
         two = (await client.get(f"/disclosures/{second['id']}", headers=auth())).json()
-        assert (one["valid_to"], one["ended_reason"]) == ("2025-06-30", f"contract {contract['id']} terminated: breach")
+        assert (one["valid_to"], one["ended_reason"]) == (
+            "2025-06-30",
+            f"contract {contract['id']} terminated: breach",
+        )
         assert (two["valid_to"], two["ended_reason"]) == ("2025-03-31", None)
-        changes = (await client.get("/changes", params={"object_type": "disclosure", "object_id": first["id"]},
-                                    headers=auth())).json()["items"]
+        changes = (
+            await client.get(
+                "/changes", params={"object_type": "disclosure", "object_id": first["id"]}, headers=auth()
+            )
+        ).json()["items"]
         assert [c["action"] for c in changes] == ["create", "end"]
         assert changes[1]["request_id"] == response.headers["x-request-id"]
 
@@ -146,7 +185,9 @@ class TestUpdateDisclosure:
         vendor, contract = setup
         disclosure = await make_disclosure(client, auth, vendor["id"], contract["id"])
         url = f"/disclosures/{disclosure['id']}"
-        ok = await client.patch(url, json={"categories": ["user.name"]}, headers={**auth(), "If-Match": '"1"'})
+        ok = await client.patch(
+            url, json={"categories": ["user.name"]}, headers={**auth(), "If-Match": '"1"'}
+        )
         assert ok.status_code == 200 and ok.json()["categories"] == ["user.name"]
         bad = await client.patch(url, json={"valid_to": "2031-01-01"}, headers=auth())
         assert bad.status_code == 422
