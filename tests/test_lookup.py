@@ -291,3 +291,12 @@ class TestRegister:
 
     async def test_lookup_role_cannot_export(self, client, auth):
         assert (await client.get("/exports/recipients.csv", headers=auth("lookup"))).status_code == 403
+
+
+async def test_recipients_are_paged_with_a_total(client, auth, registry):
+    first = await recipients(client, auth, category="user.contact", as_of="2025-06-01", limit=1)
+    second = await recipients(client, auth, category="user.contact", as_of="2025-06-01", limit=1, offset=1)
+    assert (first["total"], second["total"]) == (2, 2)
+    assert [r["vendor_name"] for r in first["items"] + second["items"]] == ["Acme", "Beta"]
+    response = await client.get("/lookup/recipients", params={"category": "user", "limit": 0}, headers=auth())
+    assert response.status_code == 400

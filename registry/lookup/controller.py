@@ -14,12 +14,14 @@ from registry.enums import LegalBasis
 from registry.errors import FieldError, RegistryError, problem_responses
 from registry.lookup import service
 from registry.lookup.schemas import CheckRequest, CheckResult, RecipientList, VendorHoldings
-from registry.schemas import MAX_ID
+from registry.schemas import MAX_ID, MAX_OFFSET
 
 KEY = r"^[a-z0-9_]{1,50}(\.[a-z0-9_]{1,50}){0,7}$"
 Categories = Annotated[
     list[str], Parameter(query="category", min_items=1, max_items=20, description="Data category key(s)")
 ]
+Limit = Annotated[int, Parameter(ge=1, le=10_000, description="Page size")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]
 Purpose = Annotated[str | None, Parameter(pattern=KEY, description="Data use key; matches it and below")]
 
 
@@ -50,9 +52,11 @@ class LookupController(Controller):
         as_of: Annotated[date | None, Parameter(description="Default: today (UTC)")] = None,
         purpose: Purpose = None,
         basis: LegalBasis | None = None,
+        limit: Limit = 1000,
+        offset: Offset = 0,
     ) -> RecipientList:
         day = as_of or clock.today()
-        return await service.recipients(_check_keys(categories), day, day, purpose, basis)
+        return await service.recipients(_check_keys(categories), day, day, purpose, basis, limit, offset)
 
     @get_route("/history", operation_id="lookup_history", responses=problem_responses(422))
     async def lookup_history(
@@ -62,8 +66,12 @@ class LookupController(Controller):
         date_to: Annotated[date, Parameter(query="to", description="Last day, inclusive")],
         purpose: Purpose = None,
         basis: LegalBasis | None = None,
+        limit: Limit = 1000,
+        offset: Offset = 0,
     ) -> RecipientList:
-        return await service.recipients(_check_keys(categories), date_from, date_to, purpose, basis)
+        return await service.recipients(
+            _check_keys(categories), date_from, date_to, purpose, basis, limit, offset
+        )
 
     @get_route("/vendors/{vendor_id:int}", operation_id="lookup_vendor", responses=problem_responses(404))
     async def lookup_vendor(

@@ -49,7 +49,9 @@ class RecipientList(Schema):
     date_from: date
     date_to: date
     items: list[Recipient]
-    total: int
+    total: int = Field(description="All matching disclosures; items holds limit of them from offset.")
+    limit: int
+    offset: int
 
 
 class HeldCategory(Schema):

@@ -50,7 +50,7 @@ def _ancestors(key: str) -> list[str]:
 
 async def matching_categories(categories: list[str]) -> list[str]:
     """Each category, everything under it, and everything it is under (user.contact holds the e-mail)."""
-    await require_keys(TaxonomyKind.data_category, categories, "category")
+    await require_keys(TaxonomyKind.data_category, categories, "category", fresh=False)
     matched: set[str] = set()
     for key in categories:
         matched.update(await keys_under(TaxonomyKind.data_category, key), _ancestors(key))
@@ -60,7 +60,7 @@ async def matching_categories(categories: list[str]) -> list[str]:
 async def _purposes(purpose: str | None) -> list[str] | None:
     if purpose is None:
         return None
-    await require_keys(TaxonomyKind.data_use, [purpose], "purpose")
+    await require_keys(TaxonomyKind.data_use, [purpose], "purpose", fresh=False)
     return await keys_under(TaxonomyKind.data_use, purpose)
 
 
@@ -78,9 +78,16 @@ def _summary(row: dict[str, Any], prefix: str = "contract_") -> ContractSummary 
 
 
 async def recipients(
-    categories: list[str], date_from: date, date_to: date, purpose: str | None, basis: LegalBasis | None
+    categories: list[str],
+    date_from: date,
+    date_to: date,
+    purpose: str | None,
+    basis: LegalBasis | None,
+    limit: int = 1000,
+    offset: int = 0,
 ) -> RecipientList:
-    """Disclosures of the categories whose period overlaps [date_from, date_to] (one day for as_of)."""
+    """Disclosures of the categories whose period overlaps [date_from, date_to] (one day for as_of),
+    ordered by vendor name; ``total`` counts them all, ``items`` holds one page."""
     if date_to < date_from:
         raise invalid("to", "date_order", "must not be before from")
     matched = await matching_categories(categories)
@@ -94,7 +101,19 @@ async def recipients(
         where.append(_D.purpose.is_in(purposes))
     if basis is not None:
         where.append(_D.basis == basis.value)
-    rows = await DC.select(*_RECIPIENT_COLUMNS).where(*where).order_by(_D.vendor.name).order_by(_D.id)
+    # The database counts and pages the matching disclosures; only one page of rows comes back.
+    total = await DC.count(distinct=[DC.disclosure]).where(*where)
+    found = (
+        await DC.select(DC.disclosure, _D.vendor.name.as_alias("vendor_name"))
+        .where(*where)
+        .distinct()
+        .order_by(_D.vendor.name)
+        .order_by(DC.disclosure)
+        .limit(limit)
+        .offset(offset)
+    )
+    page = [row["disclosure"] for row in found]
+    rows = await DC.select(*_RECIPIENT_COLUMNS).where(DC.disclosure.is_in(page), *where) if page else []
     grouped: dict[int, Recipient] = {}
     for row in rows:
         item = grouped.get(row["disclosure_id"])
@@ -106,7 +125,7 @@ async def recipients(
             )
         else:
             item.categories.append(row["category"])
-    items = list(grouped.values())
+    items = [grouped[i] for i in page]
     for item in items:
         item.categories.sort()
     return RecipientList(
@@ -115,7 +134,9 @@ async def recipients(
         date_from=date_from,
         date_to=date_to,
         items=items,
-        total=len(items),
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -179,9 +200,9 @@ async def check(request: CheckRequest, today: date) -> CheckResult:
     on = request.on or today
     vendor = await _vendor(request.vendor, "vendor")
     categories = list(dict.fromkeys(request.categories))
-    await require_keys(TaxonomyKind.data_category, categories, "categories")
+    await require_keys(TaxonomyKind.data_category, categories, "categories", fresh=False)
     if request.purpose:
-        await require_keys(TaxonomyKind.data_use, [request.purpose], "purpose")
+        await require_keys(TaxonomyKind.data_use, [request.purpose], "purpose", fresh=False)
     rows = await select_disclosures().where(Disclosure.vendor == vendor["id"]).order_by(Disclosure.id)
     every = await read_many(rows)
     contracts = {

@@ -1,5 +1,6 @@
 """Taxonomy rules: seeded entries are fixed, custom ones hang under an existing parent."""
 
+import time
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -46,20 +47,31 @@ def _is_under(key: str, ancestor: str) -> bool:
     return key == ancestor or key.startswith(ancestor + ".")
 
 
-async def keys_under(kind: TaxonomyKind, key: str) -> list[str]:
-    """``key`` and every key below it (the taxonomy is small: filtered in Python, portable)."""
+# Lookups read the taxonomy on every call; it changes rarely. Each worker keeps the keys for a few
+# seconds (and drops them on its own writes); writes always read the database.
+_CACHE_SECONDS = 5.0
+_cache: dict[tuple[int, TaxonomyKind], tuple[float, frozenset[str]]] = {}
+
+
+async def known_keys(kind: TaxonomyKind, fresh: bool = False) -> frozenset[str]:
+    slot = (id(db.current_engine()), kind)
+    cached = _cache.get(slot)
+    if not fresh and cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+        return cached[1]
     rows = await TaxonomyEntry.select(TaxonomyEntry.key).where(TaxonomyEntry.kind == kind.value)
-    return [row["key"] for row in rows if _is_under(row["key"], key)]
+    keys = frozenset(row["key"] for row in rows)
+    _cache[slot] = (time.monotonic(), keys)
+    return keys
 
 
-async def require_keys(kind: TaxonomyKind, keys: list[str], field: str) -> None:
-    """422 naming every key that is not in the taxonomy."""
-    if not keys:
-        return
-    rows = await TaxonomyEntry.select(TaxonomyEntry.key).where(
-        TaxonomyEntry.kind == kind.value, TaxonomyEntry.key.is_in(list(set(keys)))
-    )
-    unknown = sorted(set(keys) - {row["key"] for row in rows})
+async def keys_under(kind: TaxonomyKind, key: str) -> list[str]:
+    """``key`` and every key below it."""
+    return sorted(k for k in await known_keys(kind) if _is_under(k, key))
+
+
+async def require_keys(kind: TaxonomyKind, keys: list[str], field: str, fresh: bool = True) -> None:
+    """422 naming every key that is not in the taxonomy (``fresh=False``: the cache may answer)."""
+    unknown = sorted(set(keys) - await known_keys(kind, fresh=fresh))
     if unknown:
         raise invalid(field, "taxonomy", f"not in the {kind.value} taxonomy: {', '.join(unknown)}")
 
@@ -105,6 +117,7 @@ async def create_entry(ctx: WriteContext, kind: TaxonomyKind, data: TaxonomyCrea
         )
         row = await _row(kind, data.key)
         await record_change(ctx, kind.value, data.key, ChangeAction.create, None, row)
+    _cache.pop((id(db.current_engine()), kind), None)
     return TaxonomyRead(**{k: row[k] for k in TaxonomyRead.model_fields})
 
 
@@ -155,3 +168,4 @@ async def delete_entry(ctx: WriteContext, kind: TaxonomyKind, key: str) -> None:
             )
         await TaxonomyEntry.delete().where(TaxonomyEntry.id == before["id"])
         await record_change(ctx, kind.value, key, ChangeAction.delete, before, None)
+    _cache.pop((id(db.current_engine()), kind), None)
