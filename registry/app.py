@@ -13,6 +13,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from piccolo.engine.postgres import PostgresEngine
 
 from registry import __version__, db
+from registry.attestations.controller import AttestationController
+from registry.attestations.pool import PdfPool
 from registry.auth import (
     PUBLIC_PATHS,
     ApiKeyAuthentication,
@@ -21,6 +23,7 @@ from registry.auth import (
 )
 from registry.changes.controller import ChangeController
 from registry.contracts.controller import ContractController
+from registry.deletions.controller import DeletionController
 from registry.disclosures.controller import DisclosureController
 from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
@@ -57,9 +60,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         db.use_engine(engine)
         if isinstance(engine, PostgresEngine):
             await engine.start_connection_pool(max_size=settings.postgres_pool_max_size)
+        app.state["pdf_pool"] = PdfPool(settings)
         try:
             yield
         finally:
+            app.state["pdf_pool"].close()
             if isinstance(engine, PostgresEngine):
                 await engine.close_connection_pool()
 
@@ -73,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DisclosureController,
             LookupController,
             ExportController,
+            DeletionController,
+            AttestationController,
             ChangeController,
             KeyController,
         ],
@@ -80,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"ctx": Provide(provide_write_context, sync_to_thread=False)},
         middleware=[
             request_id_middleware,
-            DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
+            DefineMiddleware(ApiKeyAuthentication, exclude=list(PUBLIC_PATHS)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_request_bytes,

@@ -19,7 +19,8 @@ from registry.errors import invalid
 from registry.tables import ApiKey
 
 KEY_PREFIX = "prk_"
-PUBLIC_PATHS = {"/health", "/schema"}
+# Regexes of the routes anyone may call: health, the API docs, attestation verification.
+PUBLIC_PATHS = ("^/health$", "^/schema", "^/attestations/verify$", "^/attestations/[^/]+/verify$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

@@ -154,6 +154,50 @@ def verify_changes() -> None:
     sys.exit(1)
 
 
+@main.group()
+def signing() -> None:
+    """The key that signs attestations."""
+
+
+@signing.command("init")
+def signing_init() -> None:
+    """Make a self-signed ECDSA P-256 key and certificate for a trial (production configures its own)."""
+    from pathlib import Path
+
+    from registry.attestations.signing import init_signing
+
+    settings = load_settings()
+    secret = settings.signing_key_passphrase
+    try:
+        fingerprint = init_signing(
+            Path(settings.signing_key_file),
+            Path(settings.signing_cert_file),
+            settings.organisation_name,
+            secret.get_secret_value().encode() if secret else None,
+        )
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"key: {settings.signing_key_file} (mode 0600)\ncertificate: {settings.signing_cert_file}")
+    click.echo(f"certificate SHA-256 fingerprint: {fingerprint}")
+
+
+@main.group()
+def deletions() -> None:
+    """Deletion obligations after contracts end."""
+
+
+@deletions.command("sync")
+def deletions_sync() -> None:
+    """Open the obligations of contracts whose expiry date has passed (run daily from cron)."""
+    from registry import clock
+    from registry.deletions.service import sync_obligations
+
+    opened = _run(
+        lambda: sync_obligations(WriteContext(actor="system", message="contract expired"), clock.today())
+    )
+    click.echo(f"opened {opened} deletion obligation(s)")
+
+
 @main.command()
 @click.option("--serve", "then_serve", is_flag=True, help="Serve the API afterwards.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -167,6 +211,16 @@ def demo(then_serve: bool, host: str, port: int) -> None:
         return await load_demo(_cli_context())
 
     loaded, name, secret = _run(work)
+    settings = load_settings()
+    from pathlib import Path
+
+    if not Path(settings.signing_key_file).exists():
+        from registry.attestations.signing import init_signing
+
+        init_signing(
+            Path(settings.signing_key_file), Path(settings.signing_cert_file), settings.organisation_name
+        )
+        click.echo(f"trial signing key created in {Path(settings.signing_key_file).parent}/")
     click.echo(f"demo data: {loaded} vendors added" if loaded else "demo data already present")
     click.echo(f"admin key {name!r}: {secret}")
     if then_serve:

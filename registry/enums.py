@@ -66,6 +66,9 @@ class ChangeAction(StrEnum):
     upload = "upload"
     revoke = "revoke"
     end = "end"
+    open = "open"
+    confirm = "confirm"
+    issue = "issue"
 
 
 class TaxonomyKind(StrEnum):
@@ -82,3 +85,39 @@ class LegalBasis(StrEnum):
     contract = "contract"
     consent = "consent"
     legal_obligation = "legal_obligation"
+
+
+class DeletionStatus(StrEnum):
+    """Derived: open until due, overdue after, confirmed when every category is reported deleted,
+    attested once a (non-revoked) attestation is issued."""
+
+    open = "open"
+    overdue = "overdue"
+    confirmed = "confirmed"
+    attested = "attested"
+
+
+class SanitizationMethod(StrEnum):
+    """NIST SP 800-88 Rev. 1 categories of sanitization."""
+
+    clear = "clear"
+    purge = "purge"
+    destroy = "destroy"
+
+
+class SanitizationTechnique(StrEnum):
+    logical_deletion = "logical_deletion"
+    overwrite = "overwrite"
+    cryptographic_erase = "cryptographic_erase"
+    block_erase = "block_erase"
+    degaussing = "degaussing"
+    physical_destruction = "physical_destruction"
+    return_then_delete = "return_then_delete"
+    other = "other"
+
+
+class AttestationStatus(StrEnum):
+    valid = "valid"
+    tampered = "tampered"
+    revoked = "revoked"
+    unknown = "unknown"

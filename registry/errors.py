@@ -206,6 +206,8 @@ _DESCRIPTIONS = {
     413: "Body larger than the configured limit",
     415: "Unsupported file type",
     422: "Well-formed, but breaks a rule of the domain",
+    429: "Too many requests: wait as Retry-After says",
+    503: "The service is not configured for this yet",
 }
 
 

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, le=1024 * 1_048_576)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     postgres_pool_max_size: int = Field(default=10, ge=1, le=200)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$",
+        description="Where the public verification page is reached; printed in the attestation QR code.",
+    )
+    signing_key_file: str = Field(default="signing/key.pem", description="PEM private key (ECDSA or RSA).")
+    signing_cert_file: str = Field(default="signing/cert.pem", description="PEM certificate of that key.")
+    signing_key_passphrase: SecretStr | None = Field(default=None, description="If the key is encrypted.")
+    pdf_workers: int = Field(default=2, ge=1, le=32, description="Processes rendering and signing PDFs.")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("database_url")

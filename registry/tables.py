@@ -164,6 +164,74 @@ class DisclosureCategory(Table, tablename="disclosure_category"):
     valid_to = _date()
 
 
+class DeletionObligation(Table, tablename="deletion_obligation"):
+    """The vendor's duty to delete (or return, then delete) the data once its contract has ended."""
+
+    contract = ForeignKey(
+        references=Contract,
+        null=False,
+        default=None,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+    )
+    vendor = _fk(Vendor)
+    ended_on = Date()
+    end_kind = Varchar(length=20)
+    end_reason = _text()
+    due_on = Date(index=True)
+    end_of_contract = Varchar(length=30)
+    backups_in_scope = Boolean(default=False)
+    categories = JSON(default=[])
+    data_subjects = JSON(default=[])
+    confirmed_on = _date()
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DeletionConfirmation(Table, tablename="deletion_confirmation"):
+    """What the vendor reports about a deletion (NIST SP 800-88 certificate of sanitization fields)."""
+
+    obligation = _fk(DeletionObligation)
+    categories = JSON(default=[])
+    details = JSON(default={})
+    completed_on = Date()
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = Varchar(length=120)
+
+
+class ConfirmationEvidence(Table, tablename="confirmation_evidence"):
+    """A file the vendor supplied as evidence of a deletion."""
+
+    confirmation = _fk(DeletionConfirmation)
+    file = _fk(StoredFile)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Attestation(Table, tablename="attestation"):
+    """A signed PDF certifying a confirmed deletion; the record and the PDF are never changed."""
+
+    serial = Varchar(length=40, unique=True)
+    obligation = ForeignKey(
+        references=DeletionObligation,
+        null=False,
+        default=None,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+    )
+    vendor = _fk(Vendor)
+    pdf = _fk(StoredFile)
+    sha256 = Varchar(length=64, unique=True)
+    facts = JSON(default={})
+    issued_at = Timestamptz()
+    issued_by = Varchar(length=120)
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_by = _text(120)
+    revocation_reason = _text()
+
+
 class Change(Table, tablename="change"):
     """One write to one record, hash-chained to the write before it. Never updated or deleted."""
 
@@ -181,4 +249,17 @@ class Change(Table, tablename="change"):
     hash = Varchar(length=64, unique=True)
 
 
-TABLES = (ApiKey, StoredFile, Vendor, Contract, TaxonomyEntry, Disclosure, DisclosureCategory, Change)
+TABLES = (
+    ApiKey,
+    StoredFile,
+    Vendor,
+    Contract,
+    TaxonomyEntry,
+    Disclosure,
+    DisclosureCategory,
+    DeletionObligation,
+    DeletionConfirmation,
+    ConfirmationEvidence,
+    Attestation,
+    Change,
+)

@@ -97,9 +97,26 @@ def database_url(engine_name, templates, tmp_path) -> str:
     return f"{templates['postgres']}/{name}"
 
 
+@pytest.fixture(scope="session")
+def signing_files(tmp_path_factory) -> tuple[str, str]:
+    """A trial signing key and certificate, made once for the whole run."""
+    from registry.attestations.signing import init_signing
+
+    folder = tmp_path_factory.mktemp("signing")
+    init_signing(folder / "key.pem", folder / "cert.pem", "Example Controller Ltd")
+    return str(folder / "key.pem"), str(folder / "cert.pem")
+
+
 @pytest.fixture
-def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, max_upload_bytes=64 * 1024, max_request_bytes=16 * 1024)
+def settings(database_url, signing_files) -> Settings:
+    return Settings(
+        database_url=database_url,
+        max_upload_bytes=256 * 1024,
+        max_request_bytes=16 * 1024,
+        signing_key_file=signing_files[0],
+        signing_cert_file=signing_files[1],
+        pdf_workers=1,
+    )
 
 
 @pytest.fixture
@@ -181,4 +198,54 @@ async def make_disclosure(client, auth, vendor_id: int, contract_id: int | None,
     }
     response = await client.post("/disclosures", json=body, headers=auth())
     assert response.status_code == 201, response.text
+    return response.json()
+
+
+CONFIRMATION = {
+    "performed_by": {"name": "Ana Ruiz", "title": "Head of IT", "organisation": "Acme Hosting GmbH"},
+    "verified_by": {
+        "name": "Tom Lee",
+        "title": "Data Protection Officer",
+        "organisation": "Acme Hosting GmbH",
+    },
+    "method_category": "purge",
+    "technique": "cryptographic_erase",
+    "tool": "vault-shred",
+    "tool_version": "2.1",
+    "systems": ["Support desk tenant eu-1"],
+    "environments": ["production", "backup"],
+    "backups_handling": "Backup sets encrypted per tenant; the key was destroyed",
+    "last_backup_expires_on": "2025-09-30",
+    "subprocessors_covered": ["Cloud Storage EU"],
+    "retained": [{"what": "Invoices", "law": "HGB §257", "until": "2035-12-31"}],
+    "completed_on": "2025-07-10",
+    "verification_method": "Queries for 50 sampled user ids",
+    "verification_result": "No records found",
+}
+
+
+async def ended_contract(client, auth, **disclosure_fields) -> tuple[dict, dict]:
+    """A vendor whose DPA (backups covered, 30 days) was terminated on 2025-06-30 after a disclosure."""
+    vendor = await make_vendor(client, auth, legal_name="Acme Hosting GmbH")
+    contract = await make_contract(
+        client, auth, vendor["id"], reference="DPA-9", backups_covered=True, deletion_deadline_days=30
+    )
+    await make_disclosure(client, auth, vendor["id"], contract["id"], **disclosure_fields)
+    response = await client.post(
+        f"/contracts/{contract['id']}/terminate",
+        json={"terminated_on": "2025-06-30", "reason": "moved to another provider"},
+        headers=auth(),
+    )
+    assert response.status_code == 200, response.text
+    return vendor, contract
+
+
+async def confirmed_deletion(client, auth, **confirmation) -> dict:
+    await ended_contract(client, auth)
+    [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+    response = await client.post(
+        f"/deletions/{deletion['id']}/confirmations", json={**CONFIRMATION, **confirmation}, headers=auth()
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "confirmed"
     return response.json()

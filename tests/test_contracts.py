@@ -234,7 +234,7 @@ class TestDocument:
             (PDF, "application/x-msdownload", 415),
             (PDF, "image/png", 415),
             (b"", "application/pdf", 422),
-            (b"%PDF-" + b"0" * (64 * 1024), "application/pdf", 413),
+            (b"%PDF-" + b"0" * (256 * 1024), "application/pdf", 413),
         ],
     )
     async def test_rejects_wrong_or_oversized_files(

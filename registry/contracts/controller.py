@@ -119,7 +119,7 @@ class ContractController(Controller):
             str | None, Parameter(pattern=FILENAME, description="Name to store it under")
         ] = None,
     ) -> ContractRead:
-        content = await _read_bounded(request, request.app.state["settings"].max_upload_bytes)
+        content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
         return await service.upload_document(
             ctx, contract_id, content, request.headers.get("content-type", ""), filename
         )
@@ -143,7 +143,7 @@ class ContractController(Controller):
         )
 
 
-async def _read_bounded(request: Request, limit: int) -> bytes:
+async def read_bounded(request: Request, limit: int) -> bytes:
     """Read the body, refusing it as soon as it passes ``limit`` bytes (not after buffering it)."""
     too_large = RegistryError(
         status=413, title="Content too large", detail=f"The file is larger than the limit of {limit} bytes."

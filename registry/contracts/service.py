@@ -18,6 +18,7 @@ from registry.contracts.schemas import (
     ContractUpdate,
     DocumentRead,
 )
+from registry.deletions import service as deletions
 from registry.disclosures import service as disclosures
 from registry.enums import ChangeAction, ContractKind, ContractStatus
 from registry.errors import RegistryError, conflict, invalid, not_found, precondition_failed
@@ -220,6 +221,7 @@ async def terminate_contract(
         after = await _row(contract_id)
         await record_change(ctx, "contract", contract_id, ChangeAction.terminate, before, after)
         await disclosures.end_for_contract(ctx, after)
+        await deletions.open_obligation(ctx, after)
     return await get_contract(contract_id)
 
 
@@ -262,7 +264,7 @@ async def upload_document(
     digest = hashlib.sha256(content).hexdigest()
     async with db.write_transaction():
         before = await _locked_row(contract_id, None)
-        name = filename or f"contract-{contract_id}.{_EXTENSIONS[media]}"
+        name = filename or stored_name(f"contract-{contract_id}", media)
         stored = await StoredFile.insert(
             StoredFile(
                 sha256=digest,
@@ -295,6 +297,10 @@ async def upload_document(
 
 
 _EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", DOCUMENT_TYPES[-1]: "docx"}
+
+
+def stored_name(stem: str, media: str) -> str:
+    return f"{stem}.{_EXTENSIONS[media]}"
 
 
 async def get_document(contract_id: int) -> dict[str, Any]:

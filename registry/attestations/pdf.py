@@ -1,0 +1,117 @@
+"""Rendering (WeasyPrint), signing (pyHanko, PAdES) and signature checks, run in worker processes.
+
+Nothing here touches the database or the network: facts in, bytes out.
+"""
+
+import json
+import re
+from datetime import datetime
+from functools import cache
+from io import BytesIO
+
+import jinja2
+import segno
+from weasyprint import HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+# In PDF literal strings a hyphen may be written as the octal escape \055.
+SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})")
+
+
+class DataOnlyFetcher(URLFetcher):
+    """Refuses every URL but ``data:`` (the inlined QR code): rendering never reads a file or the network."""
+
+    def fetch(self, url, headers=None):
+        if not url.startswith("data:"):
+            raise ValueError(f"fetching {url[:40]!r} is disabled")
+        return super().fetch(url, headers)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    # autoescape=True for every template name: select_autoescape() would miss ".j2".
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("registry.attestations", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@cache
+def _fonts() -> FontConfiguration:
+    return FontConfiguration()
+
+
+def render(facts: dict) -> bytes:
+    """The attestation as PDF/A-3b with its facts attached as JSON; reproducible for the same facts."""
+    qr = segno.make(facts["verification_url"], error="m").png_data_uri(scale=3, border=2)
+    html = _environment().get_template("attestation.html.j2").render(f=facts, qr=qr)
+    fetcher = DataOnlyFetcher(allowed_protocols={"data"})
+    attachment = Attachment(
+        string=json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False),
+        name="attestation.json",
+        description=f"The facts of attestation {facts['serial']}",
+        relationship="Data",
+        url_fetcher=fetcher,
+        created=datetime.fromisoformat(facts["issued_at"]),
+        modified=datetime.fromisoformat(facts["issued_at"]),
+    )
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(
+        pdf_variant="pdf/a-3b", attachments=[attachment], font_config=_fonts()
+    )
+
+
+@cache
+def _signer(key_file: str, cert_file: str, passphrase: bytes | None):
+    from pyhanko.sign import signers
+
+    return signers.SimpleSigner.load(key_file, cert_file, key_passphrase=passphrase)
+
+
+def sign(
+    pdf: bytes, serial: str, organisation: str, key_file: str, cert_file: str, passphrase: bytes | None
+) -> bytes:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+
+    metadata = signers.PdfSignatureMetadata(
+        field_name="Attestation",
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=f"Deletion attestation {serial}",
+        name=organisation,
+    )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    signed = signers.PdfSigner(metadata, signer=_signer(key_file, cert_file, passphrase)).sign_pdf(writer)
+    return signed.getvalue()
+
+
+def render_and_sign(facts: dict, key_file: str, cert_file: str, passphrase: bytes | None) -> bytes:
+    return sign(render(facts), facts["serial"], facts["controller"], key_file, cert_file, passphrase)
+
+
+def signature_valid(pdf: bytes, cert_file: str) -> bool:
+    """True when the PDF carries one intact PAdES signature by the registry's certificate over the whole file."""
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        root = load_cert_from_pemder(cert_file)
+        signatures = PdfFileReader(BytesIO(pdf), strict=False).embedded_signatures
+        if len(signatures) != 1:
+            return False
+        status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[root]))
+        return bool(
+            status.intact and status.valid and status.trusted and status.coverage.name == "ENTIRE_FILE"
+        )
+    except Exception:  # noqa: BLE001 - any failure to parse or validate means "not valid"
+        return False
+
+
+def serials_in(pdf: bytes) -> list[str]:
+    """Serial numbers readable in the file's uncompressed parts (metadata, signature reason)."""
+    return sorted({f"PRA-{year.decode()}-{number.decode()}" for year, number in SERIAL.findall(pdf)})

@@ -1,0 +1,47 @@
+"""The process pool that renders, signs and checks PDFs, so the event loop never does."""
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from registry.attestations import pdf
+from registry.errors import RegistryError
+from registry.settings import Settings
+
+
+class PdfPool:
+    """Started with the app; worker processes start on first use and keep fonts and the key loaded."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        # spawn, not fork: the parent holds database connections and threads.
+        self.executor = ProcessPoolExecutor(
+            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def _signing_files(self) -> tuple[str, str]:
+        key, cert = self.settings.signing_key_file, self.settings.signing_cert_file
+        if not (Path(key).is_file() and Path(cert).is_file()):
+            raise RegistryError(
+                status=503,
+                title="Signing key not configured",
+                detail="No signing key and certificate: run `registry signing init` for a trial key, or set "
+                "REGISTRY_SIGNING_KEY_FILE and REGISTRY_SIGNING_CERT_FILE.",
+            )
+        return str(Path(key).resolve()), str(Path(cert).resolve())
+
+    async def render(self, facts: dict) -> bytes:
+        key, cert = self._signing_files()
+        secret = self.settings.signing_key_passphrase
+        passphrase = secret.get_secret_value().encode() if secret else None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, pdf.render_and_sign, facts, key, cert, passphrase)
+
+    async def signature_valid(self, document: bytes) -> bool:
+        _, cert = self._signing_files()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, pdf.signature_valid, document, cert)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,40 @@
+"""Attestations at the edge."""
+
+from datetime import datetime
+
+from registry.enums import AttestationStatus
+from registry.schemas import Schema, text
+
+
+class AttestationRead(Schema):
+    """An issued attestation: the record behind the signed PDF."""
+
+    serial: str
+    obligation_id: int
+    vendor_id: int
+    vendor_name: str
+    sha256: str
+    issued_at: datetime
+    issued_by: str
+    status: AttestationStatus
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revocation_reason: str | None
+    verification_url: str
+
+
+class Revocation(Schema):
+    """Why an attestation no longer stands."""
+
+    reason: text(2000, min_length=1)
+
+
+class Verification(Schema):
+    """What the registry knows about a PDF or serial number; no key needed to ask."""
+
+    status: AttestationStatus
+    serial: str | None = None
+    vendor: str | None = None
+    issued_at: datetime | None = None
+    revoked_at: datetime | None = None
+    detail: str

@@ -1,0 +1,280 @@
+"""Issuing, listing, revoking and verifying attestations. Rendering happens in the PDF pool."""
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+
+from registry import clock, db
+from registry.attestations.schemas import AttestationRead, Verification
+from registry.auth import WriteContext
+from registry.changes.service import record_change
+from registry.deletions.service import get_deletion
+from registry.enums import AttestationStatus, ChangeAction, DeletionStatus, TaxonomyKind
+from registry.errors import conflict, not_found
+from registry.settings import Settings
+from registry.tables import Attestation, Contract, StoredFile, TaxonomyEntry, Vendor
+
+Render = Callable[[dict], Awaitable[bytes]]
+_locks: dict[int, asyncio.Lock] = {}
+
+STATEMENT = (
+    "{controller} attests that {vendor} has reported the deletion of the personal data described above, "
+    "which it received under the contract named above, and that the report was verified as stated. "
+    "The registry recorded each report when it was received and has kept an unbroken, hash-chained "
+    "history of these records."
+)
+
+
+def serial_for(obligation_id: int, issued_at: datetime) -> str:
+    return f"PRA-{issued_at.year:04d}-{obligation_id:06d}"
+
+
+def verification_url(settings: Settings, serial: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/attestations/{serial}/verify"
+
+
+async def build_facts(obligation_id: int, settings: Settings, issued_at: datetime) -> dict[str, Any]:
+    deletion = await get_deletion(obligation_id)
+    vendor = await Vendor.select().where(Vendor.id == deletion.vendor_id).output(load_json=True).first()
+    contract = await Contract.select().where(Contract.id == deletion.contract_id).first()
+    names = {
+        r["key"]: r["name"]
+        for r in await TaxonomyEntry.select(TaxonomyEntry.key, TaxonomyEntry.name).where(
+            TaxonomyEntry.kind == TaxonomyKind.data_category.value,
+            TaxonomyEntry.key.is_in(deletion.categories or [""]),
+        )
+    }
+    serial = serial_for(obligation_id, issued_at)
+    completed_on = max(c.completed_on for c in deletion.confirmations)
+
+    def iso(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "serial": serial,
+        "issued_at": issued_at.isoformat(),
+        "controller": settings.organisation_name,
+        "verification_url": verification_url(settings, serial),
+        "vendor": {
+            k: vendor[k]
+            for k in ("id", "name", "legal_name", "kind", "country", "registered_address", "registration_ids")
+        },
+        "contract": {
+            "id": contract["id"],
+            "reference": contract["reference"],
+            "title": contract["title"],
+            "kind": contract["kind"],
+            "signed_on": iso(contract["signed_on"]),
+            "effective_from": iso(contract["effective_from"]),
+            "expires_on": iso(contract["expires_on"]),
+            "end_of_contract": contract["end_of_contract"],
+            "deletion_deadline_days": contract["deletion_deadline_days"],
+            "backups_covered": contract["backups_covered"],
+        },
+        "ended": {"how": deletion.end_kind, "on": iso(deletion.ended_on), "reason": deletion.end_reason},
+        "obligation": {
+            "id": deletion.id,
+            "due_on": iso(deletion.due_on),
+            "categories": [{"key": k, "name": names.get(k, k)} for k in deletion.categories],
+            "data_subjects": deletion.data_subjects,
+            "backups_in_scope": deletion.backups_in_scope,
+        },
+        "confirmations": [
+            c.model_dump(mode="json", exclude={"id", "created_at", "created_by"})
+            for c in deletion.confirmations
+        ],
+        "completed_on": iso(completed_on),
+        "deadline_met": completed_on <= deletion.due_on,
+        "statement": STATEMENT.format(controller=settings.organisation_name, vendor=vendor["name"]),
+    }
+
+
+def _select():
+    return Attestation.select(
+        *Attestation.all_columns(exclude=[Attestation.facts]),
+        Attestation.vendor.name.as_alias("vendor_name"),
+    )
+
+
+def _read(row: dict[str, Any], settings: Settings) -> AttestationRead:
+    return AttestationRead(
+        serial=row["serial"],
+        obligation_id=row["obligation"],
+        vendor_id=row["vendor"],
+        vendor_name=row["vendor_name"],
+        sha256=row["sha256"],
+        issued_at=row["issued_at"],
+        issued_by=row["issued_by"],
+        status=AttestationStatus.revoked if row["revoked_at"] else AttestationStatus.valid,
+        revoked_at=row["revoked_at"],
+        revoked_by=row["revoked_by"],
+        revocation_reason=row["revocation_reason"],
+        verification_url=verification_url(settings, row["serial"]),
+    )
+
+
+async def _existing(obligation_id: int) -> dict[str, Any] | None:
+    return await _select().where(Attestation.obligation == obligation_id).first()
+
+
+async def issue(
+    ctx: WriteContext, obligation_id: int, settings: Settings, render: Render
+) -> tuple[AttestationRead, bool]:
+    """The obligation's attestation, issuing it if there is none; (attestation, newly issued)."""
+    lock = _locks.setdefault(obligation_id, asyncio.Lock())
+    async with lock:  # one render per obligation per worker; the unique index settles the rest
+        if existing := await _existing(obligation_id):
+            return _read(existing, settings), False
+        deletion = await get_deletion(obligation_id)
+        if deletion.status is not DeletionStatus.confirmed:
+            raise conflict(
+                f"Deletion {obligation_id} is {deletion.status.value}: only a confirmed deletion "
+                f"is attested (missing: {', '.join(deletion.missing_categories) or 'none'})."
+            )
+        issued_at = clock.now().replace(microsecond=0)
+        facts = await build_facts(obligation_id, settings, issued_at)
+        pdf = await render(facts)  # outside any transaction: rendering takes a while
+        digest = hashlib.sha256(pdf).hexdigest()
+        async with db.write_transaction():
+            if existing := await _existing(obligation_id):
+                return _read(existing, settings), False
+            stored = await StoredFile.insert(
+                StoredFile(
+                    sha256=digest,
+                    filename=f"{facts['serial']}.pdf",
+                    content_type="application/pdf",
+                    size=len(pdf),
+                    data=pdf,
+                    created_by=ctx.actor,
+                )
+            ).returning(StoredFile.id)
+            await Attestation.insert(
+                Attestation(
+                    serial=facts["serial"],
+                    obligation=obligation_id,
+                    vendor=deletion.vendor_id,
+                    pdf=stored[0]["id"],
+                    sha256=digest,
+                    facts=facts,
+                    issued_at=issued_at,
+                    issued_by=ctx.actor,
+                )
+            )
+            row = await _existing(obligation_id)
+            await record_change(
+                ctx,
+                "attestation",
+                facts["serial"],
+                ChangeAction.issue,
+                None,
+                {**_read(row, settings).model_dump(mode="json"), "facts": facts},
+            )
+    _locks.pop(obligation_id, None)
+    return _read(row, settings), True
+
+
+async def list_attestations(settings: Settings, vendor_id: int | None, limit: int, offset: int):
+    query, count = _select(), Attestation.count()
+    if vendor_id is not None:
+        query, count = (
+            query.where(Attestation.vendor == vendor_id),
+            count.where(Attestation.vendor == vendor_id),
+        )
+    rows = await query.order_by(Attestation.id).limit(limit).offset(offset)
+    return [_read(r, settings) for r in rows], await count
+
+
+async def get_attestation(serial: str, settings: Settings) -> AttestationRead:
+    row = await _select().where(Attestation.serial == serial).first()
+    if row is None:
+        raise not_found("attestation", serial)
+    return _read(row, settings)
+
+
+async def get_pdf(serial: str) -> bytes:
+    row = (
+        await Attestation.select(Attestation.pdf.data.as_alias("data"))
+        .where(Attestation.serial == serial)
+        .first()
+    )
+    if row is None:
+        raise not_found("attestation", serial)
+    return row["data"]
+
+
+async def revoke(ctx: WriteContext, serial: str, reason: str, settings: Settings) -> AttestationRead:
+    async with db.write_transaction():
+        before = await get_attestation(serial, settings)
+        if before.revoked_at:
+            raise conflict(f"Attestation {serial} was already revoked on {before.revoked_at:%Y-%m-%d}.")
+        await Attestation.update(
+            {
+                Attestation.revoked_at: clock.now(),
+                Attestation.revoked_by: ctx.actor,
+                Attestation.revocation_reason: reason,
+            }
+        ).where(Attestation.serial == serial)
+        after = await get_attestation(serial, settings)
+        await record_change(
+            ctx,
+            "attestation",
+            serial,
+            ChangeAction.revoke,
+            before.model_dump(mode="json"),
+            after.model_dump(mode="json"),
+        )
+    return after
+
+
+def _verdict(row: dict[str, Any], status: AttestationStatus, detail: str) -> Verification:
+    return Verification(
+        status=status,
+        serial=row["serial"],
+        vendor=row["vendor_name"],
+        issued_at=row["issued_at"],
+        revoked_at=row["revoked_at"],
+        detail=detail,
+    )
+
+
+async def verify_serial(serial: str) -> Verification:
+    row = await _select().where(Attestation.serial == serial).first()
+    if row is None:
+        return Verification(
+            status=AttestationStatus.unknown,
+            serial=serial,
+            detail="No attestation with this serial number was issued here.",
+        )
+    if row["revoked_at"]:
+        return _verdict(row, AttestationStatus.revoked, f"Revoked: {row['revocation_reason']}")
+    return _verdict(row, AttestationStatus.valid, "Issued here and not revoked.")
+
+
+async def verify_pdf(
+    pdf: bytes, signature_valid: Callable[[bytes], Awaitable[bool]], serials_in: Callable[[bytes], list[str]]
+) -> Verification:
+    """valid / revoked: byte-identical to an issued PDF whose signature holds; tampered: it names a
+    serial issued here but is not that PDF; unknown: nothing here matches it."""
+    digest = hashlib.sha256(pdf).hexdigest()
+    row = await _select().where(Attestation.sha256 == digest).first()
+    if row is not None:
+        if not await signature_valid(pdf):
+            return _verdict(row, AttestationStatus.tampered, "The stored copy's signature does not verify.")
+        if row["revoked_at"]:
+            return _verdict(row, AttestationStatus.revoked, f"Revoked: {row['revocation_reason']}")
+        return _verdict(
+            row, AttestationStatus.valid, "Identical to the attestation issued here; signature valid."
+        )
+    for serial in serials_in(pdf):
+        row = await _select().where(Attestation.serial == serial).first()
+        if row is not None:
+            return _verdict(
+                row,
+                AttestationStatus.tampered,
+                "This file differs from the attestation issued under its serial number.",
+            )
+    return Verification(
+        status=AttestationStatus.unknown, detail="This file matches no attestation issued here."
+    )
