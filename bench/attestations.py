@@ -10,6 +10,8 @@ latency with wrk, idle and while attestations are being issued.
 
 import argparse
 import asyncio
+import io
+import json
 import os
 import statistics
 import subprocess
@@ -21,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,17 +52,47 @@ async def prepare(base: str, headers: dict, count: int) -> list[int]:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
         ids = []
         for n in range(count):
-            vendor = (await client.post("/vendors", json={"name": f"Bench vendor {n}", "kind": "service_provider",
-                                                          "country": "DE", "legal_name": f"Bench {n} GmbH"})).json()
-            contract = (await client.post("/contracts", json={
-                "vendor_id": vendor["id"], "kind": "dpa", "title": "DPA", "signed_on": "2025-01-01",
-                "effective_from": "2025-01-01", "confidentiality_equivalent": True, "backups_covered": True})).json()
-            await client.post("/disclosures", json={
-                "vendor_id": vendor["id"], "contract_id": contract["id"], "categories": ["user.name", "user.contact.email"],
-                "data_subjects": ["customer"], "purpose": "essential.service", "basis": "contract",
-                "valid_from": "2025-02-01"})
-            await client.post(f"/contracts/{contract['id']}/terminate",
-                              json={"terminated_on": "2025-06-30", "reason": "bench"})
+            vendor = (
+                await client.post(
+                    "/vendors",
+                    json={
+                        "name": f"Bench vendor {n}",
+                        "kind": "service_provider",
+                        "country": "DE",
+                        "legal_name": f"Bench {n} GmbH",
+                    },
+                )
+            ).json()
+            contract = (
+                await client.post(
+                    "/contracts",
+                    json={
+                        "vendor_id": vendor["id"],
+                        "kind": "dpa",
+                        "title": "DPA",
+                        "signed_on": "2025-01-01",
+                        "effective_from": "2025-01-01",
+                        "confidentiality_equivalent": True,
+                        "backups_covered": True,
+                    },
+                )
+            ).json()
+            await client.post(
+                "/disclosures",
+                json={
+                    "vendor_id": vendor["id"],
+                    "contract_id": contract["id"],
+                    "categories": ["user.name", "user.contact.email"],
+                    "data_subjects": ["customer"],
+                    "purpose": "essential.service",
+                    "basis": "contract",
+                    "valid_from": "2025-02-01",
+                },
+            )
+            await client.post(
+                f"/contracts/{contract['id']}/terminate",
+                json={"terminated_on": "2025-06-30", "reason": "bench"},
+            )
             deletions = (await client.get("/deletions", params={"vendor": vendor["id"]})).json()["items"]
             await client.post(f"/deletions/{deletions[0]['id']}/confirmations", json=CONFIRMATION)
             ids.append(deletions[0]["id"])
@@ -102,14 +135,28 @@ def main() -> None:
         server_url = cluster.start()
         subprocess.run(["psql", f"{server_url}/postgres", "-qc", "CREATE DATABASE bench_att"], check=True)
         url = f"{server_url}/bench_att"
-    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SIGNING_KEY_FILE": str(key),
-           "REGISTRY_SIGNING_CERT_FILE": str(cert), "REGISTRY_PDF_WORKERS": "2"}
+    env = {
+        **os.environ,
+        "REGISTRY_DATABASE_URL": url,
+        "REGISTRY_SIGNING_KEY_FILE": str(key),
+        "REGISTRY_SIGNING_CERT_FILE": str(cert),
+        "REGISTRY_PDF_WORKERS": "2",
+    }
     subprocess.run([PYTHON, "-m", "registry", "migrate"], env=env, check=True, capture_output=True)
-    secret = subprocess.run([PYTHON, "-m", "registry", "keys", "create", "bench", "--role", "admin"], env=env,
-                            check=True, capture_output=True, text=True).stdout.strip()
+    secret = subprocess.run(
+        [PYTHON, "-m", "registry", "keys", "create", "bench", "--role", "admin"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     port = free_port()
-    server = subprocess.Popen([PYTHON, "-m", "registry", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [PYTHON, "-m", "registry", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {secret}"}
     try:
         for _ in range(100):
@@ -121,29 +168,36 @@ def main() -> None:
         ids = asyncio.run(prepare(base, headers, args.count * 2 + 2))
         facts = httpx.post(f"{base}/deletions/{ids.pop()}/attestation", headers=headers, timeout=60).json()
         stored = httpx.get(f"{base}/attestations/{facts['serial']}/pdf", headers=headers).content
-        from pypdf import PdfReader
-        import io, json  # noqa: E401
-
         same_facts = json.loads(PdfReader(io.BytesIO(stored)).attachments["attestation.json"][0])
         ceiling = direct(same_facts, str(key), str(cert), 20)
         endpoint = asyncio.run(issue_all(base, headers, ids[: args.count]))
         check = work / "check.lua"
-        check.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                         'wrk.body = \'{"vendor": 1, "categories": ["user.name"], "on": "2025-03-01"}\'\n')
+        check.write_text(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            'wrk.body = \'{"vendor": 1, "categories": ["user.name"], "on": "2025-03-01"}\'\n'
+        )
         idle = wrk(f"{base}/lookup/check", secret, 10, 16, check)
         busy_result: dict = {}
-        thread = threading.Thread(target=lambda: busy_result.update(wrk(f"{base}/lookup/check", secret, 10, 16, check)))
+        thread = threading.Thread(
+            target=lambda: busy_result.update(wrk(f"{base}/lookup/check", secret, 10, 16, check))
+        )
         thread.start()
-        asyncio.run(issue_all(base, headers, ids[args.count:]))
+        asyncio.run(issue_all(base, headers, ids[args.count :]))
         thread.join()
         print(f"| engine | {args.engine} |\n|---|---|")
         print(f"| direct render+sign, 1 process | {ceiling['ms']:.0f} ms/PDF |")
         print(f"| direct render+sign, pool of 2 | {ceiling['pool_per_s']:.1f} PDFs/s |")
-        print(f"| POST /deletions/{{id}}/attestation, 4 concurrent | {endpoint['per_s']:.1f} attestations/s, "
-              f"median {endpoint['ms']:.0f} ms |")
-        print(f"| ratio: endpoint throughput / pool ceiling | {ceiling['pool_per_s'] / endpoint['per_s']:.2f}x cost |")
+        print(
+            f"| POST /deletions/{{id}}/attestation, 4 concurrent | {endpoint['per_s']:.1f} attestations/s, "
+            f"median {endpoint['ms']:.0f} ms |"
+        )
+        print(
+            f"| ratio: endpoint throughput / pool ceiling | {ceiling['pool_per_s'] / endpoint['per_s']:.2f}x cost |"
+        )
         print(f"| lookup check p99 idle (16 conn) | {idle['p99']:.1f} ms ({idle['rps']:.0f} req/s) |")
-        print(f"| lookup check p99 while issuing | {busy_result['p99']:.1f} ms ({busy_result['rps']:.0f} req/s) |")
+        print(
+            f"| lookup check p99 while issuing | {busy_result['p99']:.1f} ms ({busy_result['rps']:.0f} req/s) |"
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)

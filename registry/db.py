@@ -1,7 +1,7 @@
 """Engines, transactions and migration state, for SQLite and PostgreSQL alike."""
 
 import os
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from urllib.parse import unquote, urlsplit
 
 from piccolo.apps.migrations.commands.check import CheckMigrationManager
@@ -93,3 +93,12 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc)
+
+
+def read_session() -> AbstractAsyncContextManager:
+    """Several reads on one connection. Piccolo opens a SQLite connection per query otherwise, which
+    costs more than the query; a DEFERRED transaction takes no write lock. PostgreSQL has its pool."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.deferred)
+    return nullcontext()

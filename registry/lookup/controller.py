@@ -8,7 +8,7 @@ from litestar import Controller, post
 from litestar import get as get_route
 from litestar.params import Parameter
 
-from registry import clock
+from registry import clock, db
 from registry.auth import requires_lookup
 from registry.enums import LegalBasis
 from registry.errors import FieldError, RegistryError, problem_responses
@@ -56,7 +56,8 @@ class LookupController(Controller):
         offset: Offset = 0,
     ) -> RecipientList:
         day = as_of or clock.today()
-        return await service.recipients(_check_keys(categories), day, day, purpose, basis, limit, offset)
+        async with db.read_session():
+            return await service.recipients(_check_keys(categories), day, day, purpose, basis, limit, offset)
 
     @get_route("/history", operation_id="lookup_history", responses=problem_responses(422))
     async def lookup_history(
@@ -69,9 +70,10 @@ class LookupController(Controller):
         limit: Limit = 1000,
         offset: Offset = 0,
     ) -> RecipientList:
-        return await service.recipients(
-            _check_keys(categories), date_from, date_to, purpose, basis, limit, offset
-        )
+        async with db.read_session():
+            return await service.recipients(
+                _check_keys(categories), date_from, date_to, purpose, basis, limit, offset
+            )
 
     @get_route("/vendors/{vendor_id:int}", operation_id="lookup_vendor", responses=problem_responses(404))
     async def lookup_vendor(
@@ -79,8 +81,10 @@ class LookupController(Controller):
         vendor_id: Annotated[int, Parameter(ge=1, le=MAX_ID)],
         as_of: Annotated[date | None, Parameter(description="Default: today (UTC)")] = None,
     ) -> VendorHoldings:
-        return await service.vendor_holdings(vendor_id, as_of or clock.today())
+        async with db.read_session():
+            return await service.vendor_holdings(vendor_id, as_of or clock.today())
 
     @post("/check", operation_id="lookup_check", status_code=200, responses=problem_responses(413, 422))
     async def lookup_check(self, data: CheckRequest) -> CheckResult:
-        return await service.check(data, clock.today())
+        async with db.read_session():
+            return await service.check(data, clock.today())

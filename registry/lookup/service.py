@@ -87,7 +87,7 @@ async def recipients(
     offset: int = 0,
 ) -> RecipientList:
     """Disclosures of the categories whose period overlaps [date_from, date_to] (one day for as_of),
-    ordered by vendor name; ``total`` counts them all, ``items`` holds one page."""
+    ordered by vendor id, then disclosure id; ``total`` counts them all, ``items`` holds one page."""
     if date_to < date_from:
         raise invalid("to", "date_order", "must not be before from")
     matched = await matching_categories(categories)
@@ -104,10 +104,10 @@ async def recipients(
     # The database counts and pages the matching disclosures; only one page of rows comes back.
     total = await DC.count(distinct=[DC.disclosure]).where(*where)
     found = (
-        await DC.select(DC.disclosure, _D.vendor.name.as_alias("vendor_name"))
+        await DC.select(DC.vendor, DC.disclosure)
         .where(*where)
         .distinct()
-        .order_by(_D.vendor.name)
+        .order_by(DC.vendor)
         .order_by(DC.disclosure)
         .limit(limit)
         .offset(offset)
