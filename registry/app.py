@@ -29,6 +29,7 @@ from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
 from registry.keys.controller import KeyController
 from registry.lookup.controller import LookupController
+from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
 from registry.tables import Vendor
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if isinstance(engine, PostgresEngine):
             await engine.start_connection_pool(max_size=settings.postgres_pool_max_size)
         app.state["pdf_pool"] = PdfPool(settings)
+        app.state["verify_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         try:
             yield
         finally:

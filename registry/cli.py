@@ -154,6 +154,36 @@ def verify_changes() -> None:
     sys.exit(1)
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup_command(file: str) -> None:
+    """Copy the SQLite database to FILE while the server runs (records, files and change log)."""
+    from pathlib import Path
+
+    from registry.backup import BackupError, backup
+
+    try:
+        size = backup(load_settings(), Path(file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up to {file} ({size} bytes)")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+def restore_command(file: str) -> None:
+    """Replace the SQLite database with the backup FILE (stop the server first)."""
+    from pathlib import Path
+
+    from registry.backup import BackupError, restore
+
+    try:
+        restore(load_settings(), Path(file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored from {file}; run `registry changes verify` to check the history")
+
+
 @main.group()
 def signing() -> None:
     """The key that signs attestations."""

@@ -10,6 +10,7 @@ from registry.attestations.schemas import AttestationRead, Revocation, Verificat
 from registry.auth import WriteContext, requires_admin, requires_viewer
 from registry.contracts.controller import read_bounded
 from registry.errors import RegistryError, problem_responses
+from registry.ratelimit import rate_limited
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 Serial = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9-]{1,40}$", description="e.g. PRA-2026-000012")]
@@ -74,6 +75,7 @@ class AttestationController(Controller):
         operation_id="verify_attestation_pdf",
         status_code=200,
         security=[],
+        guards=[rate_limited],
         request_max_body_size=None,
         responses=problem_responses(413, 415, 429),
         description="Public. The body is the PDF (Content-Type: application/pdf).",
@@ -93,6 +95,7 @@ class AttestationController(Controller):
         "/{serial:str}/verify",
         operation_id="verify_attestation_serial",
         security=[],
+        guards=[rate_limited],
         responses=problem_responses(429),
     )
     async def verify_attestation_serial(self, serial: Serial) -> Verification:

@@ -62,11 +62,21 @@ def render(facts: dict) -> bytes:
     )
 
 
+class SigningKeyError(Exception):
+    """The configured key or certificate cannot be loaded (wrong passphrase, format or pair)."""
+
+
 @cache
 def _signer(key_file: str, cert_file: str, passphrase: bytes | None):
     from pyhanko.sign import signers
 
-    return signers.SimpleSigner.load(key_file, cert_file, key_passphrase=passphrase)
+    try:
+        signer = signers.SimpleSigner.load(key_file, cert_file, key_passphrase=passphrase)
+    except Exception:  # noqa: BLE001 - the message must not carry key material
+        signer = None
+    if signer is None:
+        raise SigningKeyError("the signing key or certificate could not be loaded")
+    return signer
 
 
 def sign(

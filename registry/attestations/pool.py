@@ -36,7 +36,17 @@ class PdfPool:
         secret = self.settings.signing_key_passphrase
         passphrase = secret.get_secret_value().encode() if secret else None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, pdf.render_and_sign, facts, key, cert, passphrase)
+        try:
+            return await loop.run_in_executor(
+                self.executor, pdf.render_and_sign, facts, key, cert, passphrase
+            )
+        except pdf.SigningKeyError:
+            raise RegistryError(
+                status=503,
+                title="Signing key not usable",
+                detail="The signing key or certificate could not be loaded: check the files, that they "
+                "belong together, and REGISTRY_SIGNING_KEY_PASSPHRASE.",
+            ) from None
 
     async def signature_valid(self, document: bytes) -> bool:
         _, cert = self._signing_files()

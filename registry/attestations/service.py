@@ -13,8 +13,9 @@ from registry.changes.service import record_change
 from registry.deletions.service import get_deletion
 from registry.enums import AttestationStatus, ChangeAction, DeletionStatus, TaxonomyKind
 from registry.errors import conflict, not_found
+from registry.files import store_file
 from registry.settings import Settings
-from registry.tables import Attestation, Contract, StoredFile, TaxonomyEntry, Vendor
+from registry.tables import Attestation, Contract, TaxonomyEntry, Vendor
 
 Render = Callable[[dict], Awaitable[bytes]]
 _locks: dict[int, asyncio.Lock] = {}
@@ -136,27 +137,17 @@ async def issue(
         issued_at = clock.now().replace(microsecond=0)
         facts = await build_facts(obligation_id, settings, issued_at)
         pdf = await render(facts)  # outside any transaction: rendering takes a while
-        digest = hashlib.sha256(pdf).hexdigest()
         async with db.write_transaction():
             if existing := await _existing(obligation_id):
                 return _read(existing, settings), False
-            stored = await StoredFile.insert(
-                StoredFile(
-                    sha256=digest,
-                    filename=f"{facts['serial']}.pdf",
-                    content_type="application/pdf",
-                    size=len(pdf),
-                    data=pdf,
-                    created_by=ctx.actor,
-                )
-            ).returning(StoredFile.id)
+            stored = await store_file(ctx, pdf, "application/pdf", f"{facts['serial']}.pdf", facts["serial"])
             await Attestation.insert(
                 Attestation(
                     serial=facts["serial"],
                     obligation=obligation_id,
                     vendor=deletion.vendor_id,
-                    pdf=stored[0]["id"],
-                    sha256=digest,
+                    pdf=stored.id,
+                    sha256=stored.sha256,
                     facts=facts,
                     issued_at=issued_at,
                     issued_by=ctx.actor,

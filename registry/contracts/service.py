@@ -1,6 +1,5 @@
 """Contract rules and writes: dates in order, terminate once, the signed file kept with its hash."""
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +20,8 @@ from registry.contracts.schemas import (
 from registry.deletions import service as deletions
 from registry.disclosures import service as disclosures
 from registry.enums import ChangeAction, ContractKind, ContractStatus
-from registry.errors import RegistryError, conflict, invalid, not_found, precondition_failed
+from registry.errors import conflict, invalid, not_found, precondition_failed
+from registry.files import check_upload, store_file
 from registry.tables import Contract, StoredFile, Vendor
 
 SORTS = {
@@ -225,60 +225,17 @@ async def terminate_contract(
     return await get_contract(contract_id)
 
 
-# Signatures of the file types a signed contract comes in, and the media types they may claim.
-_SIGNATURES = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-)
-DOCUMENT_TYPES = tuple(media for _, media in _SIGNATURES)
-
-
-def check_document(content: bytes, content_type: str) -> None:
-    declared = content_type.split(";")[0].strip().lower()
-    if declared not in DOCUMENT_TYPES:
-        raise RegistryError(
-            status=415,
-            title="Unsupported media type",
-            detail=f"Content-Type must be one of: {', '.join(DOCUMENT_TYPES)}.",
-        )
-    if not content:
-        raise invalid("body", "not_empty", "the file is empty")
-    sniffed = next((media for magic, media in _SIGNATURES if content.startswith(magic)), None)
-    if sniffed != declared:
-        raise RegistryError(
-            status=415, title="Unsupported media type", detail=f"The file's content is not {declared}."
-        )
-    if declared == DOCUMENT_TYPES[-1] and b"word/" not in content[:65536]:
-        raise RegistryError(
-            status=415, title="Unsupported media type", detail="The ZIP file is not a Word (DOCX) document."
-        )
-
-
 async def upload_document(
     ctx: WriteContext, contract_id: int, content: bytes, content_type: str, filename: str | None
 ) -> ContractRead:
-    check_document(content, content_type)
-    media = content_type.split(";")[0].strip().lower()
-    digest = hashlib.sha256(content).hexdigest()
+    media = check_upload(content, content_type)
     async with db.write_transaction():
         before = await _locked_row(contract_id, None)
-        name = filename or stored_name(f"contract-{contract_id}", media)
-        stored = await StoredFile.insert(
-            StoredFile(
-                sha256=digest,
-                filename=name,
-                content_type=media,
-                size=len(content),
-                data=content,
-                created_by=ctx.actor,
-            )
-        ).returning(StoredFile.id)
+        stored = await store_file(ctx, content, media, filename, f"contract-{contract_id}")
         # The previous file stays stored: the change row keeps pointing at it.
         await Contract.update(
             {
-                Contract.document: stored[0]["id"],
+                Contract.document: stored.id,
                 Contract.version: before["version"] + 1,
                 Contract.updated_at: clock.now(),
             },
@@ -291,16 +248,9 @@ async def upload_document(
             contract_id,
             ChangeAction.upload,
             before,
-            {**after, "document_sha256": digest, "document_filename": name},
+            {**after, "document_sha256": stored.sha256, "document_filename": stored.filename},
         )
     return await get_contract(contract_id)
-
-
-_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", DOCUMENT_TYPES[-1]: "docx"}
-
-
-def stored_name(stem: str, media: str) -> str:
-    return f"{stem}.{_EXTENSIONS[media]}"
 
 
 async def get_document(contract_id: int) -> dict[str, Any]:

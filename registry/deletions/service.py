@@ -16,6 +16,7 @@ from registry.changes.service import record_change
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeletionRead, EvidenceRead
 from registry.enums import ChangeAction, DeletionStatus
 from registry.errors import conflict, invalid, not_found
+from registry.files import check_upload, store_file
 from registry.tables import (
     Attestation,
     ConfirmationEvidence,
@@ -24,7 +25,6 @@ from registry.tables import (
     DeletionObligation,
     Disclosure,
     DisclosureCategory,
-    StoredFile,
 )
 
 DO = DeletionObligation
@@ -274,9 +274,7 @@ async def add_evidence(
     content_type: str,
     filename: str | None,
 ) -> DeletionRead:
-    from registry.contracts.service import check_document, stored_name
-
-    check_document(content, content_type)
+    media = check_upload(content, content_type)
     async with db.write_transaction():
         row = (
             await DeletionConfirmation.select(DeletionConfirmation.id)
@@ -287,33 +285,14 @@ async def add_evidence(
         )
         if row is None:
             raise not_found(f"confirmation of deletion {obligation_id}", confirmation_id)
-        media = content_type.split(";")[0].strip().lower()
-        name = filename or stored_name(f"evidence-{confirmation_id}", media)
-        stored = await StoredFile.insert(
-            StoredFile(
-                sha256=_sha256(content),
-                filename=name,
-                content_type=media,
-                size=len(content),
-                data=content,
-                created_by=ctx.actor,
-            )
-        ).returning(StoredFile.id)
-        await ConfirmationEvidence.insert(
-            ConfirmationEvidence(confirmation=confirmation_id, file=stored[0]["id"])
-        )
+        stored = await store_file(ctx, content, media, filename, f"evidence-{confirmation_id}")
+        await ConfirmationEvidence.insert(ConfirmationEvidence(confirmation=confirmation_id, file=stored.id))
         await record_change(
             ctx,
             "deletion_confirmation",
             confirmation_id,
             ChangeAction.upload,
             None,
-            {"filename": name, "sha256": _sha256(content), "size": len(content)},
+            {"filename": stored.filename, "sha256": stored.sha256, "size": len(content)},
         )
     return await get_deletion(obligation_id)
-
-
-def _sha256(content: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(content).hexdigest()

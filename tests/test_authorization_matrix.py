@@ -1,0 +1,113 @@
+"""Every route of the app × every caller (no key, each role) → the status the roles promise.
+
+Built from the app's own route table: a route added without an entry below fails this test.
+"""
+
+import re
+
+import pytest
+
+from registry.enums import Role
+
+pytestmark = pytest.mark.anyio
+
+PUBLIC = "public"
+# (method, path as Litestar lists it) → the weakest role allowed, or PUBLIC.
+MATRIX = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/schema"): PUBLIC,
+    ("GET", "/schema/openapi.json"): PUBLIC,
+    ("GET", "/schema/swagger"): PUBLIC,
+    ("GET", "/schema/oauth2-redirect.html"): PUBLIC,
+    ("GET", "/schema/{path:str}"): PUBLIC,
+    ("POST", "/attestations/verify"): PUBLIC,
+    ("GET", "/attestations/{serial:str}/verify"): PUBLIC,
+    ("GET", "/taxonomy/{kind:str}"): Role.lookup,
+    ("GET", "/taxonomy/{kind:str}/tree"): Role.lookup,
+    ("GET", "/lookup/recipients"): Role.lookup,
+    ("GET", "/lookup/history"): Role.lookup,
+    ("GET", "/lookup/vendors/{vendor_id:int}"): Role.lookup,
+    ("POST", "/lookup/check"): Role.lookup,
+    ("GET", "/vendors"): Role.viewer,
+    ("GET", "/vendors/{vendor_id:int}"): Role.viewer,
+    ("GET", "/contracts"): Role.viewer,
+    ("GET", "/contracts/{contract_id:int}"): Role.viewer,
+    ("GET", "/contracts/{contract_id:int}/document"): Role.viewer,
+    ("GET", "/disclosures"): Role.viewer,
+    ("GET", "/disclosures/{disclosure_id:int}"): Role.viewer,
+    ("GET", "/deletions"): Role.viewer,
+    ("GET", "/deletions/{obligation_id:int}"): Role.viewer,
+    ("GET", "/attestations"): Role.viewer,
+    ("GET", "/attestations/{serial:str}"): Role.viewer,
+    ("GET", "/attestations/{serial:str}/pdf"): Role.viewer,
+    ("GET", "/exports/recipients.csv"): Role.viewer,
+    ("GET", "/exports/recipients.json"): Role.viewer,
+    ("GET", "/changes"): Role.viewer,
+    ("GET", "/changes/verify"): Role.viewer,
+    ("POST", "/vendors"): Role.editor,
+    ("PATCH", "/vendors/{vendor_id:int}"): Role.editor,
+    ("DELETE", "/vendors/{vendor_id:int}"): Role.editor,
+    ("POST", "/contracts"): Role.editor,
+    ("PATCH", "/contracts/{contract_id:int}"): Role.editor,
+    ("POST", "/contracts/{contract_id:int}/terminate"): Role.editor,
+    ("PUT", "/contracts/{contract_id:int}/document"): Role.editor,
+    ("POST", "/taxonomy/{kind:str}"): Role.editor,
+    ("PATCH", "/taxonomy/{kind:str}/{key:str}"): Role.editor,
+    ("DELETE", "/taxonomy/{kind:str}/{key:str}"): Role.editor,
+    ("POST", "/disclosures"): Role.editor,
+    ("PATCH", "/disclosures/{disclosure_id:int}"): Role.editor,
+    ("POST", "/disclosures/{disclosure_id:int}/end"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/confirmations"): Role.editor,
+    ("PUT", "/deletions/{obligation_id:int}/confirmations/{confirmation_id:int}/evidence"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/attestation"): Role.editor,
+    ("GET", "/keys"): Role.admin,
+    ("POST", "/keys"): Role.admin,
+    ("POST", "/keys/{name:str}/revoke"): Role.admin,
+    ("POST", "/attestations/{serial:str}/revoke"): Role.admin,
+}
+PARAMS = {
+    "kind": "data-categories",
+    "key": "user",
+    "serial": "PRA-2000-000001",
+    "name": "nobody",
+    "path": "x",
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+):(\w+)\}", lambda m: "1" if m.group(2) == "int" else PARAMS[m.group(1)], path)
+
+
+async def test_every_route_is_in_the_matrix(app):
+    routes = app_routes(app)
+    assert routes - MATRIX.keys() == set(), "add these routes to MATRIX"
+    assert MATRIX.keys() - routes == set(), "these MATRIX entries match no route"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
+async def test_each_caller_gets_what_its_role_allows(client, auth, method, path):
+    needed = MATRIX[(method, path)]
+    url = concrete(path)
+    callers: list[Role | None] = [None, *Role]
+    for caller in callers:
+        headers = auth(caller) if caller else {}
+        response = await client.request(method, url, headers=headers, json={} if method != "GET" else None)
+        status = response.status_code
+        assert status < 500, (method, url, caller, response.text)
+        if needed == PUBLIC:
+            assert status not in (401, 403), (method, url, caller, status)
+        elif caller is None:
+            assert status == 401, (method, url, status)
+        elif caller.rank < needed.rank:
+            assert status == 403, (method, url, caller, status)
+        else:
+            assert status not in (401, 403), (method, url, caller, status, response.text)
