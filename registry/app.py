@@ -106,7 +106,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     )
                 }
             ),
-            security=[{"apiKey": []}],
         ),
         state={"settings": settings},
         debug=False,

@@ -53,6 +53,10 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# What guarded routes declare in the OpenAPI document (public ones declare nothing).
+API_KEY = [{"apiKey": []}]
+
+
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Turns ``Authorization: Bearer <key>`` into an :class:`Actor`; public paths pass untouched."""
 

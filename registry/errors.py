@@ -211,9 +211,10 @@ _DESCRIPTIONS = {
 }
 
 
-def problem_responses(*codes: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for a handler's error responses (401 and 403 come with every guarded route)."""
+def problem_responses(*codes: int, public: bool = False) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for a handler's error responses; guarded routes also answer 401 and 403."""
+    always = {400} if public else {400, 401, 403}
     return {
         code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
-        for code in sorted({400, 401, 403, *codes})
+        for code in sorted(always | set(codes))
     }

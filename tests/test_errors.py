@@ -58,8 +58,10 @@ class TestOpenApi:
         assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
         for path, operations in spec["paths"].items():
             for method, operation in operations.items():
-                if path == "/health":
+                if "security" not in operation:  # public: /health and attestation verification
+                    assert "401" not in operation["responses"], (method, path)
                     continue
+                assert operation["security"] == [{"apiKey": []}], (method, path)
                 responses = operation["responses"]
                 assert "401" in responses and "403" in responses, (method, path)
                 assert "application/problem+json" in responses["400"]["content"], (method, path)

@@ -7,7 +7,7 @@ from litestar.params import Parameter
 
 from registry.attestations import pdf, service
 from registry.attestations.schemas import AttestationRead, Revocation, Verification
-from registry.auth import WriteContext, requires_admin, requires_viewer
+from registry.auth import API_KEY, WriteContext, requires_admin, requires_viewer
 from registry.contracts.controller import read_bounded
 from registry.errors import RegistryError, problem_responses
 from registry.ratelimit import rate_limited
@@ -22,7 +22,13 @@ class AttestationController(Controller):
     path = "/attestations"
     tags = ["attestations"]
 
-    @get("/", operation_id="list_attestations", guards=[requires_viewer], responses=problem_responses())
+    @get(
+        "/",
+        operation_id="list_attestations",
+        guards=[requires_viewer],
+        security=API_KEY,
+        responses=problem_responses(),
+    )
     async def list_attestations(
         self,
         request: Request,
@@ -39,6 +45,7 @@ class AttestationController(Controller):
         "/{serial:str}",
         operation_id="get_attestation",
         guards=[requires_viewer],
+        security=API_KEY,
         responses=problem_responses(404),
     )
     async def get_attestation(self, request: Request, serial: Serial) -> AttestationRead:
@@ -48,6 +55,7 @@ class AttestationController(Controller):
         "/{serial:str}/pdf",
         operation_id="download_attestation",
         guards=[requires_viewer],
+        security=API_KEY,
         media_type="application/pdf",
         responses=problem_responses(404),
     )
@@ -63,6 +71,7 @@ class AttestationController(Controller):
         operation_id="revoke_attestation",
         status_code=200,
         guards=[requires_admin],
+        security=API_KEY,
         responses=problem_responses(404, 409, 413),
     )
     async def revoke_attestation(
@@ -77,7 +86,7 @@ class AttestationController(Controller):
         security=[],
         guards=[rate_limited],
         request_max_body_size=None,
-        responses=problem_responses(413, 415, 429),
+        responses=problem_responses(413, 415, 429, public=True),
         description="Public. The body is the PDF (Content-Type: application/pdf).",
     )
     async def verify_attestation_pdf(self, request: Request) -> Verification:
@@ -96,7 +105,7 @@ class AttestationController(Controller):
         operation_id="verify_attestation_serial",
         security=[],
         guards=[rate_limited],
-        responses=problem_responses(429),
+        responses=problem_responses(429, public=True),
     )
     async def verify_attestation_serial(self, serial: Serial) -> Verification:
         return await service.verify_serial(serial)

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from registry.auth import requires_viewer
+from registry.auth import API_KEY, requires_viewer
 from registry.changes.schemas import ChainVerification, ChangeRead
 from registry.changes.service import verify_chain
 from registry.errors import problem_responses
@@ -21,6 +21,7 @@ class ChangeController(Controller):
     path = "/changes"
     tags = ["changes"]
     guards = [requires_viewer]
+    security = API_KEY
 
     @get("/", operation_id="list_changes", responses=problem_responses())
     async def list_changes(

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import Parameter
 
-from registry.auth import WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
 from registry.contracts import service
 from registry.contracts.schemas import (
     ContractCreate,
@@ -41,6 +41,7 @@ class ContractController(Controller):
     path = "/contracts"
     tags = ["contracts"]
     guards = [requires_viewer]
+    security = API_KEY
 
     @get("/", operation_id="list_contracts", responses=problem_responses())
     async def list_contracts(

@@ -9,7 +9,7 @@ from litestar.params import Parameter
 from registry import clock
 from registry.attestations import service as attestations
 from registry.attestations.schemas import AttestationRead
-from registry.auth import WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
 from registry.contracts.controller import FILENAME, read_bounded
 from registry.deletions import service
 from registry.deletions.schemas import ConfirmationCreate, DeletionRead
@@ -26,6 +26,7 @@ class DeletionController(Controller):
     path = "/deletions"
     tags = ["deletions"]
     guards = [requires_viewer]
+    security = API_KEY
 
     @get("/", operation_id="list_deletions", responses=problem_responses())
     async def list_deletions(

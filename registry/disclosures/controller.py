@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
 from registry.disclosures import service
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
 from registry.enums import LegalBasis
@@ -23,6 +23,7 @@ class DisclosureController(Controller):
     path = "/disclosures"
     tags = ["disclosures"]
     guards = [requires_viewer]
+    security = API_KEY
 
     @get("/", operation_id="list_disclosures", responses=problem_responses())
     async def list_disclosures(

@@ -7,7 +7,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from registry import clock
-from registry.auth import requires_viewer
+from registry.auth import API_KEY, requires_viewer
 from registry.errors import problem_responses
 from registry.exports import service
 from registry.exports.service import RecipientRegister
@@ -21,6 +21,7 @@ class ExportController(Controller):
     path = "/exports"
     tags = ["exports"]
     guards = [requires_viewer]
+    security = API_KEY
 
     @get("/recipients.json", operation_id="export_recipients_json", responses=problem_responses())
     async def export_recipients_json(self, request: Request, as_of: AsOf = None) -> RecipientRegister:

@@ -2,7 +2,7 @@
 
 from litestar import Controller, get, post
 
-from registry.auth import WriteContext, requires_admin
+from registry.auth import API_KEY, WriteContext, requires_admin
 from registry.errors import problem_responses
 from registry.keys import service
 from registry.keys.schemas import KeyCreate, KeyCreated, KeyName, KeyRead
@@ -14,6 +14,7 @@ class KeyController(Controller):
     path = "/keys"
     tags = ["keys"]
     guards = [requires_admin]
+    security = API_KEY
 
     @get("/", operation_id="list_keys", responses=problem_responses())
     async def list_keys(self) -> list[KeyRead]:

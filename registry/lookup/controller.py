@@ -9,7 +9,7 @@ from litestar import get as get_route
 from litestar.params import Parameter
 
 from registry import clock, db
-from registry.auth import requires_lookup
+from registry.auth import API_KEY, requires_lookup
 from registry.enums import LegalBasis
 from registry.errors import FieldError, RegistryError, problem_responses
 from registry.lookup import service
@@ -44,6 +44,7 @@ class LookupController(Controller):
     path = "/lookup"
     tags = ["lookup"]
     guards = [requires_lookup]
+    security = API_KEY
 
     @get_route("/recipients", operation_id="lookup_recipients", responses=problem_responses(422))
     async def lookup_recipients(

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import WriteContext, requires_editor, requires_lookup
+from registry.auth import API_KEY, WriteContext, requires_editor, requires_lookup
 from registry.enums import TaxonomyKind
 from registry.errors import problem_responses
 from registry.taxonomy import service
@@ -28,6 +28,7 @@ class TaxonomyController(Controller):
     path = "/taxonomy"
     tags = ["taxonomy"]
     guards = [requires_lookup]
+    security = API_KEY
 
     @get("/{kind:str}", operation_id="list_taxonomy", responses=problem_responses())
     async def list_taxonomy(self, kind: KindPath) -> list[TaxonomyRead]:

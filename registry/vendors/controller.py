@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
 from registry.enums import VendorKind, VendorStatus
 from registry.errors import problem_responses
 from registry.http import etag, if_match_version
@@ -36,6 +36,7 @@ class VendorController(Controller):
     path = "/vendors"
     tags = ["vendors"]
     guards = [requires_viewer]
+    security = API_KEY
 
     @get("/", operation_id="list_vendors", responses=problem_responses())
     async def list_vendors(

@@ -1,0 +1,210 @@
+"""The server killed with SIGKILL mid-write leaves no partial record and an intact change log."""
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import CONFIRMATION, run_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, settings):
+        self.env = {
+            **os.environ,
+            "REGISTRY_DATABASE_URL": settings.database_url,
+            "REGISTRY_SIGNING_KEY_FILE": settings.signing_key_file,
+            "REGISTRY_SIGNING_CERT_FILE": settings.signing_cert_file,
+        }
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "registry", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                if httpx.get(f"{self.base}/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _query(database_url: str, sql: str) -> list[tuple]:
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(sql).fetchall()
+    import asyncio
+
+    async def run():
+        connection = await asyncpg.connect(database_url)
+        try:
+            return [tuple(r) for r in await connection.fetch(sql)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def _hammer(base: str, headers: dict, requests: list[tuple[str, str, dict | None]], done: list) -> None:
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for method, path, body in requests:
+            try:
+                response = client.request(method, path, json=body)
+                done.append(response.status_code)
+            except httpx.HTTPError:
+                return  # the server died under us
+
+
+@pytest.fixture
+def server(settings):
+    running = Server(settings)
+    yield running
+    running.stop()
+
+
+def test_kill_during_bulk_writes(server, database_url):
+    secret = run_cli(database_url, "keys", "create", "crash", "--role", "admin").stdout.strip()
+    server.start()
+    headers = {"Authorization": f"Bearer {secret}"}
+    done: list[int] = []
+    threads = [
+        threading.Thread(
+            target=_hammer,
+            args=(
+                server.base,
+                headers,
+                [
+                    ("POST", "/vendors", {"name": f"V{t}-{n}", "kind": "agent", "country": "FR"})
+                    for n in range(200)
+                ],
+                done,
+            ),
+        )
+        for t in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    while len(done) < 40:
+        time.sleep(0.01)
+    server.kill()
+    for thread in threads:
+        thread.join()
+    server.start()  # a restart reopens the database cleanly
+    assert run_cli(database_url, "changes", "verify").stdout.startswith("ok:")
+    vendors = {row[0] for row in _query(database_url, "SELECT id FROM vendor")}
+    logged = {
+        int(row[0])
+        for row in _query(
+            database_url, "SELECT object_id FROM change WHERE object_type = 'vendor' AND action = 'create'"
+        )
+    }
+    assert vendors == logged  # no vendor without its change row, no change row without its vendor
+    assert len(vendors) >= 40
+
+
+def test_kill_during_attestation_issuing(server, database_url):
+    secret = run_cli(database_url, "keys", "create", "crash", "--role", "admin").stdout.strip()
+    server.start()
+    headers = {"Authorization": f"Bearer {secret}"}
+    deletion_ids = []
+    with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
+        for n in range(8):
+            vendor = client.post("/vendors", json={"name": f"V{n}", "kind": "agent", "country": "FR"}).json()
+            contract = client.post(
+                "/contracts",
+                json={
+                    "vendor_id": vendor["id"],
+                    "kind": "dpa",
+                    "title": "DPA",
+                    "signed_on": "2025-01-01",
+                    "effective_from": "2025-01-01",
+                    "confidentiality_equivalent": True,
+                },
+            ).json()
+            client.post(
+                "/disclosures",
+                json={
+                    "vendor_id": vendor["id"],
+                    "contract_id": contract["id"],
+                    "categories": ["user.name"],
+                    "data_subjects": ["customer"],
+                    "purpose": "essential.service",
+                    "basis": "contract",
+                    "valid_from": "2025-02-01",
+                },
+            )
+            client.post(
+                f"/contracts/{contract['id']}/terminate", json={"terminated_on": "2025-06-30", "reason": "x"}
+            )
+            deletion = client.get("/deletions", params={"vendor": vendor["id"]}).json()["items"][0]
+            confirmation = {**CONFIRMATION, "backups_handling": None, "last_backup_expires_on": None}
+            assert (
+                client.post(f"/deletions/{deletion['id']}/confirmations", json=confirmation).status_code
+                == 201
+            )
+            deletion_ids.append(deletion["id"])
+    done: list[int] = []
+    thread = threading.Thread(
+        target=_hammer,
+        args=(
+            server.base,
+            headers,
+            [("POST", f"/deletions/{i}/attestation", None) for i in deletion_ids],
+            done,
+        ),
+    )
+    thread.start()
+    while not done:
+        time.sleep(0.005)
+    server.kill()  # while the next attestations are rendering
+    thread.join()
+    server.start()
+    assert run_cli(database_url, "changes", "verify").stdout.startswith("ok:")
+    rows = _query(
+        database_url,
+        "SELECT a.serial, a.sha256, f.sha256 FROM attestation a JOIN stored_file f ON f.id = a.pdf",
+    )
+    assert 1 <= len(rows) < len(deletion_ids)
+    assert all(stored == recorded for _, recorded, stored in rows)
+    logged = {
+        row[0]
+        for row in _query(database_url, "SELECT object_id FROM change WHERE object_type = 'attestation'")
+    }
+    assert logged == {row[0] for row in rows}
+    orphans = _query(
+        database_url, "SELECT count(*) FROM stored_file WHERE id NOT IN (SELECT pdf FROM attestation)"
+    )
+    assert orphans == [(0,)]
+    with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:  # the rest still issue
+        for deletion_id in deletion_ids:
+            assert client.post(f"/deletions/{deletion_id}/attestation").status_code in (200, 201)
