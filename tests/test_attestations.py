@@ -256,3 +256,12 @@ async def test_missing_signing_key_is_a_clear_503(client, auth, app, tmp_path):
     response = await issue(client, auth, deletion["id"])
     assert response.status_code == 503 and "registry signing init" in response.json()["detail"]
     assert (await client.get("/attestations", headers=auth())).json()["total"] == 0
+
+
+async def test_verification_upload_is_bounded(client):
+    too_big = b"%PDF-1.7\n" + b"0" * (256 * 1024)
+    response = await client.post(
+        "/attestations/verify", content=too_big, headers={"Content-Type": "application/pdf"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,226 @@
+"""The bad-input catalogue, on every JSON write endpoint: each gets a clear 4xx problem+json naming the
+field, and leaves nothing behind (the change log — written by every successful write — does not grow)."""
+
+import pytest
+
+from tests.conftest import CONFIRMATION, ended_contract, make_contract, make_disclosure, make_vendor
+
+pytestmark = pytest.mark.anyio
+
+HUGE = 10**30
+LONG = "x" * 100_000
+
+
+async def _world(client, auth) -> dict:
+    """One of everything, so that every route has something to act on."""
+    vendor, contract = await ended_contract(client, auth)
+    other = await make_vendor(client, auth, name="Other")
+    live = await make_contract(client, auth, other["id"], reference="LIVE-1")
+    disclosure = await make_disclosure(client, auth, other["id"], live["id"])
+    [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+    return {
+        "vendor": other["id"],
+        "contract": live["id"],
+        "disclosure": disclosure["id"],
+        "deletion": deletion["id"],
+        "ended": contract["id"],
+    }
+
+
+def endpoints(w: dict) -> list[tuple[str, str, dict, dict[str, str]]]:
+    """(method, path, a valid body, {kind of bad value: the field to put it in})."""
+    vendor = {"name": "New vendor", "kind": "agent", "country": "FR"}
+    contract = {"vendor_id": w["vendor"], "kind": "nda", "title": "NDA"}
+    disclosure = {
+        "vendor_id": w["vendor"],
+        "contract_id": w["contract"],
+        "categories": ["user.name"],
+        "data_subjects": ["customer"],
+        "purpose": "essential.service",
+        "basis": "contract",
+        "valid_from": "2025-03-01",
+    }
+    return [
+        (
+            "POST",
+            "/vendors",
+            vendor,
+            {
+                "int": "parent_id",
+                "text": "name",
+                "enum": "kind",
+                "country": "country",
+                "email": "contact.email",
+                "url": "website",
+            },
+        ),
+        (
+            "PATCH",
+            f"/vendors/{w['vendor']}",
+            {"notes": "n"},
+            {
+                "int": "parent_id",
+                "text": "name",
+                "enum": "kind",
+                "country": "country",
+                "url": "website",
+            },
+        ),
+        (
+            "POST",
+            "/contracts",
+            contract,
+            {"int": "deletion_deadline_days", "text": "title", "enum": "kind", "date": "signed_on"},
+        ),
+        (
+            "PATCH",
+            f"/contracts/{w['contract']}",
+            {"notes": "n"},
+            {
+                "int": "deletion_deadline_days",
+                "text": "title",
+                "enum": "end_of_contract",
+                "date": "expires_on",
+            },
+        ),
+        (
+            "POST",
+            f"/contracts/{w['contract']}/terminate",
+            {"terminated_on": "2025-06-30", "reason": "r"},
+            {"text": "reason", "date": "terminated_on"},
+        ),
+        (
+            "POST",
+            "/taxonomy/data-categories",
+            {"key": "user.content.drawing", "name": "Drawings"},
+            {"text": "name"},
+        ),
+        (
+            "POST",
+            "/disclosures",
+            disclosure,
+            {
+                "int": "contract_id",
+                "optional_text": "notes",
+                "enum": "basis",
+                "date": "valid_from",
+                "country": "country",
+            },
+        ),
+        (
+            "PATCH",
+            f"/disclosures/{w['disclosure']}",
+            {"notes": "n"},
+            {"int": "contract_id", "optional_text": "legal_reference", "enum": "basis", "date": "valid_to"},
+        ),
+        (
+            "POST",
+            f"/disclosures/{w['disclosure']}/end",
+            {"ended_on": "2025-06-30", "reason": "r"},
+            {"text": "reason", "date": "ended_on"},
+        ),
+        (
+            "POST",
+            f"/deletions/{w['deletion']}/confirmations",
+            CONFIRMATION,
+            {
+                "text": "verification_result",
+                "optional_text": "tool",
+                "enum": "technique",
+                "date": "completed_on",
+            },
+        ),
+        (
+            "POST",
+            "/lookup/check",
+            {"vendor": w["vendor"], "categories": ["user.name"]},
+            {"int": "vendor", "date": "on"},
+        ),
+        ("POST", "/keys", {"name": "k2", "role": "viewer"}, {"text": "name", "enum": "role"}),
+    ]
+
+
+BAD = {
+    "int": [HUGE, -HUGE, 1.5, "twelve"],
+    "text": ["", LONG, "nul\x00byte", "\x07bell"],  # required text: empty is an error too
+    "optional_text": [LONG, "nul\x00byte", "\x07bell"],
+    "enum": ["not-a-value", "", 1],
+    "date": ["2025-02-30", "yesterday", "2025-13-01", 20250101],
+    "country": ["XX", "DEU", "1", ""],
+    "email": ["not-an-email", "a@", "<script>@x"],
+    "url": ["javascript:alert(1)", "file:///etc/passwd", "not a url"],
+}
+
+
+def _set(body: dict, dotted: str, value) -> dict:
+    body = {**body}
+    head, _, rest = dotted.partition(".")
+    body[head] = _set(body.get(head) or {}, rest, value) if rest else value
+    return body
+
+
+async def _changes(client, auth) -> int:
+    return (await client.get("/changes", params={"limit": 1}, headers=auth())).json()["total"]
+
+
+async def test_every_write_endpoint_refuses_the_catalogue(client, auth):
+    world = await _world(client, auth)
+    before = await _changes(client, auth)
+    tried = 0
+    for method, path, valid, fields in endpoints(world):
+        cases = [
+            (f"{kind}:{field}", _set(valid, field, value))
+            for kind, field in fields.items()
+            for value in BAD[kind]
+        ]
+        cases.append(("unknown field", {**valid, "surprise": 1}))
+        cases.append(("not an object", [valid]))
+        for label, body in cases:
+            response = await client.request(method, path, json=body, headers=auth())
+            tried += 1
+            assert 400 <= response.status_code < 500, (
+                method,
+                path,
+                label,
+                response.status_code,
+                response.text,
+            )
+            assert response.headers["content-type"] == "application/problem+json", (method, path, label)
+            problem = response.json()
+            assert problem["status"] == response.status_code and problem["detail"], (method, path, label)
+            if response.status_code in (400, 422) and ":" in label:
+                field = label.split(":")[1].split(".")[-1]
+                assert field in problem["detail"], (method, path, label, problem["detail"])
+        oversized = await client.request(
+            method,
+            path,
+            content=b'{"x": "' + b"y" * 40_000 + b'"}',
+            headers={**auth(), "Content-Type": "application/json"},
+        )
+        assert oversized.status_code == 413, (method, path)
+        malformed = await client.request(
+            method, path, content=b'{"unterminated', headers={**auth(), "Content-Type": "application/json"}
+        )
+        assert malformed.status_code == 400, (method, path)
+    assert tried > 150
+    assert await _changes(client, auth) == before  # nothing was written by any of them
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('x')</script>",
+        "'; DROP TABLE vendor; --",
+        "\u202eevil\u202c",
+        "😀 ünïcödé 中文",
+        "<style>body{display:none}</style>",
+        "{{ 7*7 }} ${7*7}",
+        "%s %n %x",
+    ],
+)
+async def test_hostile_text_round_trips_literally(client, auth, text):
+    vendor = await make_vendor(client, auth, name=text, notes=text, legal_name=text)
+    fetched = (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()
+    assert (fetched["name"], fetched["notes"], fetched["legal_name"]) == (text, text, text)
+    found = (await client.get("/vendors", params={"q": text[:50]}, headers=auth())).json()
+    assert [v["id"] for v in found["items"]] == [vendor["id"]]
