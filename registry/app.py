@@ -27,7 +27,9 @@ from registry.deletions.controller import DeletionController
 from registry.disclosures.controller import DisclosureController
 from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
+from registry.head import HeadReader
 from registry.keys.controller import KeyController
+from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
@@ -63,10 +65,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.start_connection_pool(max_size=settings.postgres_pool_max_size)
         app.state["pdf_pool"] = PdfPool(settings)
         app.state["verify_limiter"] = RateLimiter(settings.verify_rate_per_minute)
+        app.state["lookup_answers"] = AnswerCache(settings.lookup_cache_bytes)
+        app.state["change_head"] = HeadReader()
         try:
             yield
         finally:
             app.state["pdf_pool"].close()
+            await app.state["change_head"].close()
             if isinstance(engine, PostgresEngine):
                 await engine.close_connection_pool()
 

@@ -57,6 +57,26 @@ def hash_secret(secret: str) -> str:
 API_KEY = [{"apiKey": []}]
 
 
+class KeyCache:
+    """Verified keys, per worker, valid while the change-log head is the one they were verified at:
+    creating or revoking a key is a write, so a revocation takes effect on every worker at once. The
+    lookup API is called on every data transfer, and a key lookup per call costs more than the answer."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, tuple], Actor] = {}
+
+    def get(self, digest: str, head: tuple) -> Actor | None:
+        return self.entries.get((digest, head))
+
+    def put(self, digest: str, head: tuple, actor: Actor) -> None:
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[(digest, head)] = actor
+
+
+key_cache = KeyCache()
+
+
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Turns ``Authorization: Bearer <key>`` into an :class:`Actor`; public paths pass untouched."""
 
@@ -65,14 +85,20 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise _unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
-        row = (
-            await ApiKey.select(ApiKey.name, ApiKey.role)
-            .where(ApiKey.secret_hash == hash_secret(secret.strip()), ApiKey.revoked_at.is_null())
-            .first()
-        )
-        if row is None:
-            raise _unauthorized("The API key is unknown or revoked.")
-        return AuthenticationResult(user=Actor(name=row["name"], role=Role(row["role"])), auth=None)
+        digest = hash_secret(secret.strip())
+        head = await connection.app.state["change_head"].read()
+        actor = key_cache.get(digest, head)
+        if actor is None:
+            row = (
+                await ApiKey.select(ApiKey.name, ApiKey.role)
+                .where(ApiKey.secret_hash == digest, ApiKey.revoked_at.is_null())
+                .first()
+            )
+            if row is None:
+                raise _unauthorized("The API key is unknown or revoked.")
+            actor = Actor(name=row["name"], role=Role(row["role"]))
+            key_cache.put(digest, head, actor)
+        return AuthenticationResult(user=actor, auth=None)
 
 
 def _unauthorized(detail: str) -> NotAuthorizedException:

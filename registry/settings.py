@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     signing_cert_file: str = Field(default="signing/cert.pem", description="PEM certificate of that key.")
     signing_key_passphrase: SecretStr | None = Field(default=None, description="If the key is encrypted.")
     pdf_workers: int = Field(default=2, ge=1, le=32, description="Processes rendering and signing PDFs.")
+    lookup_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        le=4 * 1024**3,
+        description="Lookup answers each worker keeps, valid until the next write; 0 disables.",
+    )
     verify_rate_per_minute: int = Field(
         default=30, ge=1, le=100_000, description="Public verification requests per client address a minute."
     )

@@ -4,15 +4,16 @@ import re
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, post
+from litestar import Controller, Request, Response, post
 from litestar import get as get_route
 from litestar.params import Parameter
 
-from registry import clock, db
+from registry import clock
 from registry.auth import API_KEY, requires_lookup
 from registry.enums import LegalBasis
 from registry.errors import FieldError, RegistryError, problem_responses
 from registry.lookup import service
+from registry.lookup.cache import AnswerCache
 from registry.lookup.schemas import CheckRequest, CheckResult, RecipientList, VendorHoldings
 from registry.schemas import MAX_ID, MAX_OFFSET
 
@@ -38,6 +39,10 @@ def _check_keys(values: list[str]) -> list[str]:
     return values
 
 
+def _answers(request: Request) -> AnswerCache:
+    return request.app.state["lookup_answers"]
+
+
 class LookupController(Controller):
     """Who held which personal data when, and may we send it now."""
 
@@ -49,20 +54,26 @@ class LookupController(Controller):
     @get_route("/recipients", operation_id="lookup_recipients", responses=problem_responses(422))
     async def lookup_recipients(
         self,
+        request: Request,
         categories: Categories,
         as_of: Annotated[date | None, Parameter(description="Default: today (UTC)")] = None,
         purpose: Purpose = None,
         basis: LegalBasis | None = None,
         limit: Limit = 1000,
         offset: Offset = 0,
-    ) -> RecipientList:
-        day = as_of or clock.today()
-        async with db.read_session():
-            return await service.recipients(_check_keys(categories), day, day, purpose, basis, limit, offset)
+    ) -> Response[RecipientList]:
+        day, asked = as_of or clock.today(), tuple(_check_keys(categories))
+        question = ("recipients", asked, day, day, purpose, basis, limit, offset)
+        return await _answers(request).respond(
+            request,
+            question,
+            lambda: service.recipients(list(asked), day, day, purpose, basis, limit, offset),
+        )
 
     @get_route("/history", operation_id="lookup_history", responses=problem_responses(422))
     async def lookup_history(
         self,
+        request: Request,
         categories: Categories,
         date_from: Annotated[date, Parameter(query="from", description="First day, inclusive")],
         date_to: Annotated[date, Parameter(query="to", description="Last day, inclusive")],
@@ -70,22 +81,29 @@ class LookupController(Controller):
         basis: LegalBasis | None = None,
         limit: Limit = 1000,
         offset: Offset = 0,
-    ) -> RecipientList:
-        async with db.read_session():
-            return await service.recipients(
-                _check_keys(categories), date_from, date_to, purpose, basis, limit, offset
-            )
+    ) -> Response[RecipientList]:
+        asked = tuple(_check_keys(categories))
+        question = ("recipients", asked, date_from, date_to, purpose, basis, limit, offset)
+        return await _answers(request).respond(
+            request,
+            question,
+            lambda: service.recipients(list(asked), date_from, date_to, purpose, basis, limit, offset),
+        )
 
     @get_route("/vendors/{vendor_id:int}", operation_id="lookup_vendor", responses=problem_responses(404))
     async def lookup_vendor(
         self,
+        request: Request,
         vendor_id: Annotated[int, Parameter(ge=1, le=MAX_ID)],
         as_of: Annotated[date | None, Parameter(description="Default: today (UTC)")] = None,
-    ) -> VendorHoldings:
-        async with db.read_session():
-            return await service.vendor_holdings(vendor_id, as_of or clock.today())
+    ) -> Response[VendorHoldings]:
+        day = as_of or clock.today()
+        return await _answers(request).respond(
+            request, ("vendor", vendor_id, day), lambda: service.vendor_holdings(vendor_id, day)
+        )
 
     @post("/check", operation_id="lookup_check", status_code=200, responses=problem_responses(413, 422))
-    async def lookup_check(self, data: CheckRequest) -> CheckResult:
-        async with db.read_session():
-            return await service.check(data, clock.today())
+    async def lookup_check(self, request: Request, data: CheckRequest) -> Response[CheckResult]:
+        today = clock.today()
+        question = ("check", data.vendor, tuple(data.categories), data.purpose, data.on or today)
+        return await _answers(request).respond(request, question, lambda: service.check(data, today))

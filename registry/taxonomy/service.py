@@ -10,6 +10,7 @@ from registry.auth import WriteContext
 from registry.changes.service import record_change
 from registry.enums import ChangeAction, TaxonomyKind
 from registry.errors import conflict, invalid, not_found
+from registry.head import observed_head
 from registry.tables import Disclosure, DisclosureCategory, TaxonomyEntry
 from registry.taxonomy.schemas import TaxonomyCreate, TaxonomyNode, TaxonomyRead, TaxonomyUpdate
 
@@ -47,20 +48,24 @@ def _is_under(key: str, ancestor: str) -> bool:
     return key == ancestor or key.startswith(ancestor + ".")
 
 
-# Lookups read the taxonomy on every call; it changes rarely. Each worker keeps the keys for a few
-# seconds (and drops them on its own writes); writes always read the database.
+# Lookups read the taxonomy on every call; it changes rarely. Each worker keeps the keys: checked against
+# the change-log head when the request has read it (the lookup answer cache does), otherwise for a few
+# seconds. Writes always read the database.
 _CACHE_SECONDS = 5.0
-_cache: dict[tuple[int, TaxonomyKind], tuple[float, frozenset[str]]] = {}
+_cache: dict[tuple[int, TaxonomyKind], tuple[float, tuple | None, frozenset[str]]] = {}
 
 
 async def known_keys(kind: TaxonomyKind, fresh: bool = False) -> frozenset[str]:
     slot = (id(db.current_engine()), kind)
-    cached = _cache.get(slot)
-    if not fresh and cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
-        return cached[1]
+    cached, head = _cache.get(slot), observed_head.get()
+    if not fresh and cached:
+        if head is not None and cached[1] == head:
+            return cached[2]
+        if head is None and time.monotonic() - cached[0] < _CACHE_SECONDS:
+            return cached[2]
     rows = await TaxonomyEntry.select(TaxonomyEntry.key).where(TaxonomyEntry.kind == kind.value)
     keys = frozenset(row["key"] for row in rows)
-    _cache[slot] = (time.monotonic(), keys)
+    _cache[slot] = (time.monotonic(), head, keys)
     return keys
 
 

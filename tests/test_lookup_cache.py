@@ -1,0 +1,132 @@
+"""Lookup answers are reused only while nothing has been written: a write through any worker (here a
+second app on the same database), the CLI included, is seen by the next lookup."""
+
+import httpx
+import pytest
+
+from registry.app import create_app
+from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
+
+pytestmark = pytest.mark.anyio
+
+QUESTION = {"category": "user.contact.email", "as_of": "2025-06-01"}
+
+
+@pytest.fixture
+async def acme(client, auth):
+    vendor = await make_vendor(client, auth, name="Acme")
+    contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01")
+    disclosure = await make_disclosure(client, auth, vendor["id"], contract["id"])
+    return {"vendor": vendor, "contract": contract, "disclosure": disclosure}
+
+
+@pytest.fixture
+async def other_worker(settings):
+    """A second application on the same database, as a second `registry serve` worker would be."""
+    application = create_app(settings)
+    async with application.lifespan():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+            yield http
+
+
+async def ask(client, auth, headers=None, **params):
+    response = await client.get(
+        "/lookup/recipients", params=params or QUESTION, headers={**auth("lookup"), **(headers or {})}
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_same_question_is_answered_from_the_cache_with_the_same_body(client, auth, acme):
+    first, second = await ask(client, auth), await ask(client, auth)
+    assert first.headers["cache-status"] == "registry; fwd=miss"
+    assert second.headers["cache-status"] == "registry; hit"
+    assert second.json() == first.json()
+    assert [r["vendor_name"] for r in second.json()["items"]] == ["Acme"]
+
+
+async def test_no_cache_request_recomputes(client, auth, acme):
+    await ask(client, auth)
+    fresh = await ask(client, auth, headers={"Cache-Control": "no-cache"})
+    assert fresh.headers["cache-status"] == "registry; fwd=bypass"
+    assert fresh.json()["total"] == 1
+
+
+async def test_a_write_on_another_worker_is_seen_at_once(client, auth, acme, other_worker):
+    assert (await ask(client, auth)).json()["total"] == 1
+    assert (await ask(client, auth)).headers["cache-status"] == "registry; hit"
+    ended = await other_worker.post(
+        f"/disclosures/{acme['disclosure']['id']}/end",
+        json={"ended_on": "2025-05-31", "reason": "no longer needed"},
+        headers=auth(),
+    )
+    assert ended.status_code == 200, ended.text
+    after = await ask(client, auth)
+    assert after.headers["cache-status"] == "registry; fwd=miss"
+    assert after.json()["total"] == 0
+
+
+async def test_check_sees_a_termination_on_another_worker(client, auth, acme, other_worker):
+    body = {"vendor": acme["vendor"]["id"], "categories": ["user.contact.email"], "on": "2025-08-01"}
+    allowed = await client.post("/lookup/check", json=body, headers=auth("lookup"))
+    assert allowed.json()["allowed"] is True
+    assert (await client.post("/lookup/check", json=body, headers=auth("lookup"))).headers[
+        "cache-status"
+    ] == "registry; hit"
+    terminated = await other_worker.post(
+        f"/contracts/{acme['contract']['id']}/terminate",
+        json={"terminated_on": "2025-07-31", "reason": "ended by the vendor"},
+        headers=auth(),
+    )
+    assert terminated.status_code == 200, terminated.text
+    refused = await client.post("/lookup/check", json=body, headers=auth("lookup"))
+    assert refused.json()["allowed"] is False
+    assert refused.json()["reasons"]
+
+
+async def test_a_new_custom_category_is_known_at_once(client, auth, acme, other_worker):
+    """The taxonomy the lookup expands categories with is as fresh as the answers."""
+    before = await ask(client, auth, category="user.contact", as_of="2025-06-01")
+    assert before.json()["total"] == 1
+    created = await other_worker.post(
+        "/taxonomy/data-categories",
+        json={"key": "user.contact.email.work", "name": "Work e-mail"},
+        headers=auth(),
+    )
+    assert created.status_code == 201, created.text
+    beta = await make_vendor(other_worker, auth, name="Beta")
+    dpa = await make_contract(other_worker, auth, beta["id"], reference="DPA-2", effective_from="2025-01-01")
+    await make_disclosure(other_worker, auth, beta["id"], dpa["id"], categories=["user.contact.email.work"])
+    after = await ask(client, auth, category="user.contact", as_of="2025-06-01")
+    assert [r["vendor_name"] for r in after.json()["items"]] == ["Acme", "Beta"]
+    assert "user.contact.email.work" in after.json()["matched_categories"]
+
+
+async def test_a_cli_write_is_seen(client, auth, acme, database_url):
+    """The CLI writes through the same services, so it moves the change-log head too."""
+    await ask(client, auth)
+    run_cli(database_url, "keys", "create", "integration", "--role", "lookup")
+    assert (await ask(client, auth)).headers["cache-status"] == "registry; fwd=miss"
+
+
+async def test_disabled_cache_answers_without_it(settings, auth, acme):
+    application = create_app(settings.model_copy(update={"lookup_cache_bytes": 0}))
+    async with application.lifespan():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+            first, second = await ask(http, auth), await ask(http, auth)
+    assert "cache-status" not in second.headers
+    assert first.json() == second.json()
+    assert second.json()["total"] == 1
+
+
+async def test_a_key_revoked_on_another_worker_is_refused_at_once(client, auth, keys, other_worker):
+    """Verified keys are cached per worker, but only until the next write: revoking is one."""
+    assert (await client.get("/vendors", headers=auth("viewer"))).status_code == 200
+    assert (await client.get("/vendors", headers=auth("viewer"))).status_code == 200  # now cached
+    revoked = await other_worker.post("/keys/test-viewer/revoke", headers=auth())
+    assert revoked.status_code == 200, revoked.text
+    refused = await client.get("/vendors", headers=auth("viewer"))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "The API key is unknown or revoked."
