@@ -128,7 +128,9 @@ def bench_one(url: str, workers: int, key: str, args, vendor_id: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", nargs="+", default=["sqlite", "postgres"])
-    parser.add_argument("--sizes", nargs="+", default=["1000:10000", "10000:1000000", "100000:1000000"], help="vendors:rows")
+    parser.add_argument(
+        "--sizes", nargs="+", default=["1000:10000", "10000:1000000", "100000:1000000"], help="vendors:rows"
+    )
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)

@@ -9,6 +9,7 @@ caches never serve anything a write has made stale, without a time-to-live.
 Writes that bypass the service layer (hand-written SQL) do not move the head: restart the workers after one.
 """
 
+import asyncio
 from contextvars import ContextVar
 from typing import Any
 
@@ -27,12 +28,15 @@ class HeadReader:
 
     def __init__(self) -> None:
         self._sqlite: Any = None
+        self._opening = asyncio.Lock()  # concurrent first requests must not each open (and leak) one
 
     async def read(self) -> tuple:
         engine = db.current_engine()
         if db.is_sqlite(engine):
             if self._sqlite is None:
-                self._sqlite = await engine.get_connection()
+                async with self._opening:
+                    if self._sqlite is None:
+                        self._sqlite = await engine.get_connection()
             rows = await self._sqlite.execute_fetchall(_HEAD)
         else:
             rows = await Change.raw(_HEAD)

@@ -115,7 +115,7 @@ class TestDocument:
             "Queries for 50 sampled user ids: No records found",
             "Ana Ruiz, Head of IT",
             "Tom Lee, Data Protection Officer",
-            "Met: deletion completed on 2025-07-10, due 2025-07-30",
+            "Deadline met: deletion completed on 2025-07-10, due 2025-07-30",
             "attests that Acme Hosting has reported",
             f"/attestations/{attestation['serial']}/verify",
         ]:
@@ -136,7 +136,7 @@ class TestDocument:
         deletion = await confirmed_deletion(client, auth, completed_on="2025-08-15")
         response = await issue(client, auth, deletion["id"])
         pdf = (await client.get(f"/attestations/{response.json()['serial']}/pdf", headers=auth())).content
-        assert "Missed: deletion completed on 2025-08-15, due 2025-07-30" in pdf_text(pdf)
+        assert "Deadline missed: deletion completed on 2025-08-15, due 2025-07-30" in pdf_text(pdf)
 
 
 class TestVerification:

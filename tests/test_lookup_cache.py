@@ -1,6 +1,7 @@
 """Lookup answers are reused only while nothing has been written: a write through any worker (here a
 second app on the same database), the CLI included, is seen by the next lookup."""
 
+import anyio
 import httpx
 import pytest
 
@@ -130,3 +131,63 @@ async def test_a_key_revoked_on_another_worker_is_refused_at_once(client, auth, 
     refused = await client.get("/vendors", headers=auth("viewer"))
     assert refused.status_code == 401
     assert refused.json()["detail"] == "The API key is unknown or revoked."
+
+
+async def test_concurrent_misses_compute_the_answer_once(client, auth, acme):
+    responses = []
+
+    async def one():
+        responses.append(await ask(client, auth))
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(8):
+            tasks.start_soon(one)
+    statuses = sorted(r.headers["cache-status"] for r in responses)
+    assert statuses.count("registry; fwd=miss") == 1, statuses
+    assert set(statuses) <= {"registry; fwd=miss", "registry; fwd=miss; collapsed", "registry; hit"}
+    assert all(r.json() == responses[0].json() for r in responses)
+
+
+async def test_concurrent_bad_questions_all_get_the_error(client, auth, acme):
+    statuses = []
+
+    async def one():
+        response = await client.get(
+            "/lookup/recipients", params={"category": "user.nothing_here"}, headers=auth("lookup")
+        )
+        statuses.append((response.status_code, response.headers["content-type"]))
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(6):
+            tasks.start_soon(one)
+    assert statuses == [(422, "application/problem+json")] * 6
+
+
+async def test_no_connection_outlives_the_app(settings, keys):
+    """Concurrent first requests open one head-reading connection, closed with the app: a leaked
+    aiosqlite connection is a thread that keeps the process from exiting."""
+    import threading
+
+    def connection_threads() -> int:
+        return sum(1 for t in threading.enumerate() if "_connection_worker_thread" in t.name and t.is_alive())
+
+    before = connection_threads()
+    application = create_app(settings)
+    async with application.lifespan():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+            statuses = []
+
+            async def one():
+                response = await http.get("/vendors", headers={"Authorization": f"Bearer {keys['viewer']}"})
+                statuses.append(response.status_code)
+
+            async with anyio.create_task_group() as tasks:
+                for _ in range(10):
+                    tasks.start_soon(one)
+    assert statuses == [200] * 10
+    for _ in range(50):  # closing joins the worker thread shortly after
+        if connection_threads() <= before:
+            break
+        await anyio.sleep(0.02)
+    assert connection_threads() <= before

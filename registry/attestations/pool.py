@@ -1,13 +1,22 @@
 """The process pool that renders, signs and checks PDFs, so the event loop never does."""
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from registry.attestations import pdf
 from registry.errors import RegistryError
 from registry.settings import Settings
+
+
+def _lower_priority() -> None:
+    """PDF workers yield the CPU to the API workers: a lookup on a data transfer's path should not wait
+    behind a batch of attestations (on a busy machine, attestations take longer instead)."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
 
 
 class PdfPool:
@@ -17,7 +26,9 @@ class PdfPool:
         self.settings = settings
         # spawn, not fork: the parent holds database connections and threads.
         self.executor = ProcessPoolExecutor(
-            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=settings.pdf_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
         )
 
     def _signing_files(self) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from registry import clock, db
 from registry.attestations.schemas import AttestationRead, Verification
 from registry.auth import WriteContext
 from registry.changes.service import record_change
+from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
 from registry.enums import AttestationStatus, ChangeAction, DeletionStatus, TaxonomyKind
 from registry.errors import conflict, not_found
@@ -36,8 +37,7 @@ def verification_url(settings: Settings, serial: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/attestations/{serial}/verify"
 
 
-async def build_facts(obligation_id: int, settings: Settings, issued_at: datetime) -> dict[str, Any]:
-    deletion = await get_deletion(obligation_id)
+async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: datetime) -> dict[str, Any]:
     vendor = await Vendor.select().where(Vendor.id == deletion.vendor_id).output(load_json=True).first()
     contract = await Contract.select().where(Contract.id == deletion.contract_id).first()
     names = {
@@ -47,7 +47,7 @@ async def build_facts(obligation_id: int, settings: Settings, issued_at: datetim
             TaxonomyEntry.key.is_in(deletion.categories or [""]),
         )
     }
-    serial = serial_for(obligation_id, issued_at)
+    serial = serial_for(deletion.id, issued_at)
     completed_on = max(c.completed_on for c in deletion.confirmations)
 
     def iso(value: date | None) -> str | None:
@@ -126,16 +126,17 @@ async def issue(
     """The obligation's attestation, issuing it if there is none; (attestation, newly issued)."""
     lock = _locks.setdefault(obligation_id, asyncio.Lock())
     async with lock:  # one render per obligation per worker; the unique index settles the rest
-        if existing := await _existing(obligation_id):
-            return _read(existing, settings), False
-        deletion = await get_deletion(obligation_id)
-        if deletion.status is not DeletionStatus.confirmed:
-            raise conflict(
-                f"Deletion {obligation_id} is {deletion.status.value}: only a confirmed deletion "
-                f"is attested (missing: {', '.join(deletion.missing_categories) or 'none'})."
-            )
-        issued_at = clock.now().replace(microsecond=0)
-        facts = await build_facts(obligation_id, settings, issued_at)
+        async with db.read_session():  # SQLite: the reads share one connection
+            if existing := await _existing(obligation_id):
+                return _read(existing, settings), False
+            deletion = await get_deletion(obligation_id)
+            if deletion.status is not DeletionStatus.confirmed:
+                raise conflict(
+                    f"Deletion {obligation_id} is {deletion.status.value}: only a confirmed deletion "
+                    f"is attested (missing: {', '.join(deletion.missing_categories) or 'none'})."
+                )
+            issued_at = clock.now().replace(microsecond=0)
+            facts = await build_facts(deletion, settings, issued_at)
         pdf = await render(facts)  # outside any transaction: rendering takes a while
         async with db.write_transaction():
             if existing := await _existing(obligation_id):

@@ -6,6 +6,8 @@ is the query work, which is most of a lookup's cost. A client may ask for a fres
 ``Cache-Control: no-cache``; ``REGISTRY_LOOKUP_CACHE_BYTES=0`` turns the cache off.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Hashable
 
 from litestar import Request, Response
@@ -21,6 +23,7 @@ class AnswerCache:
         self.size = 0
         self.head: tuple | None = None
         self.answers: dict[Hashable, bytes] = {}
+        self.pending: dict[tuple[tuple, Hashable], asyncio.Future[bytes]] = {}
 
     async def respond(
         self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel]]
@@ -32,11 +35,32 @@ class AnswerCache:
         if head != self.head:
             self.answers.clear()
             self.head, self.size = head, 0
-        fresh = "no-cache" in request.headers.get("cache-control", "").lower()
-        body = None if fresh else self.answers.get(question)
+        if "no-cache" in request.headers.get("cache-control", "").lower():
+            return _json(await _run(compute), "fwd=bypass")
+        body = self.answers.get(question)
         if body is not None:
             return _json(body, "hit")
-        body = await _run(compute)
+        # After a write, the integrations' next questions all miss at once: the first computes, the others
+        # asking the same question at the same head wait for its answer instead of computing it again.
+        slot = (head, question)
+        if (running := self.pending.get(slot)) is not None:
+            with contextlib.suppress(asyncio.CancelledError):  # the first was cancelled: compute here
+                return _json(await asyncio.shield(running), "fwd=miss; collapsed")
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.pending[slot] = future
+        try:
+            body = await _run(compute)
+        except Exception as error:  # the same question gets the same error (422, 404)
+            future.set_exception(error)
+            future.exception()  # marked retrieved: perhaps nobody else is waiting
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            if self.pending.get(slot) is future:
+                del self.pending[slot]
+        future.set_result(body)
         # Kept unless a concurrent request has seen a newer head meanwhile, or it would fill an eighth
         # of the cache on its own; the oldest answers make room.
         if self.head == head and len(body) <= self.capacity // 8 and question not in self.answers:
@@ -44,7 +68,7 @@ class AnswerCache:
                 self.size -= len(self.answers.pop(next(iter(self.answers))))
             self.answers[question] = body
             self.size += len(body)
-        return _json(body, "fwd=bypass" if fresh else "fwd=miss")
+        return _json(body, "fwd=miss")
 
 
 async def _run(compute: Callable[[], Awaitable[BaseModel]]) -> bytes:
