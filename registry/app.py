@@ -3,13 +3,18 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import jinja2
 from litestar import Litestar, get
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
 from registry import __version__, db
@@ -36,6 +41,7 @@ from registry.schemas import Schema
 from registry.settings import Settings, get_settings
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
+from registry.ui.controller import SignInRequired, WebController, sign_in_redirect
 from registry.vendors.controller import VendorController
 
 
@@ -53,6 +59,16 @@ async def health() -> Health:
     return Health(status="ok", version=__version__, database=db.current_engine().engine_type)
 
 
+UI = Path(__file__).parent / "ui"
+
+
+def _ui_templates() -> jinja2.Environment:
+    # autoescape for every name: select_autoescape() would miss ".j2"; user text is always text.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(UI / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     logging.getLogger("registry").setLevel(settings.log_level)
@@ -66,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["pdf_pool"] = PdfPool(settings)
         app.state["verify_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         app.state["lookup_answers"] = AnswerCache(settings.lookup_cache_bytes)
+        app.state["login_limiter"] = RateLimiter(settings.login_attempts_per_minute)
         app.state["change_head"] = HeadReader()
         try:
             yield
@@ -89,14 +106,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AttestationController,
             ChangeController,
             KeyController,
+            WebController,
+            create_static_files_router(
+                path="/ui/static",
+                directories=[UI / "static"],
+                include_in_schema=False,
+                send_as_attachment=False,
+            ),
         ],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_ui_templates())),
         lifespan=[lifespan],
         dependencies={"ctx": Provide(provide_write_context, sync_to_thread=False)},
         middleware=[
             request_id_middleware,
             DefineMiddleware(ApiKeyAuthentication, exclude=list(PUBLIC_PATHS)),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, SignInRequired: sign_in_redirect},
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(
             title="Processor Registry",

@@ -20,7 +20,14 @@ from registry.tables import ApiKey
 
 KEY_PREFIX = "prk_"
 # Regexes of the routes anyone may call: health, the API docs, attestation verification.
-PUBLIC_PATHS = ("^/health$", "^/schema", "^/attestations/verify$", "^/attestations/[^/]+/verify$")
+PUBLIC_PATHS = (
+    "^/health$",
+    "^/schema",
+    "^/attestations/verify$",
+    "^/attestations/[^/]+/verify$",
+    "^/ui(/|$)",
+)
+# The web interface (/ui) signs people in with sessions of its own (registry/ui); API keys do not apply.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

@@ -133,6 +133,27 @@ def revoke_key(name: str) -> None:
 
 
 @main.group()
+def users() -> None:
+    """People who sign in to the web interface (/ui)."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def create_user(name: str, role: str, password_stdin: bool) -> None:
+    """Create a person; the password is asked for twice (at least 12 characters) and stored as an Argon2id hash."""
+    from registry.ui.people import create_person
+
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    created = _run(lambda: create_person(_cli_context(), name, Role(role), password))
+    click.echo(f"person {created['name']!r} ({created['role']}) created; sign in at /ui/login")
+
+
+@main.group()
 def changes() -> None:
     """The tamper-evident change log."""
 
@@ -228,6 +249,20 @@ def deletions_sync() -> None:
     click.echo(f"opened {opened} deletion obligation(s)")
 
 
+async def _demo_person() -> tuple[str, str] | None:
+    """A person 'demo' (admin) with a fresh random password, the first time only."""
+    import secrets
+
+    from registry.tables import Person
+    from registry.ui.people import create_person
+
+    if await Person.exists().where(Person.name == "demo"):
+        return None
+    password = secrets.token_urlsafe(12)
+    await create_person(_cli_context(), "demo", Role.admin, password)
+    return "demo", password
+
+
 @main.command()
 @click.option("--serve", "then_serve", is_flag=True, help="Serve the API afterwards.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -253,6 +288,13 @@ def demo(then_serve: bool, host: str, port: int) -> None:
         click.echo(f"trial signing key created in {Path(settings.signing_key_file).parent}/")
     click.echo(f"demo data: {loaded} vendors added" if loaded else "demo data already present")
     click.echo(f"admin key {name!r}: {secret}")
+    person = _run(_demo_person)
+    if person:
+        click.echo(f"web interface: http://{host}:{port}/ui/ - sign in as {person[0]!r} with {person[1]}")
+    else:
+        click.echo(
+            f"web interface: http://{host}:{port}/ui/ - sign in as 'demo' (password shown the first time)"
+        )
     if then_serve:
         click.echo(f"try: curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/vendors")
         _serve(host, port, 1)

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         le=4 * 1024**3,
         description="Lookup answers each worker keeps, valid until the next write; 0 disables.",
     )
+    login_attempts_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Sign-in attempts per client address, and per name, a minute.",
+    )
     verify_rate_per_minute: int = Field(
         default=30, ge=1, le=100_000, description="Public verification requests per client address a minute."
     )

@@ -52,6 +52,28 @@ class ApiKey(Table, tablename="api_key"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class Person(Table, tablename="person"):
+    """Someone who signs in to the web interface; only an Argon2id hash of the password is kept."""
+
+    name = Varchar(length=100, unique=True)
+    role = Varchar(length=20)
+    password_hash = Varchar(length=200)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = Varchar(length=100)
+    disabled_at = Timestamptz(null=True, default=None)
+
+
+class WebSession(Table, tablename="web_session"):
+    """A signed-in browser: the cookie holds a random token, the database its SHA-256 (a stolen
+    database does not sign anyone in) and the token the session's forms must echo (CSRF)."""
+
+    token_hash = Varchar(length=64, unique=True)
+    person = _fk(Person)
+    csrf_token = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+
+
 class StoredFile(Table, tablename="stored_file"):
     """An uploaded file (a signed contract, evidence); immutable once written."""
 
@@ -251,6 +273,8 @@ class Change(Table, tablename="change"):
 
 TABLES = (
     ApiKey,
+    Person,
+    WebSession,
     StoredFile,
     Vendor,
     Contract,

@@ -8,8 +8,11 @@ import asyncio
 import itertools
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -146,10 +149,13 @@ def auth(keys):
     return lambda role=Role.admin: {"Authorization": f"Bearer {keys[Role(role)]}"}
 
 
-def run_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_cli(
+    database_url: str, *args: str, check: bool = True, input_: str | None = None
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
     result = subprocess.run(
         [sys.executable, "-m", "registry", *args],
+        input=input_,
         capture_output=True,
         text=True,
         env=env,
@@ -249,3 +255,49 @@ async def confirmed_deletion(client, auth, **confirmation) -> dict:
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "confirmed"
     return response.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`registry serve` in a process of its own, on a free loopback port."""
+
+    def __init__(self, settings, **env: str):
+        self.env = {
+            **os.environ,
+            "REGISTRY_DATABASE_URL": settings.database_url,
+            "REGISTRY_SIGNING_KEY_FILE": settings.signing_key_file,
+            "REGISTRY_SIGNING_CERT_FILE": settings.signing_cert_file,
+        }
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env.update({"REGISTRY_PUBLIC_BASE_URL": self.base, **env})
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "registry", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                if httpx.get(f"{self.base}/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

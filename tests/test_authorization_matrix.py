@@ -12,6 +12,10 @@ from registry.enums import Role
 pytestmark = pytest.mark.anyio
 
 PUBLIC = "public"
+# Web pages take a person's session, never an API key: every API caller is sent to the sign-in page.
+# Which role each page needs is tested with sessions in tests/test_web.py::test_roles_apply_to_pages.
+SESSION = "session"
+SIGN_IN = "sign-in"  # the sign-in form: no credentials in the body, so 401 whatever the API key
 # (method, path as Litestar lists it) → the weakest role allowed, or PUBLIC.
 MATRIX = {
     ("GET", "/health"): PUBLIC,
@@ -64,6 +68,19 @@ MATRIX = {
     ("POST", "/keys"): Role.admin,
     ("POST", "/keys/{name:str}/revoke"): Role.admin,
     ("POST", "/attestations/{serial:str}/revoke"): Role.admin,
+    ("GET", "/ui/login"): PUBLIC,
+    ("POST", "/ui/login"): SIGN_IN,
+    ("GET", "/ui/verify"): PUBLIC,
+    ("POST", "/ui/verify"): PUBLIC,
+    ("GET", "/ui/static/{file_path:path}"): PUBLIC,
+    ("POST", "/ui/logout"): SESSION,
+    ("GET", "/ui"): SESSION,
+    ("GET", "/ui/vendors"): SESSION,
+    ("GET", "/ui/vendors/new"): SESSION,
+    ("POST", "/ui/vendors/new"): SESSION,
+    ("GET", "/ui/vendors/{vendor_id:int}"): SESSION,
+    ("GET", "/ui/attestations/{serial:str}/pdf"): SESSION,
+    ("GET", "/ui/lookup"): SESSION,
 }
 PARAMS = {
     "kind": "data-categories",
@@ -71,6 +88,7 @@ PARAMS = {
     "serial": "PRA-2000-000001",
     "name": "nobody",
     "path": "x",
+    "file_path": "app.css",
 }
 
 
@@ -105,6 +123,11 @@ async def test_each_caller_gets_what_its_role_allows(client, auth, method, path)
         assert status < 500, (method, url, caller, response.text)
         if needed == PUBLIC:
             assert status not in (401, 403), (method, url, caller, status)
+        elif needed == SESSION:
+            assert status == 303, (method, url, caller, status)
+            assert response.headers["location"].startswith("/ui/login?next="), (method, url, caller)
+        elif needed == SIGN_IN:
+            assert status == 401, (method, url, caller, status)
         elif caller is None:
             assert status == 401, (method, url, status)
         elif caller.rank < needed.rank:

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -51,9 +52,11 @@ def test_keys_lifecycle(database_url):
 def test_demo_loads_every_kind_and_state(database_url):
     out = run_cli(database_url, "demo").stdout
     assert "9 vendors added" in out
-    secret = out.rsplit(": ", 1)[1].strip()
+    secret = re.search(r"admin key '[^']+': (\S+)", out).group(1)
+    assert re.search(r"/ui/ - sign in as 'demo' with \S{12,}", out)
     again = run_cli(database_url, "demo").stdout
     assert "already present" in again
+    assert "sign in as 'demo' (password shown the first time)" in again
     assert run_cli(database_url, "changes", "verify").stdout.startswith("ok:")
     # The demo key works against a real server below; here check the data through the service.
     from registry.app import create_app

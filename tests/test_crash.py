@@ -1,11 +1,6 @@
 """The server killed with SIGKILL mid-write leaves no partial record and an intact change log."""
 
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
@@ -13,50 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import CONFIRMATION, run_cli
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, settings):
-        self.env = {
-            **os.environ,
-            "REGISTRY_DATABASE_URL": settings.database_url,
-            "REGISTRY_SIGNING_KEY_FILE": settings.signing_key_file,
-            "REGISTRY_SIGNING_CERT_FILE": settings.signing_cert_file,
-        }
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "registry", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                if httpx.get(f"{self.base}/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+from tests.conftest import CONFIRMATION, Server, run_cli
 
 
 def _query(database_url: str, sql: str) -> list[tuple]:

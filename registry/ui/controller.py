@@ -1,0 +1,367 @@
+"""The web interface: server-rendered pages for the legal team, signed in with a name and password.
+
+Every page works without JavaScript. Pages are not part of the OpenAPI (they are not an API); they call
+the same service functions as the API, so the same rules and the same change log apply.
+"""
+
+import hmac
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+
+from registry import clock, db
+from registry.attestations import pdf
+from registry.attestations import service as attestations
+from registry.auth import Actor, WriteContext
+from registry.contracts.service import ContractFilter, list_contracts
+from registry.deletions.service import DeletionFilter, list_deletions
+from registry.disclosures.service import DisclosureFilter, list_disclosures
+from registry.enums import DeletionStatus, Role, TaxonomyKind, VendorKind, VendorStatus
+from registry.errors import RegistryError
+from registry.lookup import service as lookup
+from registry.ratelimit import RateLimiter
+from registry.tables import Change
+from registry.taxonomy.service import tree
+from registry.ui import people
+from registry.vendors.schemas import VendorCreate
+from registry.vendors.service import VendorFilter, create_vendor, get_vendor, list_vendors
+
+COOKIE = "registry_session"
+_FORM_LIMIT = 64 * 1024
+
+
+class SignInRequired(Exception):
+    """Raised by pages when nobody (or someone without the role) is signed in."""
+
+
+async def _signed_in(request: Request, role: Role) -> tuple[Actor, str]:
+    found = await people.session(request.cookies.get(COOKIE))
+    if found is None:
+        raise SignInRequired
+    actor, csrf = found
+    if not actor.has(role):
+        raise RegistryError(
+            status=403,
+            title="Forbidden",
+            detail=f"This page needs the {role.value} role; you have {actor.role.value}.",
+        )
+    return actor, csrf
+
+
+def _page(request: Request, template: str, http_status: int = 200, **context: Any) -> Template:
+    return Template(
+        template_name=template,
+        context={"request": request, "today": clock.today(), "Role": Role, "actor": None, **context},
+        status_code=http_status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _check_csrf(form: dict[str, str], csrf: str) -> None:
+    if not form.get("csrf") or not hmac.compare_digest(form["csrf"], csrf):
+        raise RegistryError(status=403, title="Forbidden", detail="The form has expired: reload the page.")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no '//' trick)."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/ui/"
+    return target
+
+
+def _errors(error: ValidationError) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "form"
+        found.setdefault(field, item["msg"].removeprefix("Value error, "))
+    return found
+
+
+class WebController(Controller):
+    path = "/ui"
+    include_in_schema = False
+
+    # --- signing in -------------------------------------------------------------------------------
+
+    @get("/login")
+    async def login_page(
+        self, request: Request, next_: Annotated[str | None, Parameter(query="next")] = None
+    ) -> Template:
+        return _page(request, "login.html.j2", next=_safe_next(next_), name="", error=None)
+
+    @post("/login", request_max_body_size=_FORM_LIMIT)
+    async def login(self, request: Request) -> Response:
+        form = await _form(request)
+        name, target = form.get("name", "")[:100], _safe_next(form.get("next"))
+        limiter: RateLimiter = request.app.state["login_limiter"]
+        client = request.client.host if request.client else "unknown"
+        try:
+            limiter.check(f"address:{client}")
+            limiter.check(f"name:{name}")
+        except RegistryError as throttled:
+            return _page(request, "login.html.j2", 429, next=target, name=name, error=throttled.detail)
+        person = await people.authenticate(name, form.get("password", ""))
+        if person is None:
+            error = "The name or password is wrong."
+            return _page(request, "login.html.j2", 401, next=target, name=name, error=error)
+        token = await people.start_session(person["id"])
+        secure = request.url.scheme == "https"
+        cookie = Cookie(
+            key=COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            path="/",
+            max_age=people.SESSION_HOURS * 3600,
+        )
+        return Redirect(target, status_code=303, cookies=[cookie])
+
+    @post("/logout", request_max_body_size=_FORM_LIMIT)
+    async def logout(self, request: Request) -> Response:
+        _, csrf = await _signed_in(request, Role.lookup)
+        _check_csrf(await _form(request), csrf)
+        await people.end_session(request.cookies[COOKIE])
+        response = Redirect("/ui/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # --- pages -------------------------------------------------------------------------------------
+
+    @get("/")
+    async def dashboard(self, request: Request) -> Response:
+        actor, csrf = await _signed_in(request, Role.lookup)
+        if not actor.has(Role.viewer):
+            return Redirect("/ui/lookup", status_code=303)
+        today = clock.today()
+        async with db.read_session():
+            overdue, overdue_total = await list_deletions(DeletionFilter(status=DeletionStatus.overdue))
+            open_, open_total = await list_deletions(DeletionFilter(status=DeletionStatus.open))
+            confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
+            contracts, _ = await list_contracts(ContractFilter(limit=500))
+        soon = sorted(
+            (c for c in contracts if c.ends_on and 0 <= (c.ends_on - today).days <= 30),
+            key=lambda c: c.ends_on,
+        )
+        return _page(
+            request,
+            "dashboard.html.j2",
+            actor=actor,
+            csrf=csrf,
+            overdue=overdue,
+            overdue_total=overdue_total,
+            open=open_,
+            open_total=open_total,
+            confirmed=confirmed,
+            expiring=soon,
+        )
+
+    @get("/vendors")
+    async def vendors(
+        self,
+        request: Request,
+        q: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+    ) -> Template:
+        actor, csrf = await _signed_in(request, Role.viewer)
+        kind_ = kind if kind in {k.value for k in VendorKind} else None
+        status_ = status if status in {s.value for s in VendorStatus} else None
+        page = min(max(page, 1), 10_000)
+        found, total = await list_vendors(
+            VendorFilter(
+                q=(q or "").strip()[:200] or None,
+                kind=VendorKind(kind_) if kind_ else None,
+                status=VendorStatus(status_) if status_ else None,
+                limit=50,
+                offset=(page - 1) * 50,
+            )
+        )
+        return _page(
+            request,
+            "vendors.html.j2",
+            actor=actor,
+            csrf=csrf,
+            vendors=found,
+            total=total,
+            page=page,
+            q=q or "",
+            kind=kind_ or "",
+            status=status_ or "",
+            kinds=[k.value for k in VendorKind],
+            statuses=[s.value for s in VendorStatus],
+        )
+
+    @get("/vendors/new")
+    async def new_vendor_page(self, request: Request) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        return _page(
+            request, "vendor_form.html.j2", actor=actor, csrf=csrf, values={}, errors={}, **_choices()
+        )
+
+    @post("/vendors/new", request_max_body_size=_FORM_LIMIT)
+    async def create_vendor_form(self, request: Request) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        form = await _form(request)
+        _check_csrf(form, csrf)
+        values = {k: form.get(k, "") for k in ("name", "legal_name", "kind", "country", "website", "notes")}
+        body = {k: v.strip() for k, v in values.items() if v.strip()}
+        if "country" in body:
+            body["country"] = body["country"].upper()
+        if "tags" in form and form["tags"].strip():
+            body["tags"] = [t.strip() for t in form["tags"].split(",") if t.strip()]
+        values["tags"] = form.get("tags", "")
+        try:
+            data = VendorCreate.model_validate(body)
+            vendor = await create_vendor(_context(request, actor), data)
+        except ValidationError as error:
+            return _page(
+                request,
+                "vendor_form.html.j2",
+                400,
+                actor=actor,
+                csrf=csrf,
+                values=values,
+                errors=_errors(error),
+                **_choices(),
+            )
+        except RegistryError as error:
+            field = error.errors[0].field if error.errors else "name"
+            return _page(
+                request,
+                "vendor_form.html.j2",
+                error.status,
+                actor=actor,
+                csrf=csrf,
+                values=values,
+                errors={field: error.detail},
+                **_choices(),
+            )
+        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+
+    @get("/vendors/{vendor_id:int}")
+    async def vendor(self, request: Request, vendor_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.viewer)
+        if not 1 <= vendor_id <= 2**31 - 1:
+            raise RegistryError(status=404, title="Not found", detail=f"No vendor {vendor_id}.")
+        async with db.read_session():
+            vendor = await get_vendor(vendor_id)
+            contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
+            disclosures, _ = await list_disclosures(DisclosureFilter(vendor_id=vendor_id, limit=500))
+            deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
+            issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
+            timeline = (
+                await Change.select(
+                    Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
+                )
+                .where(Change.object_type == "vendor", Change.object_id == str(vendor_id))
+                .order_by(Change.id, ascending=False)
+                .limit(200)
+            )
+        return _page(
+            request,
+            "vendor.html.j2",
+            actor=actor,
+            csrf=csrf,
+            vendor=vendor,
+            contracts=contracts,
+            disclosures=disclosures,
+            deletions=deletions,
+            attestations=issued,
+            timeline=timeline,
+        )
+
+    @get("/attestations/{serial:str}/pdf")
+    async def attestation_pdf(self, request: Request, serial: str) -> Response:
+        await _signed_in(request, Role.viewer)
+        document = await attestations.get_pdf(serial[:40])
+        return Response(
+            content=document,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{quote(serial[:40])}.pdf"'},
+        )
+
+    @get("/lookup")
+    async def lookup_page(
+        self, request: Request, category: str | None = None, as_of: str | None = None
+    ) -> Template:
+        actor, csrf = await _signed_in(request, Role.lookup)
+        categories = await tree(TaxonomyKind.data_category)
+        result, error, day = None, None, clock.today()
+        if as_of:
+            try:
+                day = date.fromisoformat(as_of)
+            except ValueError:
+                error = "The date must be written YYYY-MM-DD."
+        if category and error is None:
+            try:
+                async with db.read_session():
+                    result = await lookup.recipients([category[:400]], day, day, None, None, 1000, 0)
+            except RegistryError as failed:
+                error = failed.errors[0].message if failed.errors else failed.detail
+        return _page(
+            request,
+            "lookup.html.j2",
+            actor=actor,
+            csrf=csrf,
+            categories=categories,
+            category=category or "",
+            as_of=as_of or day.isoformat(),
+            result=result,
+            error=error,
+        )
+
+    # --- public ------------------------------------------------------------------------------------
+
+    @get("/verify")
+    async def verify_page(self, request: Request) -> Template:
+        return _page(request, "verify.html.j2", verdict=None, error=None)
+
+    @post("/verify", request_max_body_size=None)
+    async def verify_upload(self, request: Request) -> Template:
+        settings = request.app.state["settings"]
+        client = request.client.host if request.client else "unknown"
+        try:
+            request.app.state["verify_limiter"].check(client)
+        except RegistryError as throttled:
+            return _page(request, "verify.html.j2", 429, verdict=None, error=throttled.detail)
+        length = int(request.headers.get("content-length") or 0)
+        if length > settings.max_upload_bytes + _FORM_LIMIT:
+            limit = settings.max_upload_bytes // (1024 * 1024)
+            return _page(request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB.")
+        form = await request.form()
+        upload = form.get("document")
+        document = await upload.read() if upload is not None and hasattr(upload, "read") else b""
+        if not document.startswith(b"%PDF-"):
+            return _page(
+                request, "verify.html.j2", 400, verdict=None, error="Choose the attestation's PDF file."
+            )
+        verdict = await attestations.verify_pdf(
+            document, request.app.state["pdf_pool"].signature_valid, pdf.serials_in
+        )
+        return _page(request, "verify.html.j2", verdict=verdict, error=None)
+
+
+def _choices() -> dict[str, Any]:
+    return {"kinds": [k.value for k in VendorKind]}
+
+
+def _context(request: Request, actor: Actor) -> WriteContext:
+    return WriteContext(actor=actor.name, request_id=request.scope.get("state", {}).get("request_id"))
+
+
+def sign_in_redirect(request: Request, _: SignInRequired) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/ui/login?next={quote(target)}", status_code=303)

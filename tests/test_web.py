@@ -1,0 +1,229 @@
+"""The web interface through HTTP: signing in, sessions, CSRF, forms that keep what was typed, escaping,
+throttling and roles. (tests/test_browser.py drives the same pages in Chromium.)"""
+
+import hashlib
+import re
+
+import pytest
+
+from registry.auth import WriteContext
+from registry.enums import Role
+from registry.tables import Change, Person, Vendor, WebSession
+from registry.ui.people import create_person
+from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
+
+pytestmark = pytest.mark.anyio
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def people(app):
+    ctx = WriteContext(actor="test-setup")
+    for role in Role:
+        await create_person(ctx, f"{role.value}-person", role, PASSWORD)
+
+
+async def sign_in(client, name="editor-person", password=PASSWORD, next_="/ui/"):
+    return await client.post("/ui/login", data={"name": name, "password": password, "next": next_})
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+async def test_pages_need_a_session(client):
+    response = await client.get("/ui/vendors?q=acme")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/login?next=/ui/vendors%3Fq%3Dacme"
+    login = await client.get("/ui/login?next=/ui/vendors")
+    assert login.status_code == 200
+    assert 'name="next" value="/ui/vendors"' in login.text
+
+
+async def test_api_keys_do_not_open_pages(client, auth):
+    response = await client.get("/ui/vendors", headers=auth("admin"))
+    assert response.status_code == 303
+
+
+async def test_sign_in_sets_a_safe_cookie_and_stores_only_its_hash(client, people):
+    response = await sign_in(client, next_="/ui/vendors")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/vendors"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax") and "Path=/" in cookie
+    token = re.search(r"registry_session=([^;]+)", cookie).group(1)
+    stored = await WebSession.select(WebSession.token_hash)
+    assert [s["token_hash"] for s in stored] == [hashlib.sha256(token.encode()).hexdigest()]
+    page = await client.get("/ui/vendors")
+    assert page.status_code == 200
+    assert "editor-person" in page.text
+
+
+async def test_password_is_stored_as_argon2id(people):
+    row = await Person.select(Person.password_hash).where(Person.name == "viewer-person").first()
+    assert row["password_hash"].startswith("$argon2id$")
+    assert PASSWORD not in row["password_hash"]
+
+
+async def test_wrong_password_keeps_the_name_and_says_so(client, people):
+    response = await sign_in(client, password="wrong password here")
+    assert response.status_code == 401
+    assert "The name or password is wrong." in response.text
+    assert 'value="editor-person"' in response.text
+    assert "set-cookie" not in response.headers
+    unknown = await sign_in(client, name="nobody")
+    assert unknown.status_code == 401
+
+
+async def test_failed_sign_ins_are_throttled(client, people):
+    statuses = [(await sign_in(client, password=f"wrong password {n}")).status_code for n in range(12)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    assert "try again in" in (await sign_in(client)).text  # even the right password waits
+
+
+async def test_next_never_leaves_the_site(client, people):
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = await sign_in(client, next_=target)
+        assert response.headers["location"] == "/ui/", target
+        client.cookies.clear()
+
+
+async def test_forms_need_the_sessions_csrf_token(client, people):
+    await sign_in(client)
+    response = await client.post("/ui/vendors/new", data={"name": "Acme", "kind": "agent", "country": "DE"})
+    assert response.status_code == 403
+    forged = await client.post(
+        "/ui/vendors/new", data={"name": "Acme", "kind": "agent", "country": "DE", "csrf": "guess"}
+    )
+    assert forged.status_code == 403
+    assert await Vendor.count() == 0
+
+
+async def test_create_vendor_names_the_person_in_the_change_log(client, people):
+    await sign_in(client)
+    form = await client.get("/ui/vendors/new")
+    body = {"name": "Acme Hosting", "kind": "service_provider", "country": "de", "csrf": csrf_of(form.text)}
+    response = await client.post("/ui/vendors/new", data=body)
+    assert response.status_code == 303
+    vendor = await Vendor.select(Vendor.id, Vendor.country).where(Vendor.name == "Acme Hosting").first()
+    assert response.headers["location"] == f"/ui/vendors/{vendor['id']}"
+    assert vendor["country"] == "DE"
+    change = await Change.select(Change.actor).where(Change.object_type == "vendor").first()
+    assert change["actor"] == "person:editor-person"
+    page = await client.get(response.headers["location"])
+    assert "Acme Hosting" in page.text and "by person:editor-person" in page.text
+
+
+async def test_a_rejected_form_keeps_what_was_typed_and_marks_the_field(client, people):
+    await sign_in(client)
+    csrf = csrf_of((await client.get("/ui/vendors/new")).text)
+    body = {"name": "Acme Hosting", "kind": "agent", "country": "XX", "notes": "line one", "csrf": csrf}
+    response = await client.post("/ui/vendors/new", data=body)
+    assert response.status_code == 400
+    assert 'id="country-error"' in response.text
+    assert 'aria-invalid="true" aria-describedby="country-error"' in response.text
+    assert 'value="Acme Hosting"' in response.text and "line one</textarea>" in response.text
+    assert '<option value="agent" selected>' in response.text
+    assert await Vendor.count() == 0
+    taken = await make_vendor_via_form(client, csrf, "Acme Hosting")
+    again = await client.post("/ui/vendors/new", data={**body, "country": "DE"})
+    assert taken.status_code == 303 and again.status_code == 409
+    assert 'id="name-error"' in again.text
+
+
+async def make_vendor_via_form(client, csrf, name):
+    return await client.post(
+        "/ui/vendors/new", data={"name": name, "kind": "agent", "country": "DE", "csrf": csrf}
+    )
+
+
+async def test_user_text_is_shown_as_text(client, auth, people):
+    await make_vendor(client, auth, name="<script>alert(1)</script>", notes="<b>bold</b> & more")
+    await sign_in(client, name="viewer-person")
+    listing = await client.get("/ui/vendors")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing.text
+    assert "<script>alert(1)" not in listing.text
+
+
+async def test_roles_apply_to_pages(client, people):
+    await sign_in(client, name="viewer-person")
+    assert (await client.get("/ui/vendors")).status_code == 200
+    assert (await client.get("/ui/vendors/new")).status_code == 403
+    client.cookies.clear()
+    await sign_in(client, name="lookup-person")
+    assert (await client.get("/ui/vendors")).status_code == 403
+    dashboard = await client.get("/ui/")
+    assert dashboard.status_code == 303 and dashboard.headers["location"] == "/ui/lookup"
+    assert (await client.get("/ui/lookup")).status_code == 200
+
+
+async def test_sign_out_ends_the_session(client, people):
+    await sign_in(client)
+    page = await client.get("/ui/vendors")
+    response = await client.post("/ui/logout", data={"csrf": csrf_of(page.text)})
+    assert response.status_code == 303
+    assert await WebSession.count() == 0
+    assert (await client.get("/ui/vendors")).status_code == 303
+
+
+async def test_lookup_page_answers_who_held_a_category(client, auth, people):
+    acme = await make_vendor(client, auth, name="Acme")
+    dpa = await make_contract(client, auth, acme["id"], reference="DPA-1", effective_from="2025-01-01")
+    await make_disclosure(client, auth, acme["id"], dpa["id"], valid_from="2025-02-01")
+    await sign_in(client, name="lookup-person")
+    page = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-06-01"})
+    assert page.status_code == 200
+    assert "1 recipient disclosure of user.contact on 2025-06-01" in page.text
+    assert "Acme" in page.text and "DPA-1" in page.text
+    before = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-01-31"})
+    assert "0 recipient disclosures" in before.text
+    bad = await client.get("/ui/lookup", params={"category": "user.nothing", "as_of": "2025-06-01"})
+    assert bad.status_code == 200 and "not in the data_category taxonomy" in bad.text
+    bad_day = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-13-01"})
+    assert "The date must be written YYYY-MM-DD." in bad_day.text
+
+
+async def test_verify_page_is_public_and_refuses_non_pdfs(client):
+    page = await client.get("/ui/verify")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    response = await client.post("/ui/verify", files={"document": ("x.pdf", b"hello", "application/pdf")})
+    assert response.status_code == 400
+    assert "Choose the attestation" in response.text
+    unknown = await client.post(
+        "/ui/verify", files={"document": ("x.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")}
+    )
+    assert unknown.status_code == 200 and "Not issued here" in unknown.text
+
+
+async def test_users_create_from_the_cli(database_url):
+    done = run_cli(
+        database_url, "users", "create", "ana", "--role", "editor", "--password-stdin", input_=PASSWORD
+    )
+    assert "person 'ana' (editor) created" in done.stdout
+    short = run_cli(
+        database_url,
+        "users",
+        "create",
+        "bob",
+        "--role",
+        "editor",
+        "--password-stdin",
+        input_="short",
+        check=False,
+    )
+    assert short.returncode == 1
+    assert "12 to 1024 characters" in short.stderr
+    again = run_cli(
+        database_url,
+        "users",
+        "create",
+        "ana",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        input_=PASSWORD,
+        check=False,
+    )
+    assert again.returncode == 1 and "exists already" in again.stderr
