@@ -42,6 +42,7 @@ from registry.settings import Settings, get_settings
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
 from registry.ui.controller import SignInRequired, WebController, sign_in_redirect
+from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
 
 
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ChangeController,
             KeyController,
             WebController,
+            RecordsController,
             create_static_files_router(
                 path="/ui/static",
                 directories=[UI / "static"],

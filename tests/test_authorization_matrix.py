@@ -81,6 +81,15 @@ MATRIX = {
     ("GET", "/ui/vendors/{vendor_id:int}"): SESSION,
     ("GET", "/ui/attestations/{serial:str}/pdf"): SESSION,
     ("GET", "/ui/lookup"): SESSION,
+    ("GET", "/ui/vendors/{vendor_id:int}/contracts/new"): SESSION,
+    ("POST", "/ui/vendors/{vendor_id:int}/contracts/new"): SESSION,
+    ("GET", "/ui/vendors/{vendor_id:int}/disclosures/new"): SESSION,
+    ("POST", "/ui/vendors/{vendor_id:int}/disclosures/new"): SESSION,
+    ("GET", "/ui/contracts/{contract_id:int}/terminate"): SESSION,
+    ("POST", "/ui/contracts/{contract_id:int}/terminate"): SESSION,
+    ("GET", "/ui/deletions/{obligation_id:int}/confirm"): SESSION,
+    ("POST", "/ui/deletions/{obligation_id:int}/confirm"): SESSION,
+    ("POST", "/ui/deletions/{obligation_id:int}/attestation"): SESSION,
 }
 PARAMS = {
     "kind": "data-categories",

@@ -8,10 +8,9 @@ import os
 import shutil
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import CONFIRMATION, Server, run_cli
+from tests.conftest import Server, run_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -43,8 +42,6 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
 
     executable = chromium()
     run_cli(database_url, "users", "create", "ana", "--role", "admin", "--password-stdin", input_=PASSWORD)
-    key = run_cli(database_url, "keys", "create", "setup", "--role", "admin").stdout.strip()
-    api = httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {key}"}, timeout=60)
     shots = SHOTS / engine_name
     shots.mkdir(parents=True, exist_ok=True)
 
@@ -82,62 +79,82 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         vendor_id = int(page.url.rsplit("/", 1)[1])
         await shot("04-vendor")
 
-        # A contract and a disclosure (through the API, until their forms land), then the lookup page.
-        contract = (
-            await api.post(
-                "/contracts",
-                json={
-                    "vendor_id": vendor_id,
-                    "kind": "dpa",
-                    "title": "Data processing agreement",
-                    "reference": "DPA-7",
-                    "signed_on": "2025-01-01",
-                    "effective_from": "2025-01-01",
-                    "confidentiality_equivalent": True,
-                    "backups_covered": True,
-                },
-            )
-        ).json()
-        disclosure = await api.post(
-            "/disclosures",
-            json={
-                "vendor_id": vendor_id,
-                "contract_id": contract["id"],
-                "categories": ["user.contact.email", "user.name"],
-                "data_subjects": ["customer"],
-                "purpose": "essential.service",
-                "basis": "contract",
-                "valid_from": "2025-02-01",
-            },
-        )
-        assert disclosure.status_code == 201, disclosure.text
+        # A contract with its signed document.
+        await page.get_by_role("link", name="Add a contract").click()
+        await page.get_by_label("Kind").select_option("dpa")
+        await page.get_by_label("Title").fill("Data processing agreement")
+        await page.get_by_label("Reference").fill("DPA-7")
+        await page.get_by_label("Signed on").fill("2025-01-01")
+        await page.get_by_label("In force from").fill("2025-01-01")
+        await page.get_by_label("Confidentiality obligations equivalent").check()
+        await page.get_by_label("The deletion duty covers backups").check()
+        signed = tmp_path / "dpa-7.pdf"
+        signed.write_bytes(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n")
+        await page.get_by_label("Signed contract").set_input_files(str(signed))
+        await shot("05-contract-form")
+        await page.get_by_role("button", name="Save contract").click()
+        await expect(page.get_by_role("cell", name="dpa-7.pdf", exact=False)).to_be_visible()
+
+        # A disclosure: categories and data subjects picked from the taxonomy trees.
+        await page.get_by_role("link", name="Add a disclosure").click()
+        await page.get_by_label("Contract").select_option(label="Data processing agreement (DPA-7)")
+        await page.get_by_label("Legal basis").select_option("contract")
+        await page.get_by_label("Purpose (data use)").select_option("essential.service")
+        await page.get_by_role("checkbox", name="(user.contact.email)").check()
+        await page.get_by_role("checkbox", name="(user.name)").check()
+        await page.get_by_role("checkbox", name="(customer)").check()
+        await page.locator("#valid_from").fill("2025-02-01")
+        await shot("06-disclosure-form")
+        await page.get_by_role("button", name="Save disclosure").click()
+        await expect(page.get_by_role("cell", name="user.contact.email, user.name")).to_be_visible()
+        await shot("07-vendor-with-contract")
+
+        # Who held contact data on 2025-06-01?
         await page.get_by_role("link", name="Lookup").click()
         await page.get_by_label("Data category").select_option("user.contact")
         await page.get_by_label("On").fill("2025-06-01")
         await page.get_by_role("button", name="Look up").click()
         await expect(page.locator("#recipients")).to_contain_text("Acme <Hosting> GmbH")
         await expect(page.locator("#recipients")).to_contain_text("DPA-7")
-        await shot("05-lookup")
+        await shot("08-lookup")
 
-        # Terminate, confirm deletion, issue the attestation; download it from the vendor page.
-        ended = await api.post(
-            f"/contracts/{contract['id']}/terminate", json={"terminated_on": "2025-06-30", "reason": "moved"}
-        )
-        assert ended.status_code == 200, ended.text
-        deletion = (await api.get("/deletions", params={"vendor": vendor_id})).json()["items"][0]
-        confirmed = await api.post(f"/deletions/{deletion['id']}/confirmations", json=CONFIRMATION)
-        assert confirmed.status_code == 201, confirmed.text
-        issued = await api.post(f"/deletions/{deletion['id']}/attestation")
-        assert issued.status_code == 201, issued.text
-        serial = issued.json()["serial"]
+        # Terminate the contract; record the vendor's deletion report; issue and download the attestation.
         await page.goto(f"{server}/ui/vendors/{vendor_id}")
+        await page.get_by_role("link", name="Terminate").click()
+        await page.get_by_label("Last day in force").fill("2025-06-30")
+        await page.get_by_label("Reason").fill("Service moved in-house")
+        await page.get_by_role("button", name="Terminate contract").click()
+        await page.get_by_role("link", name="Record confirmation").click()
+        for label, value in {
+            "Performed by: name": "Ana Ruiz",
+            "Performed by: title": "Head of IT",
+            "Performed by: organisation": "Acme Hosting GmbH",
+            "Verified by: name": "Tom Lee",
+            "Verified by: title": "Data Protection Officer",
+            "Verified by: organisation": "Acme Hosting GmbH",
+            "Systems covered": "Support desk tenant eu-1",
+            "How backups were handled": "Backup sets encrypted per tenant; the key was destroyed",
+            "Last backup copy expires on": "2025-09-30",
+            "Completed on": "2025-07-10",
+            "Verification method": "Queries for 50 sampled user ids",
+            "Verification result": "No records found",
+        }.items():
+            await page.get_by_label(label).fill(value)
+        await page.get_by_label("Method (NIST SP 800-88)").select_option("purge")
+        await page.get_by_label("Technique").select_option("cryptographic_erase")
+        await shot("09-confirmation-form")
+        await page.get_by_role("button", name="Record confirmation").click()
+        await page.get_by_role("button", name="Issue attestation").click()
+        link = page.get_by_role("link", name="PRA-")
+        await expect(link).to_be_visible()
+        serial = (await link.inner_text()).strip()
         async with page.expect_download() as download_info:
-            await page.get_by_role("link", name=serial).click()
+            await link.click()
         download = await download_info.value
         saved = tmp_path / f"{serial}.pdf"
         await download.save_as(saved)
         assert saved.read_bytes().startswith(b"%PDF-")
-        await shot("06-vendor-with-attestation")
+        await shot("10-vendor-with-attestation")
 
         # Anyone can verify it on the public page, signed in or not.
         public = await browser.new_page()
@@ -146,7 +163,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await public.get_by_role("button", name="Verify").click()
         await expect(public.get_by_role("heading", name="Valid")).to_be_visible()
         await expect(public.get_by_role("status")).to_contain_text(serial)
-        await public.screenshot(path=str(shots / "07-verify-valid.png"), full_page=True)
+        await public.screenshot(path=str(shots / "11-verify-valid.png"), full_page=True)
         tampered = tmp_path / "tampered.pdf"
         data = bytearray(saved.read_bytes())
         data[len(data) // 2] ^= 0x01
@@ -154,7 +171,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await public.get_by_label("Attestation (PDF)").set_input_files(str(tampered))
         await public.get_by_role("button", name="Verify").click()
         await expect(public.get_by_role("heading", name="Altered or forged")).to_be_visible()
-        await public.screenshot(path=str(shots / "08-verify-tampered.png"), full_page=True)
+        await public.screenshot(path=str(shots / "12-verify-tampered.png"), full_page=True)
 
         # Keyboard: the skip link is the first stop and leads to the content.
         await page.goto(f"{server}/ui/vendors")
@@ -169,4 +186,3 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await page.goto(f"{server}/ui/vendors")
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         await browser.close()
-    await api.aclose()

@@ -227,3 +227,110 @@ async def test_users_create_from_the_cli(database_url):
         check=False,
     )
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+async def test_the_whole_record_through_forms(client, people, tmp_path):
+    """Vendor → contract with its document → disclosure from the category tree → termination →
+    confirmation → attestation, each through its page, each change named after the person."""
+    await sign_in(client)
+    csrf = csrf_of((await client.get("/ui/vendors/new")).text)
+    created = await make_vendor_via_form(client, csrf, "Acme Hosting")
+    vendor_url = created.headers["location"]
+    vendor_id = int(vendor_url.rsplit("/", 1)[1])
+
+    contract_url = f"/ui/vendors/{vendor_id}/contracts/new"
+    assert "Signed contract" in (await client.get(contract_url)).text
+    fields = {
+        "csrf": csrf,
+        "kind": "dpa",
+        "title": "Data processing agreement",
+        "reference": "DPA-3",
+        "signed_on": "2025-01-01",
+        "effective_from": "2025-01-01",
+        "confidentiality_equivalent": "on",
+        "backups_covered": "on",
+        "deletion_deadline_days": "30",
+    }
+    wrong_file = await client.post(
+        contract_url, data=fields, files={"document": ("dpa.pdf", b"MZ not a pdf", "application/pdf")}
+    )
+    assert wrong_file.status_code == 400 and 'id="document-error"' in wrong_file.text
+    assert 'value="DPA-3"' in wrong_file.text  # what was typed is kept
+    saved = await client.post(
+        contract_url, data=fields, files={"document": ("dpa.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")}
+    )
+    assert saved.status_code == 303, saved.text
+    page = await client.get(vendor_url)
+    assert "DPA-3" in page.text and "dpa.pdf" in page.text
+    contract_id = int(re.search(r"/ui/contracts/(\d+)/terminate", page.text).group(1))
+
+    disclosure_url = f"/ui/vendors/{vendor_id}/disclosures/new"
+    form = (await client.get(disclosure_url)).text
+    assert 'value="user.contact.email"' in form and 'value="essential.service"' in form
+    body = {
+        "csrf": csrf,
+        "contract_id": str(contract_id),
+        "basis": "contract",
+        "purpose": "essential.service",
+        "categories": ["user.contact.email", "user.name"],
+        "data_subjects": ["customer"],
+        "valid_from": "2025-02-01",
+    }
+    missing = await client.post(disclosure_url, data={**body, "categories": []})
+    assert missing.status_code == 400 and 'id="categories-error"' in missing.text
+    assert (await client.post(disclosure_url, data=body)).status_code == 303
+    page = await client.get(vendor_url)
+    assert "user.contact.email, user.name" in page.text
+
+    terminate_url = f"/ui/contracts/{contract_id}/terminate"
+    early = await client.post(terminate_url, data={"csrf": csrf, "terminated_on": "", "reason": "x"})
+    assert early.status_code == 400 and 'id="terminated_on-error"' in early.text
+    ended = await client.post(
+        terminate_url, data={"csrf": csrf, "terminated_on": "2025-06-30", "reason": "moved"}
+    )
+    assert ended.status_code == 303
+    page = await client.get(vendor_url)
+    deletion_id = int(re.search(r"/ui/deletions/(\d+)/confirm", page.text).group(1))
+
+    confirm_url = f"/ui/deletions/{deletion_id}/confirm"
+    confirmation = {
+        "csrf": csrf,
+        "performed_by.name": "Ana Ruiz",
+        "performed_by.title": "Head of IT",
+        "performed_by.organisation": "Acme Hosting GmbH",
+        "verified_by.name": "Tom Lee",
+        "verified_by.title": "DPO",
+        "verified_by.organisation": "Acme Hosting GmbH",
+        "method_category": "purge",
+        "technique": "cryptographic_erase",
+        "systems": "Support desk\nMail archive",
+        "backups_handling": "Backup keys destroyed",
+        "completed_on": "2025-07-10",
+        "verification_method": "Sampled 50 ids",
+        "verification_result": "No records found",
+    }
+    bad = await client.post(
+        confirm_url, data={**confirmation, "verified_by.name": "", "method_category": "x"}
+    )
+    assert bad.status_code == 400
+    assert 'id="verified_by-name-error"' in bad.text and 'id="method_category-error"' in bad.text
+    assert "Support desk\nMail archive</textarea>" in bad.text
+    no_expiry = await client.post(confirm_url, data=confirmation)  # backups are in scope: say until when
+    assert no_expiry.status_code == 400 and 'id="last_backup_expires_on-error"' in no_expiry.text
+    confirmation["last_backup_expires_on"] = "2025-09-30"
+    recorded = await client.post(confirm_url, data=confirmation)
+    assert recorded.status_code == 303, re.findall(r"class=\"error\"[^>]*>([^<]+)", recorded.text)
+
+    issued = await client.post(f"/ui/deletions/{deletion_id}/attestation", data={"csrf": csrf})
+    assert issued.status_code == 303
+    page = await client.get(vendor_url)
+    serial = re.search(r"(PRA-\d{4}-\d{6})", page.text).group(1)
+    document = await client.get(f"/ui/attestations/{serial}/pdf")
+    assert document.status_code == 200 and document.content.startswith(b"%PDF-")
+    actors = {row["actor"] for row in await Change.select(Change.actor).where(Change.actor.like("person:%"))}
+    assert actors == {"person:editor-person"}
+    kinds = {
+        row["object_type"]
+        for row in await Change.select(Change.object_type).where(Change.actor == "person:editor-person")
+    }
+    assert {"vendor", "contract", "disclosure", "deletion_obligation", "attestation"} <= kinds

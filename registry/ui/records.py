@@ -1,0 +1,352 @@
+"""Pages that record contracts, terminations, disclosures, deletion confirmations and attestations.
+
+Each form is described once (registry/ui/forms.py), validated by the API's own schema and written by the
+same service function as the API, so the same rules apply and the change log names the person.
+"""
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Template
+
+from registry.attestations import service as attestations
+from registry.contracts.schemas import ContractCreate, ContractTermination
+from registry.contracts.service import (
+    ContractFilter,
+    create_contract,
+    get_contract,
+    list_contracts,
+    terminate_contract,
+    upload_document,
+)
+from registry.deletions.schemas import ConfirmationCreate
+from registry.deletions.service import add_confirmation, get_deletion
+from registry.disclosures.schemas import DisclosureCreate
+from registry.disclosures.service import create_disclosure
+from registry.enums import (
+    ContractKind,
+    EndOfContract,
+    LegalBasis,
+    Role,
+    SanitizationMethod,
+    SanitizationTechnique,
+    TaxonomyKind,
+)
+from registry.errors import RegistryError
+from registry.files import check_upload
+from registry.taxonomy.service import tree
+from registry.ui.controller import _check_csrf, _context, _page, _signed_in
+from registry.ui.forms import Field, choices, registry_errors, tree_choices, validate, values_of
+from registry.vendors.service import get_vendor
+
+_FORM_LIMIT = 64 * 1024
+
+CONTRACT = [
+    Field("kind", "Kind", "select", required=True, choices=choices(ContractKind)),
+    Field("title", "Title", required=True),
+    Field("reference", "Reference", hint="Your reference; unique when set."),
+    Field("signed_on", "Signed on", "date"),
+    Field("effective_from", "In force from", "date"),
+    Field("expires_on", "Last day in force", "date", hint="Leave empty if open-ended."),
+    Field(
+        "confidentiality_equivalent",
+        "Confidentiality obligations equivalent to ours (policy §6.1)",
+        "checkbox",
+    ),
+    Field("end_of_contract", "At the end, the vendor must", "select", choices=choices(EndOfContract)),
+    Field("deletion_deadline_days", "Days to delete after the end", "number", hint="Default 30."),
+    Field("backups_covered", "The deletion duty covers backups", "checkbox"),
+    Field("governing_law", "Governing law"),
+    Field("notes", "Notes", "textarea"),
+    Field("document", "Signed contract (PDF, DOCX, ODT, PNG or JPEG)", "file"),
+]
+TERMINATION = [
+    Field("terminated_on", "Last day in force", "date", required=True),
+    Field("reason", "Reason", "textarea", required=True),
+]
+CONFIRMATION = [
+    Field("performed_by.name", "Performed by: name", required=True),
+    Field("performed_by.title", "Performed by: title", required=True),
+    Field("performed_by.organisation", "Performed by: organisation", required=True),
+    Field("verified_by.name", "Verified by: name", required=True),
+    Field("verified_by.title", "Verified by: title", required=True),
+    Field("verified_by.organisation", "Verified by: organisation", required=True),
+    Field(
+        "method_category",
+        "Method (NIST SP 800-88)",
+        "select",
+        required=True,
+        choices=choices(SanitizationMethod),
+    ),
+    Field("technique", "Technique", "select", required=True, choices=choices(SanitizationTechnique)),
+    Field("tool", "Tool"),
+    Field("tool_version", "Tool version"),
+    Field("systems", "Systems covered", "lines", required=True, hint="One per line."),
+    Field("environments", "Environments", "lines", hint="One per line, e.g. production, backup."),
+    Field(
+        "backups_handling", "How backups were handled", "textarea", hint="Required when backups are in scope."
+    ),
+    Field("last_backup_expires_on", "Last backup copy expires on", "date"),
+    Field("subprocessors_covered", "Sub-processors covered", "lines", hint="One per line."),
+    Field("completed_on", "Completed on", "date", required=True),
+    Field("verification_method", "Verification method", required=True),
+    Field("verification_result", "Verification result", required=True),
+]
+
+
+def _upload_of(form) -> UploadFile | None:
+    upload = form.get("document")
+    return upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+class RecordsController(Controller):
+    path = "/ui"
+    include_in_schema = False
+
+    # --- contracts ---------------------------------------------------------------------------------
+
+    @get("/vendors/{vendor_id:int}/contracts/new")
+    async def new_contract(self, request: Request, vendor_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        vendor = await get_vendor(_bounded(vendor_id))
+        return _contract_page(request, actor, csrf, vendor, {"kind": "dpa"}, {})
+
+    @post("/vendors/{vendor_id:int}/contracts/new", request_max_body_size=None)
+    async def create_contract_form(self, request: Request, vendor_id: int) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        settings = request.app.state["settings"]
+        if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes + _FORM_LIMIT:
+            raise RegistryError(status=413, title="Request too large", detail="The file is too large.")
+        vendor = await get_vendor(_bounded(vendor_id))
+        form = await request.form()
+        _check_csrf({"csrf": form.get("csrf") if isinstance(form.get("csrf"), str) else ""}, csrf)
+        values = values_of(CONTRACT, form)
+        upload, content = _upload_of(form), b""
+        data, errors = validate(ContractCreate, CONTRACT[:-1], values, vendor_id=vendor.id)
+        if upload is not None:  # checked before anything is written: no contract without its file
+            content = await upload.read()
+            try:
+                check_upload(content, upload.content_type)
+            except RegistryError as error:
+                errors["document"] = error.detail
+        if errors:
+            return _contract_page(request, actor, csrf, vendor, values, errors, 400)
+        try:
+            contract = await create_contract(_context(request, actor), data)
+            if upload is not None:
+                await upload_document(
+                    _context(request, actor), contract.id, content, upload.content_type, upload.filename
+                )
+        except RegistryError as error:
+            return _contract_page(
+                request, actor, csrf, vendor, values, registry_errors(error, CONTRACT), error.status
+            )
+        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+
+    @get("/contracts/{contract_id:int}/terminate")
+    async def terminate_page(self, request: Request, contract_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        contract = await get_contract(_bounded(contract_id))
+        return _terminate_page(request, actor, csrf, contract, {}, {})
+
+    @post("/contracts/{contract_id:int}/terminate", request_max_body_size=_FORM_LIMIT)
+    async def terminate(self, request: Request, contract_id: int) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        contract = await get_contract(_bounded(contract_id))
+        form = await request.form()
+        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+        values = values_of(TERMINATION, form)
+        data, errors = validate(ContractTermination, TERMINATION, values)
+        if not errors:
+            try:
+                await terminate_contract(_context(request, actor), contract.id, data)
+            except RegistryError as error:
+                errors = registry_errors(error, TERMINATION)
+        if errors:
+            return _terminate_page(request, actor, csrf, contract, values, errors, 400)
+        return Redirect(f"/ui/vendors/{contract.vendor_id}", status_code=303)
+
+    # --- disclosures -------------------------------------------------------------------------------
+
+    @get("/vendors/{vendor_id:int}/disclosures/new")
+    async def new_disclosure(self, request: Request, vendor_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        vendor = await get_vendor(_bounded(vendor_id))
+        return await _disclosure_page(request, actor, csrf, vendor, {"basis": "contract"}, {})
+
+    @post("/vendors/{vendor_id:int}/disclosures/new", request_max_body_size=_FORM_LIMIT)
+    async def create_disclosure_form(self, request: Request, vendor_id: int) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        vendor = await get_vendor(_bounded(vendor_id))
+        form = await request.form()
+        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+        fields = await _disclosure_fields(vendor.id)
+        values = values_of(fields, form)
+        data, errors = validate(DisclosureCreate, fields, values, vendor_id=vendor.id)
+        if not errors:
+            try:
+                await create_disclosure(_context(request, actor), data)
+            except RegistryError as error:
+                errors = registry_errors(error, fields)
+        if errors:
+            return await _disclosure_page(request, actor, csrf, vendor, values, errors, 400)
+        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+
+    # --- deletions and attestations -----------------------------------------------------------------
+
+    @get("/deletions/{obligation_id:int}/confirm")
+    async def confirm_page(self, request: Request, obligation_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        deletion = await get_deletion(_bounded(obligation_id))
+        return _confirm_page(request, actor, csrf, deletion, {}, {})
+
+    @post("/deletions/{obligation_id:int}/confirm", request_max_body_size=_FORM_LIMIT)
+    async def confirm(self, request: Request, obligation_id: int) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        deletion = await get_deletion(_bounded(obligation_id))
+        form = await request.form()
+        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+        values = values_of(CONFIRMATION, form)
+        data, errors = validate(ConfirmationCreate, CONFIRMATION, values)
+        if not errors:
+            try:
+                await add_confirmation(_context(request, actor), deletion.id, data)
+            except RegistryError as error:
+                errors = registry_errors(error, CONFIRMATION)
+        if errors:
+            return _confirm_page(request, actor, csrf, deletion, values, errors, 400)
+        return Redirect(f"/ui/vendors/{deletion.vendor_id}", status_code=303)
+
+    @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=_FORM_LIMIT)
+    async def issue_attestation(self, request: Request, obligation_id: int) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        form = await request.form()
+        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+        deletion = await get_deletion(_bounded(obligation_id))
+        await attestations.issue(
+            _context(request, actor),
+            deletion.id,
+            request.app.state["settings"],
+            request.app.state["pdf_pool"].render,
+        )
+        return Redirect(f"/ui/vendors/{deletion.vendor_id}", status_code=303)
+
+
+def _bounded(value: int) -> int:
+    if not 1 <= value <= 2**31 - 1:
+        raise RegistryError(status=404, title="Not found", detail=f"No record {value}.")
+    return value
+
+
+def _contract_page(request, actor, csrf, vendor, values, errors, status=200) -> Template:
+    return _page(
+        request,
+        "form.html.j2",
+        status,
+        actor=actor,
+        csrf=csrf,
+        heading=f"New contract with {vendor.name}",
+        intro=None,
+        action=f"/ui/vendors/{vendor.id}/contracts/new",
+        upload=True,
+        fields=CONTRACT,
+        values=values,
+        errors=errors,
+        submit="Save contract",
+    )
+
+
+def _terminate_page(request, actor, csrf, contract, values, errors, status=200) -> Template:
+    return _page(
+        request,
+        "form.html.j2",
+        status,
+        actor=actor,
+        csrf=csrf,
+        heading=f"Terminate {contract.title}" + (f" ({contract.reference})" if contract.reference else ""),
+        intro="Its open disclosures end on that day, and a deletion obligation opens.",
+        action=f"/ui/contracts/{contract.id}/terminate",
+        upload=False,
+        fields=TERMINATION,
+        values=values,
+        errors=errors,
+        submit="Terminate contract",
+    )
+
+
+async def _disclosure_fields(vendor_id: int) -> list[Field]:
+    contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
+    return [
+        Field(
+            "contract_id",
+            "Contract",
+            "select",
+            hint="Required for basis contract.",
+            choices=[
+                (str(c.id), c.title + (f" ({c.reference})" if c.reference else ""), 0) for c in contracts
+            ],
+        ),
+        Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis)),
+        Field("consent_reference", "Consent reference", hint="Required for basis consent."),
+        Field(
+            "purpose",
+            "Purpose (data use)",
+            "select",
+            required=True,
+            choices=tree_choices(await tree(TaxonomyKind.data_use)),
+        ),
+        Field(
+            "categories",
+            "Data categories",
+            "choices",
+            required=True,
+            choices=tree_choices(await tree(TaxonomyKind.data_category)),
+        ),
+        Field(
+            "data_subjects",
+            "Data subjects",
+            "choices",
+            required=True,
+            choices=tree_choices(await tree(TaxonomyKind.data_subject)),
+        ),
+        Field("valid_from", "From", "date", required=True),
+        Field("valid_to", "To (last day)", "date", hint="Empty under a contract: the contract's last day."),
+        Field("country", "Country the data goes to", hint="ISO 3166-1 alpha-2; default: the vendor's."),
+        Field("notes", "Notes", "textarea"),
+    ]
+
+
+async def _disclosure_page(request, actor, csrf, vendor, values, errors, status=200) -> Template:
+    return _page(
+        request,
+        "form.html.j2",
+        status,
+        actor=actor,
+        csrf=csrf,
+        heading=f"New disclosure to {vendor.name}",
+        intro="What the vendor receives, about whom, why and on which basis.",
+        action=f"/ui/vendors/{vendor.id}/disclosures/new",
+        upload=False,
+        fields=await _disclosure_fields(vendor.id),
+        values=values,
+        errors=errors,
+        submit="Save disclosure",
+    )
+
+
+def _confirm_page(request, actor, csrf, deletion, values, errors, status=200) -> Template:
+    return _page(
+        request,
+        "form.html.j2",
+        status,
+        actor=actor,
+        csrf=csrf,
+        heading=f"Record the deletion reported by {deletion.vendor_name}",
+        intro=f"Deletion {deletion.id}: {', '.join(deletion.categories)}; due {deletion.due_on}"
+        + ("; backups are in scope." if deletion.backups_in_scope else "."),
+        action=f"/ui/deletions/{deletion.id}/confirm",
+        upload=False,
+        fields=CONFIRMATION,
+        values=values,
+        errors=errors,
+        submit="Record confirmation",
+    )
