@@ -113,7 +113,9 @@ async def test_create_vendor_names_the_person_in_the_change_log(client, people):
     change = await Change.select(Change.actor).where(Change.object_type == "vendor").first()
     assert change["actor"] == "person:editor-person"
     page = await client.get(response.headers["location"])
-    assert "Acme Hosting" in page.text and "by person:editor-person" in page.text
+    assert (
+        "Acme Hosting" in page.text and f"vendor {vendor['id']}: create by person:editor-person" in page.text
+    )
 
 
 async def test_a_rejected_form_keeps_what_was_typed_and_marks_the_field(client, people):
@@ -325,6 +327,8 @@ async def test_the_whole_record_through_forms(client, people, tmp_path):
     assert issued.status_code == 303
     page = await client.get(vendor_url)
     serial = re.search(r"(PRA-\d{4}-\d{6})", page.text).group(1)
+    assert re.search(r"contract \d+: terminate by person:editor-person", page.text)  # the vendor's history
+    assert f"attestation {serial}: issue by person:editor-person" in page.text
     document = await client.get(f"/ui/attestations/{serial}/pdf")
     assert document.status_code == 200 and document.content.startswith(b"%PDF-")
     actors = {row["actor"] for row in await Change.select(Change.actor).where(Change.actor.like("person:%"))}
@@ -334,3 +338,14 @@ async def test_the_whole_record_through_forms(client, people, tmp_path):
         for row in await Change.select(Change.object_type).where(Change.actor == "person:editor-person")
     }
     assert {"vendor", "contract", "disclosure", "deletion_obligation", "attestation"} <= kinds
+
+
+async def test_errors_on_pages_are_pages(client, people):
+    await sign_in(client, name="viewer-person")
+    missing = await client.get("/ui/vendors/999")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "Back to the dashboard" in missing.text
+    forbidden = await client.get("/ui/vendors/new")
+    assert forbidden.status_code == 403 and "needs the editor role" in forbidden.text
+    assert forbidden.headers["content-type"].startswith("text/html")

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
@@ -88,9 +89,24 @@ def _errors(error: ValidationError) -> dict[str, str]:
     return found
 
 
+def error_page(request: Request, error: Exception) -> Template:
+    """Errors on pages are pages too (the API answers problem+json)."""
+    if isinstance(error, RegistryError):
+        status, title, detail = error.status, error.title, error.detail
+    elif isinstance(error, HTTPException):
+        status, title, detail = error.status_code, "Request refused", str(error.detail)
+    else:
+        raise error
+    return _page(request, "error.html.j2", status, title=title, detail=detail)
+
+
+PAGE_ERRORS = {RegistryError: error_page, HTTPException: error_page}
+
+
 class WebController(Controller):
     path = "/ui"
     include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # noqa: RUF012 - Litestar reads it from the class
 
     # --- signing in -------------------------------------------------------------------------------
 
@@ -262,11 +278,24 @@ class WebController(Controller):
             disclosures, _ = await list_disclosures(DisclosureFilter(vendor_id=vendor_id, limit=500))
             deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
             issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
+            # The vendor's history with that of its contracts, disclosures, deletions and attestations.
+            objects = {
+                "vendor": [str(vendor_id)],
+                "contract": [str(c.id) for c in contracts],
+                "disclosure": [str(d.id) for d in disclosures],
+                "deletion_obligation": [str(d.id) for d in deletions],
+                "attestation": [a.serial for a in issued],
+            }
+            where = None
+            for object_type, ids in objects.items():
+                if ids:
+                    clause = (Change.object_type == object_type) & Change.object_id.is_in(ids)
+                    where = clause if where is None else where | clause
             timeline = (
                 await Change.select(
                     Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
                 )
-                .where(Change.object_type == "vendor", Change.object_id == str(vendor_id))
+                .where(where)
                 .order_by(Change.id, ascending=False)
                 .limit(200)
             )

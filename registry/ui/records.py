@@ -34,7 +34,7 @@ from registry.enums import (
 from registry.errors import RegistryError
 from registry.files import check_upload
 from registry.taxonomy.service import tree
-from registry.ui.controller import _check_csrf, _context, _page, _signed_in
+from registry.ui.controller import PAGE_ERRORS, _check_csrf, _context, _page, _signed_in
 from registry.ui.forms import Field, choices, registry_errors, tree_choices, validate, values_of
 from registry.vendors.service import get_vendor
 
@@ -101,6 +101,7 @@ def _upload_of(form) -> UploadFile | None:
 class RecordsController(Controller):
     path = "/ui"
     include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # noqa: RUF012 - Litestar reads it from the class
 
     # --- contracts ---------------------------------------------------------------------------------
 
