@@ -15,6 +15,7 @@ from tests.conftest import Server, run_cli
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "correct horse battery staple"
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 SHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
 
 
@@ -38,6 +39,7 @@ def server(settings):
 
 
 async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path):
+    from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright, expect
 
     executable = chromium()
@@ -49,8 +51,15 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         browser = await p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = await browser.new_page(accept_downloads=True)
 
-        async def shot(name: str) -> None:
-            await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        axe = Axe()
+
+        async def shot(name: str, on=None) -> None:
+            """Keep a screenshot of the page, and hold it to WCAG 2.1 A and AA (axe-core: labels,
+            contrast, landmarks, names of controls...)."""
+            target = on or page
+            await target.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            found = await axe.run(target, options=WCAG)
+            assert found.violations_count == 0, (name, found.generate_snapshot())
 
         # Sign in: the dashboard redirects to the sign-in page and back.
         await page.goto(f"{server}/ui/")
@@ -78,6 +87,18 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await expect(page.get_by_role("heading", name="Acme <Hosting> GmbH")).to_be_visible()
         vendor_id = int(page.url.rsplit("/", 1)[1])
         await shot("04-vendor")
+
+        # The vendor list follows the search as it is typed (htmx), without reloading the page.
+        await page.get_by_role("link", name="Vendors").click()
+        await page.evaluate("window.sameDocument = true")
+        await page.get_by_label("Search").fill("zzz")
+        await expect(page.locator("#results")).to_contain_text("0 vendors")
+        await page.get_by_label("Search").fill("hosting")
+        await expect(page.locator("#results")).to_contain_text("Acme <Hosting> GmbH")
+        assert await page.evaluate("window.sameDocument === true")
+        await expect(page).to_have_url(f"{server}/ui/vendors?q=hosting&kind=&status=")
+        await shot("04b-vendor-search")
+        await page.goto(f"{server}/ui/vendors/{vendor_id}")
 
         # A contract with its signed document.
         await page.get_by_role("link", name="Add a contract").click()
@@ -163,7 +184,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await public.get_by_role("button", name="Verify").click()
         await expect(public.get_by_role("heading", name="Valid")).to_be_visible()
         await expect(public.get_by_role("status")).to_contain_text(serial)
-        await public.screenshot(path=str(shots / "11-verify-valid.png"), full_page=True)
+        await shot("11-verify-valid", public)
         tampered = tmp_path / "tampered.pdf"
         data = bytearray(saved.read_bytes())
         data[len(data) // 2] ^= 0x01
@@ -171,7 +192,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await public.get_by_label("Attestation (PDF)").set_input_files(str(tampered))
         await public.get_by_role("button", name="Verify").click()
         await expect(public.get_by_role("heading", name="Altered or forged")).to_be_visible()
-        await public.screenshot(path=str(shots / "12-verify-tampered.png"), full_page=True)
+        await shot("12-verify-tampered", public)
 
         # Keyboard: the skip link is the first stop and leads to the content.
         await page.goto(f"{server}/ui/vendors")
