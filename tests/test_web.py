@@ -4,8 +4,10 @@ throttling and roles. (tests/test_browser.py drives the same pages in Chromium.)
 import hashlib
 import re
 
+import httpx
 import pytest
 
+from registry.app import create_app
 from registry.auth import WriteContext
 from registry.enums import Role
 from registry.tables import Change, Person, Vendor, WebSession
@@ -349,3 +351,13 @@ async def test_errors_on_pages_are_pages(client, people):
     forbidden = await client.get("/ui/vendors/new")
     assert forbidden.status_code == 403 and "needs the editor role" in forbidden.text
     assert forbidden.headers["content-type"].startswith("text/html")
+
+
+async def test_cookie_is_secure_when_the_public_address_is_https(settings, people):
+    application = create_app(settings.model_copy(update={"public_base_url": "https://registry.example"}))
+    async with application.lifespan():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+            response = await sign_in(http)
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]

@@ -132,7 +132,9 @@ class WebController(Controller):
             error = "The name or password is wrong."
             return _page(request, "login.html.j2", 401, next=target, name=name, error=error)
         token = await people.start_session(person["id"])
-        secure = request.url.scheme == "https"
+        # Behind a TLS-terminating proxy the request arrives over HTTP: the public address decides too.
+        public = str(request.app.state["settings"].public_base_url)
+        secure = request.url.scheme == "https" or public.startswith("https://")
         cookie = Cookie(
             key=COOKIE,
             value=token,
