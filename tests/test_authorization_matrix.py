@@ -90,6 +90,12 @@ MATRIX = {
     ("GET", "/ui/deletions/{obligation_id:int}/confirm"): SESSION,
     ("POST", "/ui/deletions/{obligation_id:int}/confirm"): SESSION,
     ("POST", "/ui/deletions/{obligation_id:int}/attestation"): SESSION,
+    ("GET", "/ui/vendors/{vendor_id:int}/edit"): SESSION,
+    ("POST", "/ui/vendors/{vendor_id:int}/edit"): SESSION,
+    ("GET", "/ui/contracts/{contract_id:int}/edit"): SESSION,
+    ("POST", "/ui/contracts/{contract_id:int}/edit"): SESSION,
+    ("GET", "/ui/disclosures/{disclosure_id:int}/edit"): SESSION,
+    ("POST", "/ui/disclosures/{disclosure_id:int}/edit"): SESSION,
 }
 PARAMS = {
     "kind": "data-categories",

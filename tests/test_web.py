@@ -254,6 +254,7 @@ async def test_the_whole_record_through_forms(client, people, tmp_path):
         "confidentiality_equivalent": "on",
         "backups_covered": "on",
         "deletion_deadline_days": "30",
+        "end_of_contract": "delete",
     }
     wrong_file = await client.post(
         contract_url, data=fields, files={"document": ("dpa.pdf", b"MZ not a pdf", "application/pdf")}
@@ -361,3 +362,83 @@ async def test_cookie_is_secure_when_the_public_address_is_https(settings, peopl
             response = await sign_in(http)
     assert response.status_code == 303
     assert "Secure" in response.headers["set-cookie"]
+
+
+async def test_edit_forms_show_the_record_change_it_and_refuse_a_stale_copy(client, auth, people):
+    vendor = await make_vendor(client, auth, name="Acme", notes="old note", tags=["cloud", "eu"])
+    contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01")
+    disclosure = await make_disclosure(client, auth, vendor["id"], contract["id"])
+    await sign_in(client)
+    form = await client.get(f"/ui/vendors/{vendor['id']}/edit")
+    assert form.status_code == 200
+    assert (
+        'value="Acme"' in form.text
+        and "old note</textarea>" in form.text
+        and 'value="cloud, eu"' in form.text
+    )
+    csrf, version = csrf_of(form.text), re.search(r'name="version" value="(\d+)"', form.text).group(1)
+    body = {
+        "csrf": csrf,
+        "version": version,
+        "name": "Acme Cloud",
+        "kind": "service_provider",
+        "country": "FR",
+    }
+    empty_name = await client.post(f"/ui/vendors/{vendor['id']}/edit", data={**body, "name": ""})
+    assert empty_name.status_code == 400 and 'id="name-error"' in empty_name.text
+    saved = await client.post(f"/ui/vendors/{vendor['id']}/edit", data={**body, "tags": "cloud"})
+    assert saved.status_code == 303
+    stored = (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()
+    assert (stored["name"], stored["country"], stored["notes"], stored["tags"]) == (
+        "Acme Cloud",
+        "FR",
+        None,
+        ["cloud"],
+    )
+    stale = await client.post(f"/ui/vendors/{vendor['id']}/edit", data={**body, "name": "Acme Again"})
+    assert stale.status_code == 400
+    assert "Someone saved a change since you opened this form" in stale.text
+    assert 'value="Acme Again"' in stale.text  # what was typed is kept
+    assert (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()["name"] == "Acme Cloud"
+
+    contract_form = await client.get(f"/ui/contracts/{contract['id']}/edit")
+    assert 'value="DPA-1"' in contract_form.text
+    version = re.search(r'name="version" value="(\d+)"', contract_form.text).group(1)
+    fields = {
+        "csrf": csrf,
+        "version": version,
+        "kind": "dpa",
+        "title": "DPA (2025)",
+        "reference": "DPA-1",
+        "effective_from": "2025-01-01",
+        "confidentiality_equivalent": "on",
+        "deletion_deadline_days": "45",
+        "end_of_contract": "delete",
+    }
+    unsigned = await client.post(f"/ui/contracts/{contract['id']}/edit", data=fields)  # signed_on cleared
+    assert unsigned.status_code == 400 and "would leave contract-basis disclosures uncovered" in unsigned.text
+    edited = await client.post(
+        f"/ui/contracts/{contract['id']}/edit", data={**fields, "signed_on": "2025-01-01"}
+    )
+    assert edited.status_code == 303, re.findall(r"class=\"error\"[^>]*>([^<]+)", edited.text)
+    stored = (await client.get(f"/contracts/{contract['id']}", headers=auth())).json()
+    assert (stored["title"], stored["deletion_deadline_days"]) == ("DPA (2025)", 45)
+
+    disclosure_form = await client.get(f"/ui/disclosures/{disclosure['id']}/edit")
+    assert 'value="user.contact.email" checked' in disclosure_form.text
+    version = re.search(r'name="version" value="(\d+)"', disclosure_form.text).group(1)
+    change = {
+        "csrf": csrf,
+        "version": version,
+        "contract_id": str(contract["id"]),
+        "basis": "contract",
+        "country": "DE",
+        "purpose": "essential.service.operations.support",
+        "categories": ["user.contact.email", "user.name"],
+        "data_subjects": ["customer"],
+        "valid_from": "2025-02-01",
+    }
+    changed = await client.post(f"/ui/disclosures/{disclosure['id']}/edit", data=change)
+    assert changed.status_code == 303, re.findall(r"class=\"error\"[^>]*>([^<]+)", changed.text)
+    stored = (await client.get(f"/disclosures/{disclosure['id']}", headers=auth())).json()
+    assert stored["categories"] == ["user.contact.email", "user.name"]

@@ -13,7 +13,7 @@ from registry.errors import RegistryError
 class Field:
     name: str  # dotted for nested schema fields: performed_by.name
     label: str
-    kind: str = "text"  # text, textarea, date, number, checkbox, select, lines, choices
+    kind: str = "text"  # text, textarea, date, number, url, checkbox, select, lines, csv, choices, file
     required: bool = False
     hint: str = ""
     choices: list[tuple[str, str, int]] = field(default_factory=list)  # (value, label, depth)
@@ -44,10 +44,13 @@ def values_of(fields: list[Field], form) -> dict[str, Any]:
     return values
 
 
-def body_of(fields: list[Field], values: dict[str, Any]) -> dict[str, Any]:
-    """The request body the schema expects: empty optional fields left out, nested names nested."""
+def body_of(fields: list[Field], values: dict[str, Any], clear_empty: bool = False) -> dict[str, Any]:
+    """The request body the schema expects: empty optional fields left out (or, when editing, sent as
+    null, which clears them), nested names nested."""
     body: dict[str, Any] = {}
     for f in fields:
+        if f.kind == "file":
+            continue
         value = values.get(f.name)
         if f.kind == "checkbox":
             converted: Any = value == "on"
@@ -55,9 +58,11 @@ def body_of(fields: list[Field], values: dict[str, Any]) -> dict[str, Any]:
             converted = value or None
         elif f.kind == "lines":
             converted = [line.strip() for line in (value or "").splitlines() if line.strip()] or None
+        elif f.kind == "csv":
+            converted = [item.strip() for item in (value or "").split(",") if item.strip()]
         else:
             converted = (value or "").strip() or None
-        if converted is None:
+        if converted is None and not (clear_empty and not f.required):
             continue
         target = body
         *parents, leaf = f.name.split(".")
@@ -67,12 +72,39 @@ def body_of(fields: list[Field], values: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def validate(schema: type[BaseModel], fields: list[Field], values: dict[str, Any], **extra: Any):
-    """(model, {}) or (None, {field name: message})."""
+def validate(
+    schema: type[BaseModel], fields: list[Field], values: dict[str, Any], editing: bool = False, **extra: Any
+):
+    """(model, {}) or (None, {field name: message}). Editing: a required field left empty is an error
+    (not "unchanged"), and empty optional fields clear what was there."""
+    if editing:
+        empty = [f.name for f in fields if f.required and not values.get(f.name)]
+        if empty:
+            return None, dict.fromkeys(empty, "Field required")
     try:
-        return schema.model_validate({**body_of(fields, values), **extra}), {}
+        return schema.model_validate({**body_of(fields, values, clear_empty=editing), **extra}), {}
     except ValidationError as error:
         return None, errors_of(error, fields)
+
+
+def form_values(fields: list[Field], record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the form shows it (for editing)."""
+    values: dict[str, Any] = {}
+    for f in fields:
+        value: Any = record
+        for part in f.name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if f.kind == "checkbox":
+            values[f.name] = "on" if value else ""
+        elif f.kind == "choices":
+            values[f.name] = [str(v) for v in value or []]
+        elif f.kind == "lines":
+            values[f.name] = "\n".join(value or [])
+        elif isinstance(value, list):
+            values[f.name] = ", ".join(map(str, value))
+        else:
+            values[f.name] = "" if value is None else str(value)
+    return values
 
 
 def errors_of(error: ValidationError, fields: list[Field]) -> dict[str, str]:

@@ -9,19 +9,20 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
 from registry.attestations import service as attestations
-from registry.contracts.schemas import ContractCreate, ContractTermination
+from registry.contracts.schemas import ContractCreate, ContractTermination, ContractUpdate
 from registry.contracts.service import (
     ContractFilter,
     create_contract,
     get_contract,
     list_contracts,
     terminate_contract,
+    update_contract,
     upload_document,
 )
 from registry.deletions.schemas import ConfirmationCreate
 from registry.deletions.service import add_confirmation, get_deletion
-from registry.disclosures.schemas import DisclosureCreate
-from registry.disclosures.service import create_disclosure
+from registry.disclosures.schemas import DisclosureCreate, DisclosureUpdate
+from registry.disclosures.service import create_disclosure, get_disclosure, update_disclosure
 from registry.enums import (
     ContractKind,
     EndOfContract,
@@ -30,13 +31,23 @@ from registry.enums import (
     SanitizationMethod,
     SanitizationTechnique,
     TaxonomyKind,
+    VendorKind,
 )
 from registry.errors import RegistryError
 from registry.files import check_upload
 from registry.taxonomy.service import tree
 from registry.ui.controller import PAGE_ERRORS, _check_csrf, _context, _page, _signed_in
-from registry.ui.forms import Field, choices, registry_errors, tree_choices, validate, values_of
-from registry.vendors.service import get_vendor
+from registry.ui.forms import (
+    Field,
+    choices,
+    form_values,
+    registry_errors,
+    tree_choices,
+    validate,
+    values_of,
+)
+from registry.vendors.schemas import VendorUpdate
+from registry.vendors.service import get_vendor, update_vendor
 
 _FORM_LIMIT = 64 * 1024
 
@@ -52,8 +63,14 @@ CONTRACT = [
         "Confidentiality obligations equivalent to ours (policy §6.1)",
         "checkbox",
     ),
-    Field("end_of_contract", "At the end, the vendor must", "select", choices=choices(EndOfContract)),
-    Field("deletion_deadline_days", "Days to delete after the end", "number", hint="Default 30."),
+    Field(
+        "end_of_contract",
+        "At the end, the vendor must",
+        "select",
+        required=True,
+        choices=choices(EndOfContract),
+    ),
+    Field("deletion_deadline_days", "Days to delete after the end", "number", required=True),
     Field("backups_covered", "The deletion duty covers backups", "checkbox"),
     Field("governing_law", "Governing law"),
     Field("notes", "Notes", "textarea"),
@@ -93,6 +110,18 @@ CONFIRMATION = [
 ]
 
 
+VENDOR = [
+    Field("name", "Name", required=True),
+    Field("legal_name", "Legal name"),
+    Field("kind", "Kind", "select", required=True, choices=choices(VendorKind)),
+    Field("country", "Country", required=True, hint="ISO 3166-1 alpha-2 code, e.g. DE"),
+    Field("registered_address", "Registered address", "textarea"),
+    Field("website", "Website", "url"),
+    Field("tags", "Tags", "csv", hint="comma-separated"),
+    Field("notes", "Notes", "textarea"),
+]
+
+
 def _upload_of(form) -> UploadFile | None:
     upload = form.get("document")
     return upload if isinstance(upload, UploadFile) and upload.filename else None
@@ -109,7 +138,8 @@ class RecordsController(Controller):
     async def new_contract(self, request: Request, vendor_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.editor)
         vendor = await get_vendor(_bounded(vendor_id))
-        return _contract_page(request, actor, csrf, vendor, {"kind": "dpa"}, {})
+        defaults = {"kind": "dpa", "end_of_contract": "delete", "deletion_deadline_days": "30"}
+        return _contract_page(request, actor, csrf, vendor, defaults, {})
 
     @post("/vendors/{vendor_id:int}/contracts/new", request_max_body_size=None)
     async def create_contract_form(self, request: Request, vendor_id: int) -> Response:
@@ -192,6 +222,120 @@ class RecordsController(Controller):
             return await _disclosure_page(request, actor, csrf, vendor, values, errors, 400)
         return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
 
+    # --- editing -------------------------------------------------------------------------------------
+    # Each edit form carries the version it was opened at: a change saved meanwhile by someone else is
+    # reported (412 from the service) instead of being overwritten.
+
+    @get("/vendors/{vendor_id:int}/edit")
+    async def edit_vendor_page(self, request: Request, vendor_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        vendor = await get_vendor(_bounded(vendor_id))
+        values = form_values(VENDOR, vendor.model_dump(mode="json"))
+        return _edit_page(
+            request,
+            actor,
+            csrf,
+            f"Edit {vendor.name}",
+            f"/ui/vendors/{vendor.id}/edit",
+            VENDOR,
+            values,
+            {},
+            vendor.version,
+        )
+
+    @post("/vendors/{vendor_id:int}/edit", request_max_body_size=_FORM_LIMIT)
+    async def edit_vendor(self, request: Request, vendor_id: int) -> Response:
+        actor, csrf, form, version = await _edit_form(request)
+        vendor = await get_vendor(_bounded(vendor_id))
+        values = values_of(VENDOR, form)
+        data, errors = validate(VendorUpdate, VENDOR, values, editing=True)
+        if not errors:
+            try:
+                await update_vendor(_context(request, actor), vendor.id, data, version)
+            except RegistryError as error:
+                errors = registry_errors(error, VENDOR)
+        if errors:
+            action = f"/ui/vendors/{vendor.id}/edit"
+            return _edit_page(
+                request, actor, csrf, f"Edit {vendor.name}", action, VENDOR, values, errors, version, 400
+            )
+        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+
+    @get("/contracts/{contract_id:int}/edit")
+    async def edit_contract_page(self, request: Request, contract_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        contract = await get_contract(_bounded(contract_id))
+        values = form_values(CONTRACT_EDIT, contract.model_dump(mode="json"))
+        action = f"/ui/contracts/{contract.id}/edit"
+        return _edit_page(
+            request,
+            actor,
+            csrf,
+            f"Edit {contract.title}",
+            action,
+            CONTRACT_EDIT,
+            values,
+            {},
+            contract.version,
+        )
+
+    @post("/contracts/{contract_id:int}/edit", request_max_body_size=_FORM_LIMIT)
+    async def edit_contract(self, request: Request, contract_id: int) -> Response:
+        actor, csrf, form, version = await _edit_form(request)
+        contract = await get_contract(_bounded(contract_id))
+        values = values_of(CONTRACT_EDIT, form)
+        data, errors = validate(ContractUpdate, CONTRACT_EDIT, values, editing=True)
+        if not errors:
+            try:
+                await update_contract(_context(request, actor), contract.id, data, version)
+            except RegistryError as error:
+                errors = registry_errors(error, CONTRACT_EDIT)
+        if errors:
+            action = f"/ui/contracts/{contract.id}/edit"
+            return _edit_page(
+                request,
+                actor,
+                csrf,
+                f"Edit {contract.title}",
+                action,
+                CONTRACT_EDIT,
+                values,
+                errors,
+                version,
+                400,
+            )
+        return Redirect(f"/ui/vendors/{contract.vendor_id}", status_code=303)
+
+    @get("/disclosures/{disclosure_id:int}/edit")
+    async def edit_disclosure_page(self, request: Request, disclosure_id: int) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        disclosure = await get_disclosure(_bounded(disclosure_id))
+        fields = await _disclosure_fields(disclosure.vendor_id)
+        values = form_values(fields, disclosure.model_dump(mode="json"))
+        action = f"/ui/disclosures/{disclosure.id}/edit"
+        return _edit_page(
+            request, actor, csrf, "Edit disclosure", action, fields, values, {}, disclosure.version
+        )
+
+    @post("/disclosures/{disclosure_id:int}/edit", request_max_body_size=_FORM_LIMIT)
+    async def edit_disclosure(self, request: Request, disclosure_id: int) -> Response:
+        actor, csrf, form, version = await _edit_form(request)
+        disclosure = await get_disclosure(_bounded(disclosure_id))
+        fields = await _disclosure_fields(disclosure.vendor_id)
+        values = values_of(fields, form)
+        data, errors = validate(DisclosureUpdate, fields, values, editing=True)
+        if not errors:
+            try:
+                await update_disclosure(_context(request, actor), disclosure.id, data, version)
+            except RegistryError as error:
+                errors = registry_errors(error, fields)
+        if errors:
+            action = f"/ui/disclosures/{disclosure.id}/edit"
+            return _edit_page(
+                request, actor, csrf, "Edit disclosure", action, fields, values, errors, version, 400
+            )
+        return Redirect(f"/ui/vendors/{disclosure.vendor_id}", status_code=303)
+
     # --- deletions and attestations -----------------------------------------------------------------
 
     @get("/deletions/{obligation_id:int}/confirm")
@@ -230,6 +374,45 @@ class RecordsController(Controller):
             request.app.state["pdf_pool"].render,
         )
         return Redirect(f"/ui/vendors/{deletion.vendor_id}", status_code=303)
+
+
+CONTRACT_EDIT = [f for f in CONTRACT if f.kind != "file"]
+
+
+async def _edit_form(request: Request):
+    actor, csrf = await _signed_in(request, Role.editor)
+    form = await request.form()
+    _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+    version = form.get("version")
+    return actor, csrf, form, int(version) if isinstance(version, str) and version.isdigit() else None
+
+
+def _edit_page(
+    request, actor, csrf, heading, action, fields, values, errors, version, status=200
+) -> Template:
+    if (
+        errors.get("form", "").startswith(("vendor ", "contract ", "disclosure "))
+        and "version" in errors["form"]
+    ):
+        errors["form"] = (
+            "Someone saved a change since you opened this form: reload it, then make your change."
+        )
+    return _page(
+        request,
+        "form.html.j2",
+        status,
+        actor=actor,
+        csrf=csrf,
+        heading=heading,
+        intro=None,
+        action=action,
+        upload=False,
+        fields=fields,
+        values=values,
+        errors=errors,
+        version=version,
+        submit="Save changes",
+    )
 
 
 def _bounded(value: int) -> int:
