@@ -177,6 +177,14 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         assert saved.read_bytes().startswith(b"%PDF-")
         await shot("10-vendor-with-attestation")
 
+        # Printable: navigation, forms and buttons give way to the record itself.
+        await page.emulate_media(media="print")
+        await expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+        await expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+        await expect(page.get_by_role("heading", name="Contracts")).to_be_visible()
+        await page.pdf(path=str(shots / "10b-vendor-printed.pdf"))
+        await page.emulate_media(media="screen")
+
         # Anyone can verify it on the public page, signed in or not.
         public = await browser.new_page()
         await public.goto(f"{server}/ui/verify")
