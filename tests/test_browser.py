@@ -88,6 +88,13 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         vendor_id = int(page.url.rsplit("/", 1)[1])
         await shot("04-vendor")
 
+        # The edit form shows the record as stored.
+        await page.get_by_role("link", name="Edit vendor").click()
+        await expect(page.locator("#name")).to_have_value("Acme <Hosting> GmbH")
+        await expect(page.get_by_label("Notes")).to_have_value("Support desk provider")
+        await shot("04a-vendor-edit")
+        await page.goto(f"{server}/ui/vendors/{vendor_id}")
+
         # The vendor list follows the search as it is typed (htmx), without reloading the page.
         await page.get_by_role("link", name="Vendors").click()
         await page.evaluate("window.sameDocument = true")
@@ -144,6 +151,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await page.get_by_role("link", name="Terminate").click()
         await page.get_by_label("Last day in force").fill("2025-06-30")
         await page.get_by_label("Reason").fill("Service moved in-house")
+        await shot("09a-terminate-form")
         await page.get_by_role("button", name="Terminate contract").click()
         await page.get_by_role("link", name="Record confirmation").click()
         for label, value in {
@@ -163,7 +171,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
             await page.get_by_label(label).fill(value)
         await page.get_by_label("Method (NIST SP 800-88)").select_option("purge")
         await page.get_by_label("Technique").select_option("cryptographic_erase")
-        await shot("09-confirmation-form")
+        await shot("09b-confirmation-form")
         await page.get_by_role("button", name="Record confirmation").click()
         await page.get_by_role("button", name="Issue attestation").click()
         link = page.get_by_role("link", name="PRA-")
