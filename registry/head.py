@@ -24,7 +24,8 @@ _HEAD = "SELECT id, hash FROM change ORDER BY id DESC LIMIT 1"
 
 class HeadReader:
     """Reads the head; on SQLite on one long-lived connection, because Piccolo opens a connection per
-    query and a new connection parses the schema again before its first read (three times the cost)."""
+    query and a new connection parses the schema again before its first read (three times the cost);
+    on PostgreSQL straight from the asyncpg pool."""
 
     def __init__(self) -> None:
         self._sqlite: Any = None
@@ -38,6 +39,9 @@ class HeadReader:
                     if self._sqlite is None:
                         self._sqlite = await engine.get_connection()
             rows = await self._sqlite.execute_fetchall(_HEAD)
+        elif (pool := getattr(engine, "pool", None)) is not None:
+            rows = [await pool.fetchrow(_HEAD)]  # straight from asyncpg's pool: no query building
+            rows = rows if rows[0] is not None else []
         else:
             rows = await Change.raw(_HEAD)
         head = (id(engine), rows[0]["id"], rows[0]["hash"]) if rows else (id(engine), 0, "")
