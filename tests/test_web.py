@@ -442,3 +442,103 @@ async def test_edit_forms_show_the_record_change_it_and_refuse_a_stale_copy(clie
     assert changed.status_code == 303, re.findall(r"class=\"error\"[^>]*>([^<]+)", changed.text)
     stored = (await client.get(f"/disclosures/{disclosure['id']}", headers=auth())).json()
     assert stored["categories"] == ["user.contact.email", "user.name"]
+
+
+async def test_verify_refuses_a_chunked_upload_over_the_limit(client, settings):
+    boundary = "registry-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="document"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n%PDF-1.7\n"
+    ).encode()
+
+    async def body():  # no Content-Length: the server must count what arrives
+        yield head
+        for _ in range(settings.max_upload_bytes // 65536 + 2):
+            yield b"x" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = await client.post(
+        "/ui/verify", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.status_code == 413
+    assert "over" in response.text
+    bad_length = await client.post(
+        "/ui/verify",
+        content=b"x",
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Content-Length": "abc"},
+    )
+    assert bad_length.status_code in (400, 413)
+
+
+async def test_a_contract_is_never_saved_without_its_file(client, auth, people):
+    from registry.tables import Contract
+
+    vendor = await make_vendor(client, auth, name="Acme")
+    await sign_in(client)
+    csrf = csrf_of((await client.get(f"/ui/vendors/{vendor['id']}/contracts/new")).text)
+    fields = {
+        "csrf": csrf,
+        "kind": "dpa",
+        "title": "DPA",
+        "end_of_contract": "delete",
+        "deletion_deadline_days": "30",
+    }
+    long_name = await client.post(
+        f"/ui/vendors/{vendor['id']}/contracts/new",
+        data=fields,
+        files={"document": ("x" * 300 + ".pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    )
+    assert long_name.status_code == 400 and 'id="document-error"' in long_name.text
+    assert await Contract.count() == 0
+    saved = await client.post(
+        f"/ui/vendors/{vendor['id']}/contracts/new",
+        data=fields,
+        files={"document": ("dpa.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    )
+    assert saved.status_code == 303
+    stored = (await client.get("/contracts", headers=auth())).json()["items"]
+    assert [c["document"]["filename"] for c in stored] == ["dpa.pdf"]
+
+
+async def test_malformed_csrf_values_are_refused_not_crashed(client, people):
+    await sign_in(client)
+    response = await client.post(
+        "/ui/vendors/new", data={"name": "Acme", "kind": "agent", "country": "DE", "csrf": "é"}
+    )
+    assert response.status_code == 403
+    as_file = await client.post(
+        "/ui/vendors/new", data={"name": "Acme"}, files={"csrf": ("csrf.txt", b"token", "text/plain")}
+    )
+    assert as_file.status_code == 403
+    assert await Vendor.count() == 0
+
+
+async def test_pages_are_never_framed(client):
+    page = await client.get("/ui/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+async def test_dashboard_lists_contracts_ending_within_30_days(client, auth, people):
+    from datetime import date, timedelta
+
+    acme = await make_vendor(client, auth, name="Acme")
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    later = (date.today() + timedelta(days=90)).isoformat()
+    await make_contract(client, auth, acme["id"], reference="DPA-SOON", title="Ends soon", expires_on=soon)
+    await make_contract(client, auth, acme["id"], reference="DPA-LATER", title="Ends later", expires_on=later)
+    await sign_in(client, name="viewer-person")
+    page = await client.get("/ui/")
+    assert "Ends soon" in page.text and f"ends {soon}" in page.text
+    assert "Ends later" not in page.text
+
+
+async def test_far_future_dates_are_a_clear_error(client, auth):
+    vendor = await make_vendor(client, auth, name="Acme")
+    response = await client.post(
+        "/contracts",
+        json={"vendor_id": vendor["id"], "kind": "dpa", "title": "DPA", "expires_on": "9999-12-31"},
+        headers=auth(),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "deletion_deadline_days"

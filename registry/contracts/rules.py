@@ -15,7 +15,16 @@ def ends_on(expires_on: date | None, terminated_on: date | None) -> date | None:
 
 
 def deletion_due_on(end: date | None, deadline_days: int) -> date | None:
-    return end + timedelta(days=deadline_days) if end else None
+    try:
+        return end + timedelta(days=deadline_days) if end else None
+    except OverflowError:
+        from registry.errors import invalid
+
+        raise invalid(
+            "deletion_deadline_days",
+            "range",
+            "the contract's end plus its deletion deadline passes the year 9999",
+        ) from None
 
 
 def contract_status(contract: Mapping[str, Any], day: date) -> ContractStatus:

@@ -140,10 +140,15 @@ async def _check_reference_free(reference: str | None, contract_id: int | None =
         )
 
 
-async def create_contract(ctx: WriteContext, data: ContractCreate) -> ContractRead:
+async def create_contract(
+    ctx: WriteContext, data: ContractCreate, document: tuple[bytes, str, str | None] | None = None
+) -> ContractRead:
+    """A new contract; with ``document`` (content, content type, file name) its signed file too, in the
+    same transaction: there is never a contract whose file failed to attach."""
     values = data.model_dump()
     values["vendor"] = values.pop("vendor_id")
     values = _derive(values)
+    media = check_upload(document[0], document[1]) if document else None
     async with db.write_transaction():
         if not await Vendor.exists().where(Vendor.id == data.vendor_id):
             raise invalid("vendor_id", "exists", f"vendor {data.vendor_id} does not exist")
@@ -151,6 +156,8 @@ async def create_contract(ctx: WriteContext, data: ContractCreate) -> ContractRe
         inserted = await Contract.insert(Contract(**values)).returning(Contract.id)
         row = await _row(inserted[0]["id"])
         await record_change(ctx, "contract", row["id"], ChangeAction.create, None, row)
+        if document:
+            await _attach(ctx, row["id"], document[0], media, document[2])
     return await get_contract(row["id"])
 
 
@@ -230,27 +237,34 @@ async def upload_document(
 ) -> ContractRead:
     media = check_upload(content, content_type)
     async with db.write_transaction():
-        before = await _locked_row(contract_id, None)
-        stored = await store_file(ctx, content, media, filename, f"contract-{contract_id}")
-        # The previous file stays stored: the change row keeps pointing at it.
-        await Contract.update(
-            {
-                Contract.document: stored.id,
-                Contract.version: before["version"] + 1,
-                Contract.updated_at: clock.now(),
-            },
-            use_auto_update=False,
-        ).where(Contract.id == contract_id)
-        after = await _row(contract_id)
-        await record_change(
-            ctx,
-            "contract",
-            contract_id,
-            ChangeAction.upload,
-            before,
-            {**after, "document_sha256": stored.sha256, "document_filename": stored.filename},
-        )
+        await _attach(ctx, contract_id, content, media, filename)
     return await get_contract(contract_id)
+
+
+async def _attach(
+    ctx: WriteContext, contract_id: int, content: bytes, media: str, filename: str | None
+) -> None:
+    """Store the file and point the contract at it (inside the caller's write transaction)."""
+    before = await _locked_row(contract_id, None)
+    stored = await store_file(ctx, content, media, filename, f"contract-{contract_id}")
+    # The previous file stays stored: the change row keeps pointing at it.
+    await Contract.update(
+        {
+            Contract.document: stored.id,
+            Contract.version: before["version"] + 1,
+            Contract.updated_at: clock.now(),
+        },
+        use_auto_update=False,
+    ).where(Contract.id == contract_id)
+    after = await _row(contract_id)
+    await record_change(
+        ctx,
+        "contract",
+        contract_id,
+        ChangeAction.upload,
+        before,
+        {**after, "document_sha256": stored.sha256, "document_filename": stored.filename},
+    )
 
 
 async def get_document(contract_id: int) -> dict[str, Any]:

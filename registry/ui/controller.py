@@ -5,7 +5,7 @@ the same service functions as the API, so the same rules and the same change log
 """
 
 import hmac
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -20,14 +20,14 @@ from registry import clock, db
 from registry.attestations import pdf
 from registry.attestations import service as attestations
 from registry.auth import Actor, WriteContext
-from registry.contracts.service import ContractFilter, list_contracts
+from registry.contracts.service import ContractFilter, get_contract, list_contracts
 from registry.deletions.service import DeletionFilter, list_deletions
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import DeletionStatus, Role, TaxonomyKind, VendorKind, VendorStatus
 from registry.errors import RegistryError
 from registry.lookup import service as lookup
 from registry.ratelimit import RateLimiter
-from registry.tables import Change
+from registry.tables import Change, Contract
 from registry.taxonomy.service import tree
 from registry.ui import people
 from registry.vendors.schemas import VendorCreate
@@ -35,6 +35,17 @@ from registry.vendors.service import VendorFilter, create_vendor, get_vendor, li
 
 COOKIE = "registry_session"
 _FORM_LIMIT = 64 * 1024
+# Pages that take a file read at most this much, whatever the Content-Length says (chunked bodies too);
+# the configured REGISTRY_MAX_UPLOAD_BYTES is then checked on the file itself.
+UPLOAD_CAP = 64 * 1024 * 1024
+
+
+def refuse_large_body(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        raise RegistryError(
+            status=413, title="Request too large", detail=f"The upload is over {limit} bytes."
+        )
 
 
 class SignInRequired(Exception):
@@ -60,7 +71,12 @@ def _page(request: Request, template: str, http_status: int = 200, **context: An
         template_name=template,
         context={"request": request, "today": clock.today(), "Role": Role, "actor": None, **context},
         status_code=http_status,
-        headers={"Cache-Control": "no-store"},
+        headers={
+            "Cache-Control": "no-store",
+            # Pages are never framed (no clickjacking of the one-button forms).
+            "Content-Security-Policy": "frame-ancestors 'none'",
+            "X-Frame-Options": "DENY",
+        },
     )
 
 
@@ -69,8 +85,9 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _check_csrf(form: dict[str, str], csrf: str) -> None:
-    if not form.get("csrf") or not hmac.compare_digest(form["csrf"], csrf):
+def _check_csrf(form: dict[str, Any], csrf: str) -> None:
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
         raise RegistryError(status=403, title="Forbidden", detail="The form has expired: reload the page.")
 
 
@@ -167,11 +184,13 @@ class WebController(Controller):
             overdue, overdue_total = await list_deletions(DeletionFilter(status=DeletionStatus.overdue))
             open_, open_total = await list_deletions(DeletionFilter(status=DeletionStatus.open))
             confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
-            contracts, _ = await list_contracts(ContractFilter(limit=500))
-        soon = sorted(
-            (c for c in contracts if c.ends_on and 0 <= (c.ends_on - today).days <= 30),
-            key=lambda c: c.ends_on,
-        )
+            ending = (
+                await Contract.select(Contract.id)
+                .where(Contract.ends_on >= today, Contract.ends_on <= today + timedelta(days=30))
+                .order_by(Contract.ends_on)
+                .limit(200)
+            )
+            soon = [await get_contract(row["id"]) for row in ending]
         return _page(
             request,
             "dashboard.html.j2",
@@ -360,7 +379,7 @@ class WebController(Controller):
     async def verify_page(self, request: Request) -> Template:
         return _page(request, "verify.html.j2", verdict=None, error=None)
 
-    @post("/verify", request_max_body_size=None)
+    @post("/verify", request_max_body_size=UPLOAD_CAP)
     async def verify_upload(self, request: Request) -> Template:
         settings = request.app.state["settings"]
         client = request.client.host if request.client else "unknown"
@@ -368,13 +387,16 @@ class WebController(Controller):
             request.app.state["verify_limiter"].check(client)
         except RegistryError as throttled:
             return _page(request, "verify.html.j2", 429, verdict=None, error=throttled.detail)
-        length = int(request.headers.get("content-length") or 0)
-        if length > settings.max_upload_bytes + _FORM_LIMIT:
-            limit = settings.max_upload_bytes // (1024 * 1024)
+        limit = settings.max_upload_bytes // (1024 * 1024)
+        try:
+            refuse_large_body(request, settings.max_upload_bytes + _FORM_LIMIT)
+        except RegistryError:
             return _page(request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB.")
         form = await request.form()
         upload = form.get("document")
         document = await upload.read() if upload is not None and hasattr(upload, "read") else b""
+        if len(document) > settings.max_upload_bytes:
+            return _page(request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB.")
         if not document.startswith(b"%PDF-"):
             return _page(
                 request, "verify.html.j2", 400, verdict=None, error="Choose the attestation's PDF file."

@@ -81,6 +81,7 @@ async def authenticate(name: str, password: str) -> dict[str, Any] | None:
 async def start_session(person_id: int) -> str:
     token = secrets.token_urlsafe(32)
     now = clock.now()
+    await WebSession.delete().where(WebSession.expires_at <= now)  # expired sessions go at each sign-in
     await WebSession.insert(
         WebSession(
             token_hash=_digest(token),

@@ -4,11 +4,14 @@ Each form is described once (registry/ui/forms.py), validated by the API's own s
 same service function as the API, so the same rules apply and the change log names the person.
 """
 
+import re
+
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
 from registry.attestations import service as attestations
+from registry.contracts.controller import FILENAME
 from registry.contracts.schemas import ContractCreate, ContractTermination, ContractUpdate
 from registry.contracts.service import (
     ContractFilter,
@@ -17,7 +20,6 @@ from registry.contracts.service import (
     list_contracts,
     terminate_contract,
     update_contract,
-    upload_document,
 )
 from registry.deletions.schemas import ConfirmationCreate
 from registry.deletions.service import add_confirmation, get_deletion
@@ -36,7 +38,15 @@ from registry.enums import (
 from registry.errors import RegistryError
 from registry.files import check_upload
 from registry.taxonomy.service import tree
-from registry.ui.controller import PAGE_ERRORS, _check_csrf, _context, _page, _signed_in
+from registry.ui.controller import (
+    PAGE_ERRORS,
+    UPLOAD_CAP,
+    _check_csrf,
+    _context,
+    _page,
+    _signed_in,
+    refuse_large_body,
+)
 from registry.ui.forms import (
     Field,
     choices,
@@ -141,32 +151,37 @@ class RecordsController(Controller):
         defaults = {"kind": "dpa", "end_of_contract": "delete", "deletion_deadline_days": "30"}
         return _contract_page(request, actor, csrf, vendor, defaults, {})
 
-    @post("/vendors/{vendor_id:int}/contracts/new", request_max_body_size=None)
+    @post("/vendors/{vendor_id:int}/contracts/new", request_max_body_size=UPLOAD_CAP)
     async def create_contract_form(self, request: Request, vendor_id: int) -> Response:
         actor, csrf = await _signed_in(request, Role.editor)
         settings = request.app.state["settings"]
-        if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes + _FORM_LIMIT:
-            raise RegistryError(status=413, title="Request too large", detail="The file is too large.")
+        refuse_large_body(request, settings.max_upload_bytes + _FORM_LIMIT)
         vendor = await get_vendor(_bounded(vendor_id))
         form = await request.form()
-        _check_csrf({"csrf": form.get("csrf") if isinstance(form.get("csrf"), str) else ""}, csrf)
+        _check_csrf({"csrf": form.get("csrf")}, csrf)
         values = values_of(CONTRACT, form)
-        upload, content = _upload_of(form), b""
+        upload, document = _upload_of(form), None
         data, errors = validate(ContractCreate, CONTRACT[:-1], values, vendor_id=vendor.id)
-        if upload is not None:  # checked before anything is written: no contract without its file
+        if upload is not None:
             content = await upload.read()
-            try:
-                check_upload(content, upload.content_type)
-            except RegistryError as error:
-                errors["document"] = error.detail
+            if len(content) > settings.max_upload_bytes:
+                errors["document"] = (
+                    f"The file is larger than the limit of {settings.max_upload_bytes} bytes."
+                )
+            elif not re.match(FILENAME, upload.filename):
+                errors["document"] = (
+                    "The file name must be 1 to 255 characters, without / \\ or control characters."
+                )
+            else:
+                try:  # checked here too, so that the message stands beside the field
+                    check_upload(content, upload.content_type)
+                    document = (content, upload.content_type, upload.filename)
+                except RegistryError as error:
+                    errors["document"] = error.detail
         if errors:
             return _contract_page(request, actor, csrf, vendor, values, errors, 400)
-        try:
-            contract = await create_contract(_context(request, actor), data)
-            if upload is not None:
-                await upload_document(
-                    _context(request, actor), contract.id, content, upload.content_type, upload.filename
-                )
+        try:  # the contract and its file in one transaction: never one without the other
+            await create_contract(_context(request, actor), data, document)
         except RegistryError as error:
             return _contract_page(
                 request, actor, csrf, vendor, values, registry_errors(error, CONTRACT), error.status
