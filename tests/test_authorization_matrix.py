@@ -15,7 +15,7 @@ PUBLIC = "public"
 # Web pages take a person's session, never an API key: every API caller is sent to the sign-in page.
 # Which role each page needs is tested with sessions in tests/test_web.py::test_roles_apply_to_pages.
 SESSION = "session"
-SIGN_IN = "sign-in"  # the sign-in form: no credentials in the body, so 401 whatever the API key
+SIGN_IN = "sign-in"  # the sign-in form: no form token and no credentials, so 403 whatever the API key
 # (method, path as Litestar lists it) → the weakest role allowed, or PUBLIC.
 MATRIX = {
     ("GET", "/health"): PUBLIC,
@@ -142,7 +142,7 @@ async def test_each_caller_gets_what_its_role_allows(client, auth, method, path)
             assert status == 303, (method, url, caller, status)
             assert response.headers["location"].startswith("/ui/login?next="), (method, url, caller)
         elif needed == SIGN_IN:
-            assert status == 401, (method, url, caller, status)
+            assert status == 403, (method, url, caller, status)
         elif caller is None:
             assert status == 401, (method, url, status)
         elif caller.rank < needed.rank:

@@ -27,7 +27,9 @@ async def people(app):
 
 
 async def sign_in(client, name="editor-person", password=PASSWORD, next_="/ui/"):
-    return await client.post("/ui/login", data={"name": name, "password": password, "next": next_})
+    form = await client.get("/ui/login")
+    body = {"name": name, "password": password, "next": next_, "csrf": csrf_of(form.text)}
+    return await client.post("/ui/login", data=body)
 
 
 def csrf_of(page: str) -> str:
@@ -73,7 +75,7 @@ async def test_wrong_password_keeps_the_name_and_says_so(client, people):
     assert response.status_code == 401
     assert "The name or password is wrong." in response.text
     assert 'value="editor-person"' in response.text
-    assert "set-cookie" not in response.headers
+    assert "registry_session" not in response.headers.get("set-cookie", "")
     unknown = await sign_in(client, name="nobody")
     assert unknown.status_code == 401
 
@@ -542,3 +544,19 @@ async def test_far_future_dates_are_a_clear_error(client, auth):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "deletion_deadline_days"
+
+
+async def test_sign_in_needs_the_forms_token(client, people):
+    """Login CSRF: another site can make a browser post the sign-in form, but not with the token of
+    a cookie it cannot read."""
+    forged = await client.post("/ui/login", data={"name": "editor-person", "password": PASSWORD})
+    assert forged.status_code == 403 and "sign-in form has expired" in forged.text
+    assert "registry_session" not in forged.headers.get("set-cookie", "")
+    form = await client.get("/ui/login")
+    wrong = await client.post(
+        "/ui/login", data={"name": "editor-person", "password": PASSWORD, "csrf": "x" * 43}
+    )
+    assert wrong.status_code == 403
+    cookie = form.headers["set-cookie"]
+    assert "registry_sign_in=" in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert (await sign_in(client)).status_code == 303

@@ -5,6 +5,8 @@ the same service functions as the API, so the same rules and the same change log
 """
 
 import hmac
+import re
+import secrets
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -34,6 +36,7 @@ from registry.vendors.schemas import VendorCreate
 from registry.vendors.service import VendorFilter, create_vendor, get_vendor, list_vendors
 
 COOKIE = "registry_session"
+LOGIN_COOKIE = "registry_sign_in"
 _FORM_LIMIT = 64 * 1024
 # Pages that take a file read at most this much, whatever the Content-Length says (chunked bodies too);
 # the configured REGISTRY_MAX_UPLOAD_BYTES is then checked on the file itself.
@@ -85,9 +88,25 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _same(sent: Any, expected: str) -> bool:
+    return isinstance(sent, str) and bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _login_page(request: Request, status: int, target: str, name: str, error: str | None) -> Template:
+    """The sign-in form with a token that must come back both in the form and in a cookie (another
+    site can make a browser post the form, but cannot read or set the cookie)."""
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{43}", token):
+        token = secrets.token_urlsafe(32)
+    page = _page(request, "login.html.j2", status, next=target, name=name, error=error, csrf=token)
+    page.set_cookie(
+        key=LOGIN_COOKIE, value=token, path="/ui/login", httponly=True, samesite="strict", max_age=3600
+    )
+    return page
+
+
 def _check_csrf(form: dict[str, Any], csrf: str) -> None:
-    sent = form.get("csrf")
-    if not isinstance(sent, str) or not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
+    if not _same(form.get("csrf"), csrf):
         raise RegistryError(status=403, title="Forbidden", detail="The form has expired: reload the page.")
 
 
@@ -131,23 +150,27 @@ class WebController(Controller):
     async def login_page(
         self, request: Request, next_: Annotated[str | None, Parameter(query="next")] = None
     ) -> Template:
-        return _page(request, "login.html.j2", next=_safe_next(next_), name="", error=None)
+        return _login_page(request, 200, _safe_next(next_), "", None)
 
     @post("/login", request_max_body_size=_FORM_LIMIT)
     async def login(self, request: Request) -> Response:
         form = await _form(request)
         name, target = form.get("name", "")[:100], _safe_next(form.get("next"))
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not _same(form.get("csrf"), expected):  # login CSRF: double-submit token
+            error = "The sign-in form has expired: please sign in again."
+            return _login_page(request, 403, target, name, error)
         limiter: RateLimiter = request.app.state["login_limiter"]
         client = request.client.host if request.client else "unknown"
         try:
             limiter.check(f"address:{client}")
             limiter.check(f"name:{name}")
         except RegistryError as throttled:
-            return _page(request, "login.html.j2", 429, next=target, name=name, error=throttled.detail)
+            return _login_page(request, 429, target, name, throttled.detail)
         person = await people.authenticate(name, form.get("password", ""))
         if person is None:
             error = "The name or password is wrong."
-            return _page(request, "login.html.j2", 401, next=target, name=name, error=error)
+            return _login_page(request, 401, target, name, error)
         token = await people.start_session(person["id"])
         # Behind a TLS-terminating proxy the request arrives over HTTP: the public address decides too.
         public = str(request.app.state["settings"].public_base_url)
@@ -161,7 +184,9 @@ class WebController(Controller):
             path="/",
             max_age=people.SESSION_HOURS * 3600,
         )
-        return Redirect(target, status_code=303, cookies=[cookie])
+        response = Redirect(target, status_code=303, cookies=[cookie])
+        response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
+        return response
 
     @post("/logout", request_max_body_size=_FORM_LIMIT)
     async def logout(self, request: Request) -> Response:
