@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.enums import Role
 from registry.errors import invalid
+from registry.head import observed_head
 from registry.tables import ApiKey
 
 KEY_PREFIX = "prk_"
@@ -140,6 +141,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        observed_head.set(None)  # each request reads the head afresh (one task may serve several)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

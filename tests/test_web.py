@@ -560,3 +560,27 @@ async def test_sign_in_needs_the_forms_token(client, people):
     cookie = form.headers["set-cookie"]
     assert "registry_sign_in=" in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
     assert (await sign_in(client)).status_code == 303
+
+
+async def test_lookup_page_knows_a_category_added_on_another_worker_at_once(client, auth, settings, people):
+    await sign_in(client, name="lookup-person")
+    assert (
+        "not in the data_category taxonomy"
+        not in (
+            await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-06-01"})
+        ).text
+    )  # the taxonomy is now kept by this worker
+    other = create_app(settings)
+    async with other.lifespan():
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as worker:
+            created = await worker.post(
+                "/taxonomy/data-categories",
+                json={"key": "user.contact.email.work", "name": "Work"},
+                headers=auth(),
+            )
+    assert created.status_code == 201
+    page = await client.get(
+        "/ui/lookup", params={"category": "user.contact.email.work", "as_of": "2025-06-01"}
+    )
+    assert "0 recipient disclosures of user.contact.email.work" in page.text

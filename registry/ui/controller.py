@@ -56,6 +56,8 @@ class SignInRequired(Exception):
 
 
 async def _signed_in(request: Request, role: Role) -> tuple[Actor, str]:
+    # As the API's authentication does: what the worker keeps (the taxonomy) is checked against it.
+    await request.app.state["change_head"].read()
     found = await people.session(request.cookies.get(COOKIE))
     if found is None:
         raise SignInRequired
@@ -108,6 +110,13 @@ def _login_page(request: Request, status: int, target: str, name: str, error: st
 def _check_csrf(form: dict[str, Any], csrf: str) -> None:
     if not _same(form.get("csrf"), csrf):
         raise RegistryError(status=403, title="Forbidden", detail="The form has expired: reload the page.")
+
+
+def _bounded(value: int) -> int:
+    """A record id from a page's path, within the database's integer range (else 404, not a 500)."""
+    if not 1 <= value <= 2**31 - 1:
+        raise RegistryError(status=404, title="Not found", detail=f"No record {value}.")
+    return value
 
 
 def _safe_next(target: str | None) -> str:
@@ -316,10 +325,8 @@ class WebController(Controller):
     @get("/vendors/{vendor_id:int}")
     async def vendor(self, request: Request, vendor_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.viewer)
-        if not 1 <= vendor_id <= 2**31 - 1:
-            raise RegistryError(status=404, title="Not found", detail=f"No vendor {vendor_id}.")
         async with db.read_session():
-            vendor = await get_vendor(vendor_id)
+            vendor = await get_vendor(_bounded(vendor_id))
             contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
             disclosures, _ = await list_disclosures(DisclosureFilter(vendor_id=vendor_id, limit=500))
             deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))

@@ -5,6 +5,8 @@ same service function as the API, so the same rules apply and the change log nam
 """
 
 import re
+from collections.abc import Awaitable
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -39,8 +41,10 @@ from registry.errors import RegistryError
 from registry.files import check_upload
 from registry.taxonomy.service import tree
 from registry.ui.controller import (
+    _FORM_LIMIT,
     PAGE_ERRORS,
     UPLOAD_CAP,
+    _bounded,
     _check_csrf,
     _context,
     _page,
@@ -58,8 +62,6 @@ from registry.ui.forms import (
 )
 from registry.vendors.schemas import VendorUpdate
 from registry.vendors.service import get_vendor, update_vendor
-
-_FORM_LIMIT = 64 * 1024
 
 CONTRACT = [
     Field("kind", "Kind", "select", required=True, choices=choices(ContractKind)),
@@ -132,11 +134,6 @@ VENDOR = [
 ]
 
 
-def _upload_of(form) -> UploadFile | None:
-    upload = form.get("document")
-    return upload if isinstance(upload, UploadFile) and upload.filename else None
-
-
 class RecordsController(Controller):
     path = "/ui"
     include_in_schema = False
@@ -149,66 +146,41 @@ class RecordsController(Controller):
         actor, csrf = await _signed_in(request, Role.editor)
         vendor = await get_vendor(_bounded(vendor_id))
         defaults = {"kind": "dpa", "end_of_contract": "delete", "deletion_deadline_days": "30"}
-        return _contract_page(request, actor, csrf, vendor, defaults, {})
+        return _form_page(request, actor, csrf, _contract_form(vendor), defaults)
 
     @post("/vendors/{vendor_id:int}/contracts/new", request_max_body_size=UPLOAD_CAP)
     async def create_contract_form(self, request: Request, vendor_id: int) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
         settings = request.app.state["settings"]
         refuse_large_body(request, settings.max_upload_bytes + _FORM_LIMIT)
+        actor, csrf, form = await _posted(request)
         vendor = await get_vendor(_bounded(vendor_id))
-        form = await request.form()
-        _check_csrf({"csrf": form.get("csrf")}, csrf)
         values = values_of(CONTRACT, form)
-        upload, document = _upload_of(form), None
-        data, errors = validate(ContractCreate, CONTRACT[:-1], values, vendor_id=vendor.id)
-        if upload is not None:
-            content = await upload.read()
-            if len(content) > settings.max_upload_bytes:
-                errors["document"] = (
-                    f"The file is larger than the limit of {settings.max_upload_bytes} bytes."
-                )
-            elif not re.match(FILENAME, upload.filename):
-                errors["document"] = (
-                    "The file name must be 1 to 255 characters, without / \\ or control characters."
-                )
-            else:
-                try:  # checked here too, so that the message stands beside the field
-                    check_upload(content, upload.content_type)
-                    document = (content, upload.content_type, upload.filename)
-                except RegistryError as error:
-                    errors["document"] = error.detail
+        data, errors = validate(ContractCreate, CONTRACT, values, vendor_id=vendor.id)
+        document = await _document(form, settings.max_upload_bytes, errors)
+        if not errors:  # the contract and its file in one transaction: never one without the other
+            errors = await _saved(create_contract(_context(request, actor), data, document), CONTRACT)
         if errors:
-            return _contract_page(request, actor, csrf, vendor, values, errors, 400)
-        try:  # the contract and its file in one transaction: never one without the other
-            await create_contract(_context(request, actor), data, document)
-        except RegistryError as error:
-            return _contract_page(
-                request, actor, csrf, vendor, values, registry_errors(error, CONTRACT), error.status
-            )
+            return _form_page(request, actor, csrf, _contract_form(vendor), values, errors)
         return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
 
     @get("/contracts/{contract_id:int}/terminate")
     async def terminate_page(self, request: Request, contract_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.editor)
         contract = await get_contract(_bounded(contract_id))
-        return _terminate_page(request, actor, csrf, contract, {}, {})
+        return _form_page(request, actor, csrf, _termination_form(contract), {})
 
     @post("/contracts/{contract_id:int}/terminate", request_max_body_size=_FORM_LIMIT)
     async def terminate(self, request: Request, contract_id: int) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
+        actor, csrf, form = await _posted(request)
         contract = await get_contract(_bounded(contract_id))
-        form = await request.form()
-        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
         values = values_of(TERMINATION, form)
         data, errors = validate(ContractTermination, TERMINATION, values)
         if not errors:
-            try:
-                await terminate_contract(_context(request, actor), contract.id, data)
-            except RegistryError as error:
-                errors = registry_errors(error, TERMINATION)
+            errors = await _saved(
+                terminate_contract(_context(request, actor), contract.id, data), TERMINATION
+            )
         if errors:
-            return _terminate_page(request, actor, csrf, contract, values, errors, 400)
+            return _form_page(request, actor, csrf, _termination_form(contract), values, errors)
         return Redirect(f"/ui/vendors/{contract.vendor_id}", status_code=303)
 
     # --- disclosures -------------------------------------------------------------------------------
@@ -217,24 +189,20 @@ class RecordsController(Controller):
     async def new_disclosure(self, request: Request, vendor_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.editor)
         vendor = await get_vendor(_bounded(vendor_id))
-        return await _disclosure_page(request, actor, csrf, vendor, {"basis": "contract"}, {})
+        spec = _disclosure_form(vendor, await _disclosure_fields(vendor.id))
+        return _form_page(request, actor, csrf, spec, {"basis": "contract"})
 
     @post("/vendors/{vendor_id:int}/disclosures/new", request_max_body_size=_FORM_LIMIT)
     async def create_disclosure_form(self, request: Request, vendor_id: int) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
+        actor, csrf, form = await _posted(request)
         vendor = await get_vendor(_bounded(vendor_id))
-        form = await request.form()
-        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
         fields = await _disclosure_fields(vendor.id)
         values = values_of(fields, form)
         data, errors = validate(DisclosureCreate, fields, values, vendor_id=vendor.id)
         if not errors:
-            try:
-                await create_disclosure(_context(request, actor), data)
-            except RegistryError as error:
-                errors = registry_errors(error, fields)
+            errors = await _saved(create_disclosure(_context(request, actor), data), fields)
         if errors:
-            return await _disclosure_page(request, actor, csrf, vendor, values, errors, 400)
+            return _form_page(request, actor, csrf, _disclosure_form(vendor, fields), values, errors)
         return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
 
     # --- editing -------------------------------------------------------------------------------------
@@ -245,80 +213,44 @@ class RecordsController(Controller):
     async def edit_vendor_page(self, request: Request, vendor_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.editor)
         vendor = await get_vendor(_bounded(vendor_id))
-        values = form_values(VENDOR, vendor.model_dump(mode="json"))
-        return _edit_page(
-            request,
-            actor,
-            csrf,
-            f"Edit {vendor.name}",
-            f"/ui/vendors/{vendor.id}/edit",
-            VENDOR,
-            values,
-            {},
-            vendor.version,
-        )
+        spec = _edit_form(f"Edit {vendor.name}", f"/ui/vendors/{vendor.id}/edit", VENDOR, vendor.version)
+        return _form_page(request, actor, csrf, spec, form_values(VENDOR, vendor.model_dump(mode="json")))
 
     @post("/vendors/{vendor_id:int}/edit", request_max_body_size=_FORM_LIMIT)
     async def edit_vendor(self, request: Request, vendor_id: int) -> Response:
-        actor, csrf, form, version = await _edit_form(request)
-        vendor = await get_vendor(_bounded(vendor_id))
+        actor, csrf, form = await _posted(request)
+        vendor, version = await get_vendor(_bounded(vendor_id)), _version(form)
         values = values_of(VENDOR, form)
         data, errors = validate(VendorUpdate, VENDOR, values, editing=True)
         if not errors:
-            try:
-                await update_vendor(_context(request, actor), vendor.id, data, version)
-            except RegistryError as error:
-                errors = registry_errors(error, VENDOR)
+            errors = await _saved(update_vendor(_context(request, actor), vendor.id, data, version), VENDOR)
         if errors:
-            action = f"/ui/vendors/{vendor.id}/edit"
-            return _edit_page(
-                request, actor, csrf, f"Edit {vendor.name}", action, VENDOR, values, errors, version, 400
-            )
+            spec = _edit_form(f"Edit {vendor.name}", f"/ui/vendors/{vendor.id}/edit", VENDOR, version)
+            return _form_page(request, actor, csrf, spec, values, errors)
         return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
 
     @get("/contracts/{contract_id:int}/edit")
     async def edit_contract_page(self, request: Request, contract_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.editor)
         contract = await get_contract(_bounded(contract_id))
-        values = form_values(CONTRACT_EDIT, contract.model_dump(mode="json"))
         action = f"/ui/contracts/{contract.id}/edit"
-        return _edit_page(
-            request,
-            actor,
-            csrf,
-            f"Edit {contract.title}",
-            action,
-            CONTRACT_EDIT,
-            values,
-            {},
-            contract.version,
-        )
+        spec = _edit_form(f"Edit {contract.title}", action, CONTRACT_EDIT, contract.version)
+        values = form_values(CONTRACT_EDIT, contract.model_dump(mode="json"))
+        return _form_page(request, actor, csrf, spec, values)
 
     @post("/contracts/{contract_id:int}/edit", request_max_body_size=_FORM_LIMIT)
     async def edit_contract(self, request: Request, contract_id: int) -> Response:
-        actor, csrf, form, version = await _edit_form(request)
-        contract = await get_contract(_bounded(contract_id))
+        actor, csrf, form = await _posted(request)
+        contract, version = await get_contract(_bounded(contract_id)), _version(form)
         values = values_of(CONTRACT_EDIT, form)
         data, errors = validate(ContractUpdate, CONTRACT_EDIT, values, editing=True)
         if not errors:
-            try:
-                await update_contract(_context(request, actor), contract.id, data, version)
-            except RegistryError as error:
-                errors = registry_errors(error, CONTRACT_EDIT)
+            saving = update_contract(_context(request, actor), contract.id, data, version)
+            errors = await _saved(saving, CONTRACT_EDIT)
         if errors:
             action = f"/ui/contracts/{contract.id}/edit"
-            return _edit_page(
-                request,
-                actor,
-                csrf,
-                f"Edit {contract.title}",
-                action,
-                CONTRACT_EDIT,
-                values,
-                errors,
-                version,
-                400,
-            )
+            spec = _edit_form(f"Edit {contract.title}", action, CONTRACT_EDIT, version)
+            return _form_page(request, actor, csrf, spec, values, errors)
         return Redirect(f"/ui/vendors/{contract.vendor_id}", status_code=303)
 
     @get("/disclosures/{disclosure_id:int}/edit")
@@ -326,29 +258,23 @@ class RecordsController(Controller):
         actor, csrf = await _signed_in(request, Role.editor)
         disclosure = await get_disclosure(_bounded(disclosure_id))
         fields = await _disclosure_fields(disclosure.vendor_id)
-        values = form_values(fields, disclosure.model_dump(mode="json"))
         action = f"/ui/disclosures/{disclosure.id}/edit"
-        return _edit_page(
-            request, actor, csrf, "Edit disclosure", action, fields, values, {}, disclosure.version
-        )
+        spec = _edit_form("Edit disclosure", action, fields, disclosure.version)
+        return _form_page(request, actor, csrf, spec, form_values(fields, disclosure.model_dump(mode="json")))
 
     @post("/disclosures/{disclosure_id:int}/edit", request_max_body_size=_FORM_LIMIT)
     async def edit_disclosure(self, request: Request, disclosure_id: int) -> Response:
-        actor, csrf, form, version = await _edit_form(request)
-        disclosure = await get_disclosure(_bounded(disclosure_id))
+        actor, csrf, form = await _posted(request)
+        disclosure, version = await get_disclosure(_bounded(disclosure_id)), _version(form)
         fields = await _disclosure_fields(disclosure.vendor_id)
         values = values_of(fields, form)
         data, errors = validate(DisclosureUpdate, fields, values, editing=True)
         if not errors:
-            try:
-                await update_disclosure(_context(request, actor), disclosure.id, data, version)
-            except RegistryError as error:
-                errors = registry_errors(error, fields)
+            saving = update_disclosure(_context(request, actor), disclosure.id, data, version)
+            errors = await _saved(saving, fields)
         if errors:
-            action = f"/ui/disclosures/{disclosure.id}/edit"
-            return _edit_page(
-                request, actor, csrf, "Edit disclosure", action, fields, values, errors, version, 400
-            )
+            spec = _edit_form("Edit disclosure", f"/ui/disclosures/{disclosure.id}/edit", fields, version)
+            return _form_page(request, actor, csrf, spec, values, errors)
         return Redirect(f"/ui/vendors/{disclosure.vendor_id}", status_code=303)
 
     # --- deletions and attestations -----------------------------------------------------------------
@@ -357,30 +283,23 @@ class RecordsController(Controller):
     async def confirm_page(self, request: Request, obligation_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.editor)
         deletion = await get_deletion(_bounded(obligation_id))
-        return _confirm_page(request, actor, csrf, deletion, {}, {})
+        return _form_page(request, actor, csrf, _confirmation_form(deletion), {})
 
     @post("/deletions/{obligation_id:int}/confirm", request_max_body_size=_FORM_LIMIT)
     async def confirm(self, request: Request, obligation_id: int) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
+        actor, csrf, form = await _posted(request)
         deletion = await get_deletion(_bounded(obligation_id))
-        form = await request.form()
-        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
         values = values_of(CONFIRMATION, form)
         data, errors = validate(ConfirmationCreate, CONFIRMATION, values)
         if not errors:
-            try:
-                await add_confirmation(_context(request, actor), deletion.id, data)
-            except RegistryError as error:
-                errors = registry_errors(error, CONFIRMATION)
+            errors = await _saved(add_confirmation(_context(request, actor), deletion.id, data), CONFIRMATION)
         if errors:
-            return _confirm_page(request, actor, csrf, deletion, values, errors, 400)
+            return _form_page(request, actor, csrf, _confirmation_form(deletion), values, errors)
         return Redirect(f"/ui/vendors/{deletion.vendor_id}", status_code=303)
 
     @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=_FORM_LIMIT)
     async def issue_attestation(self, request: Request, obligation_id: int) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
-        form = await request.form()
-        _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+        actor, _, _ = await _posted(request)
         deletion = await get_deletion(_bounded(obligation_id))
         await attestations.issue(
             _context(request, actor),
@@ -392,84 +311,108 @@ class RecordsController(Controller):
 
 
 CONTRACT_EDIT = [f for f in CONTRACT if f.kind != "file"]
+STALE = "Someone saved a change since you opened this form: reload it, then make your change."
 
 
-async def _edit_form(request: Request):
+async def _posted(request: Request):
+    """(person, their CSRF token, the form) of an editor's form submission whose token matches."""
     actor, csrf = await _signed_in(request, Role.editor)
     form = await request.form()
-    _check_csrf({"csrf": form.get("csrf") or ""}, csrf)
+    _check_csrf({"csrf": form.get("csrf")}, csrf)
+    return actor, csrf, form
+
+
+def _version(form) -> int | None:
     version = form.get("version")
-    return actor, csrf, form, int(version) if isinstance(version, str) and version.isdigit() else None
+    return int(version) if isinstance(version, str) and version.isdigit() else None
 
 
-def _edit_page(
-    request, actor, csrf, heading, action, fields, values, errors, version, status=200
-) -> Template:
-    if (
-        errors.get("form", "").startswith(("vendor ", "contract ", "disclosure "))
-        and "version" in errors["form"]
-    ):
-        errors["form"] = (
-            "Someone saved a change since you opened this form: reload it, then make your change."
-        )
+async def _saved(saving: Awaitable[Any], fields: list[Field]) -> dict[str, str]:
+    """Run the service call; {} when it succeeded, else its errors by field."""
+    try:
+        await saving
+    except RegistryError as error:
+        return {"form": STALE} if error.status == 412 else registry_errors(error, fields)
+    return {}
+
+
+async def _document(form, limit: int, errors: dict[str, str]) -> tuple[bytes, str, str] | None:
+    """The uploaded signed contract, checked like the API checks it (errors go beside the field)."""
+    upload = form.get("document")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    content = await upload.read()
+    if len(content) > limit:
+        errors["document"] = f"The file is larger than the limit of {limit} bytes."
+    elif not re.match(FILENAME, upload.filename):
+        errors["document"] = "The file name must be 1 to 255 characters, without / \\ or control characters."
+    else:
+        try:
+            check_upload(content, upload.content_type)
+            return content, upload.content_type, upload.filename
+        except RegistryError as error:
+            errors["document"] = error.detail
+    return None
+
+
+def _form_page(request, actor, csrf, spec: dict[str, Any], values, errors=None) -> Template:
+    """A form page (templates/form.html.j2): 200 when opened, 400 with the errors beside their fields."""
+    context = {"intro": None, "upload": False, "version": None, **spec}
+    status = 400 if errors else 200
     return _page(
-        request,
-        "form.html.j2",
-        status,
-        actor=actor,
-        csrf=csrf,
-        heading=heading,
-        intro=None,
-        action=action,
-        upload=False,
-        fields=fields,
-        values=values,
-        errors=errors,
-        version=version,
-        submit="Save changes",
+        request, "form.html.j2", status, actor=actor, csrf=csrf, values=values, errors=errors or {}, **context
     )
 
 
-def _bounded(value: int) -> int:
-    if not 1 <= value <= 2**31 - 1:
-        raise RegistryError(status=404, title="Not found", detail=f"No record {value}.")
-    return value
+def _edit_form(heading: str, action: str, fields: list[Field], version: int | None) -> dict[str, Any]:
+    return {
+        "heading": heading,
+        "action": action,
+        "fields": fields,
+        "version": version,
+        "submit": "Save changes",
+    }
 
 
-def _contract_page(request, actor, csrf, vendor, values, errors, status=200) -> Template:
-    return _page(
-        request,
-        "form.html.j2",
-        status,
-        actor=actor,
-        csrf=csrf,
-        heading=f"New contract with {vendor.name}",
-        intro=None,
-        action=f"/ui/vendors/{vendor.id}/contracts/new",
-        upload=True,
-        fields=CONTRACT,
-        values=values,
-        errors=errors,
-        submit="Save contract",
-    )
+def _contract_form(vendor) -> dict[str, Any]:
+    return {
+        "heading": f"New contract with {vendor.name}",
+        "action": f"/ui/vendors/{vendor.id}/contracts/new",
+        "upload": True,
+        "fields": CONTRACT,
+        "submit": "Save contract",
+    }
 
 
-def _terminate_page(request, actor, csrf, contract, values, errors, status=200) -> Template:
-    return _page(
-        request,
-        "form.html.j2",
-        status,
-        actor=actor,
-        csrf=csrf,
-        heading=f"Terminate {contract.title}" + (f" ({contract.reference})" if contract.reference else ""),
-        intro="Its open disclosures end on that day, and a deletion obligation opens.",
-        action=f"/ui/contracts/{contract.id}/terminate",
-        upload=False,
-        fields=TERMINATION,
-        values=values,
-        errors=errors,
-        submit="Terminate contract",
-    )
+def _termination_form(contract) -> dict[str, Any]:
+    return {
+        "heading": f"Terminate {contract.title}" + (f" ({contract.reference})" if contract.reference else ""),
+        "intro": "Its open disclosures end on that day, and a deletion obligation opens.",
+        "action": f"/ui/contracts/{contract.id}/terminate",
+        "fields": TERMINATION,
+        "submit": "Terminate contract",
+    }
+
+
+def _disclosure_form(vendor, fields: list[Field]) -> dict[str, Any]:
+    return {
+        "heading": f"New disclosure to {vendor.name}",
+        "intro": "What the vendor receives, about whom, why and on which basis.",
+        "action": f"/ui/vendors/{vendor.id}/disclosures/new",
+        "fields": fields,
+        "submit": "Save disclosure",
+    }
+
+
+def _confirmation_form(deletion) -> dict[str, Any]:
+    return {
+        "heading": f"Record the deletion reported by {deletion.vendor_name}",
+        "intro": f"Deletion {deletion.id}: {', '.join(deletion.categories)}; due {deletion.due_on}"
+        + ("; backups are in scope." if deletion.backups_in_scope else "."),
+        "action": f"/ui/deletions/{deletion.id}/confirm",
+        "fields": CONFIRMATION,
+        "submit": "Record confirmation",
+    }
 
 
 async def _disclosure_fields(vendor_id: int) -> list[Field]:
@@ -512,40 +455,3 @@ async def _disclosure_fields(vendor_id: int) -> list[Field]:
         Field("country", "Country the data goes to", hint="ISO 3166-1 alpha-2; default: the vendor's."),
         Field("notes", "Notes", "textarea"),
     ]
-
-
-async def _disclosure_page(request, actor, csrf, vendor, values, errors, status=200) -> Template:
-    return _page(
-        request,
-        "form.html.j2",
-        status,
-        actor=actor,
-        csrf=csrf,
-        heading=f"New disclosure to {vendor.name}",
-        intro="What the vendor receives, about whom, why and on which basis.",
-        action=f"/ui/vendors/{vendor.id}/disclosures/new",
-        upload=False,
-        fields=await _disclosure_fields(vendor.id),
-        values=values,
-        errors=errors,
-        submit="Save disclosure",
-    )
-
-
-def _confirm_page(request, actor, csrf, deletion, values, errors, status=200) -> Template:
-    return _page(
-        request,
-        "form.html.j2",
-        status,
-        actor=actor,
-        csrf=csrf,
-        heading=f"Record the deletion reported by {deletion.vendor_name}",
-        intro=f"Deletion {deletion.id}: {', '.join(deletion.categories)}; due {deletion.due_on}"
-        + ("; backups are in scope." if deletion.backups_in_scope else "."),
-        action=f"/ui/deletions/{deletion.id}/confirm",
-        upload=False,
-        fields=CONFIRMATION,
-        values=values,
-        errors=errors,
-        submit="Record confirmation",
-    )
