@@ -2,6 +2,7 @@
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     BigSerial,
     Boolean,
     Bytea,
@@ -136,6 +137,12 @@ class Contract(Table, tablename="contract"):
     audit_right = Boolean(default=False)
     purposes = _text()
     processing_period = _text()
+    # The clauses GDPR Art. 28(3) and PIPL Art. 21 name that the fields above do not cover.
+    documented_instructions = Boolean(default=False)
+    personnel_confidentiality = Boolean(default=False)
+    assists_data_subject_rights = Boolean(default=False)
+    assists_compliance = Boolean(default=False)
+    processing_method = _text()
     notes = _text()
     document = _fk(StoredFile, null=True)
     version = Integer(default=1)
@@ -254,6 +261,79 @@ class Attestation(Table, tablename="attestation"):
     revocation_reason = _text()
 
 
+class JournalEntry(Table, tablename="journal_entry"):
+    """A note on a vendor, contract, deletion or attestation. Append-only, like the change log."""
+
+    object_type = Varchar(length=20)
+    object_id = Integer(index=True)
+    # The vendor the object belongs to, so that a vendor's page lists every note about it.
+    vendor = _fk(Vendor)
+    kind = Varchar(length=20)
+    text = Text()
+    author = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Webhook(Table, tablename="webhook"):
+    """An endpoint that receives events. Its signing secret is derived from the server's webhook key
+    and ``secret_salt``, so the database alone cannot sign a delivery."""
+
+    url = Varchar(length=2048)
+    events = JSON(default=[])
+    description = _text(300)
+    secret_salt = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = Varchar(length=120)
+    disabled_at = Timestamptz(null=True, default=None)
+    version = Integer(default=1)
+
+
+class WebhookEvent(Table, tablename="webhook_event"):
+    """Something that happened, written in the transaction that made it happen (the outbox)."""
+
+    id = BigSerial(primary_key=True)
+    type = Varchar(length=60)
+    object_type = Varchar(length=40)
+    object_id = Varchar(length=100)
+    payload = JSON(default={})
+    # Events that must happen once per thing (a deletion becoming overdue) carry a key.
+    dedupe_key = _text(200, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Table, tablename="webhook_delivery"):
+    """One event to one endpoint: pending until delivered or out of attempts."""
+
+    webhook = _fk(Webhook)
+    event = ForeignKey(
+        references=WebhookEvent,
+        null=False,
+        default=None,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        index=True,
+    )
+    status = Varchar(length=20, default="pending", index=True)
+    attempts = Integer(default=0)
+    # Epoch milliseconds: compared the same way on both engines.
+    next_attempt_ms = BigInt(default=0, index=True)
+    lease_until_ms = BigInt(default=0)
+    last_status_code = Integer(null=True, default=None)
+    last_error = _text(1000)
+    delivered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookAttempt(Table, tablename="webhook_attempt"):
+    """One try at a delivery, kept for the log."""
+
+    delivery = _fk(WebhookDelivery)
+    attempted_at = Timestamptz(default=TimestamptzNow())
+    duration_ms = Integer(default=0)
+    status_code = Integer(null=True, default=None)
+    error = _text(1000)
+
+
 class Change(Table, tablename="change"):
     """One write to one record, hash-chained to the write before it. Never updated or deleted."""
 
@@ -285,5 +365,10 @@ TABLES = (
     DeletionConfirmation,
     ConfirmationEvidence,
     Attestation,
+    JournalEntry,
+    Webhook,
+    WebhookEvent,
+    WebhookDelivery,
+    WebhookAttempt,
     Change,
 )

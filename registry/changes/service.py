@@ -10,6 +10,7 @@ from registry import db
 from registry.auth import WriteContext
 from registry.enums import ChangeAction
 from registry.tables import Change
+from registry.webhooks.events import enqueue_for_change
 
 GENESIS = "0" * 64
 # Any constant works; it only has to be the same for every writer of the chain.
@@ -80,7 +81,11 @@ async def record_change(
     }
     row["hash"] = row_hash(row)
     stored = {**row, "before": _json_or_none(row["before"]), "after": _json_or_none(row["after"])}
-    await Change.insert(Change(**stored)).run()
+    inserted = await Change.insert(Change(**stored)).returning(Change.id)
+    # The outbox: the event this change stands for, committed or rolled back with it.
+    await enqueue_for_change(
+        inserted[0]["id"], object_type, object_id, action.value, ctx.actor, row["before"], row["after"]
+    )
 
 
 def _json_or_none(value: Any) -> str | None:

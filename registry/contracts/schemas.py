@@ -28,6 +28,22 @@ class _ContractFields(Schema):
     audit_right: bool = False
     purposes: LongText | None = Field(default=None, description="Purposes of processing (PIPL Art. 21).")
     processing_period: text(2000) | None = None
+    processing_method: text(2000) | None = Field(
+        default=None, description="How the vendor processes the data (PIPL Art. 21)."
+    )
+    documented_instructions: bool = Field(
+        default=False, description="Processes only on our documented instructions (GDPR Art. 28(3)(a))."
+    )
+    personnel_confidentiality: bool = Field(
+        default=False, description="Its staff are bound to confidentiality (GDPR Art. 28(3)(b))."
+    )
+    assists_data_subject_rights: bool = Field(
+        default=False, description="Helps us answer data subjects' requests (GDPR Art. 28(3)(e))."
+    )
+    assists_compliance: bool = Field(
+        default=False,
+        description="Helps with security, breach notification and impact assessments (GDPR Art. 28(3)(f)).",
+    )
     notes: LongText | None = None
 
 
@@ -50,6 +66,10 @@ class ContractUpdate(_ContractFields):
     backups_covered: bool | None = None
     subprocessing_requires_consent: bool | None = None
     audit_right: bool | None = None
+    documented_instructions: bool | None = None
+    personnel_confidentiality: bool | None = None
+    assists_data_subject_rights: bool | None = None
+    assists_compliance: bool | None = None
 
 
 class ContractTermination(Schema):

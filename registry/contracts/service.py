@@ -40,6 +40,10 @@ _NOT_NULL = (
     "backups_covered",
     "subprocessing_requires_consent",
     "audit_right",
+    "documented_instructions",
+    "personnel_confidentiality",
+    "assists_data_subject_rights",
+    "assists_compliance",
 )
 _DOCUMENT = (
     StoredFile.filename,
