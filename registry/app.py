@@ -33,17 +33,21 @@ from registry.disclosures.controller import DisclosureController
 from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
 from registry.head import HeadReader
+from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
+from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
 from registry.ui.controller import SignInRequired, WebController, sign_in_redirect
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
+from registry.webhooks.controller import WebhookController
+from registry.webhooks.worker import WorkerTask
 
 
 class Health(Schema):
@@ -85,9 +89,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["lookup_answers"] = AnswerCache(settings.lookup_cache_bytes)
         app.state["login_limiter"] = RateLimiter(settings.login_attempts_per_minute)
         app.state["change_head"] = HeadReader()
+        # Each server process delivers webhooks; leases keep several from sending the same one.
+        webhooks = WorkerTask(settings) if settings.webhook_worker else None
         try:
             yield
         finally:
+            if webhooks:
+                await webhooks.stop()
             app.state["pdf_pool"].close()
             await app.state["change_head"].close()
             if isinstance(engine, PostgresEngine):
@@ -106,7 +114,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeletionController,
             AttestationController,
             ChangeController,
+            JournalController,
+            SupervisionController,
             KeyController,
+            WebhookController,
             WebController,
             RecordsController,
             create_static_files_router(

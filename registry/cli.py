@@ -249,6 +249,48 @@ def deletions_sync() -> None:
     click.echo(f"opened {opened} deletion obligation(s)")
 
 
+_SEVERITY_LABEL = {"overdue": "OVERDUE", "gap": "GAP", "due_soon": "DUE SOON"}
+
+
+@main.command("remind")
+@click.option("--within", default=30, show_default=True, type=click.IntRange(0, 3650), help="Days ahead.")
+@click.option(
+    "--review-months", default=12, show_default=True, type=click.IntRange(1, 120), help="Review interval."
+)
+@click.option("--emit", is_flag=True, help="Also send deletion.overdue and contract.expiring webhook events.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
+    """Print what needs attention (for a daily cron job).
+
+    Exit status: 0 when nothing is overdue, 1 when a deletion or a backup follow-up is late.
+    """
+    from registry import clock
+    from registry.deletions.service import sync_obligations
+    from registry.supervision.service import emit_due_events, supervision_report
+
+    async def work():
+        await sync_obligations(WriteContext(actor="system", message="contract expired"), clock.today())
+        report = await supervision_report(within, review_months)
+        return report, (await emit_due_events(report) if emit else None)
+
+    report, emitted = _run(work)
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(f"Supervision report for {report.as_of} (due within {within} days)")
+        if not report.items:
+            click.echo("Nothing needs attention.")
+        for item in report.items:
+            when = f" [{item.date}]" if item.date else ""
+            click.echo(
+                f"{_SEVERITY_LABEL[item.severity.value]:9} {item.kind.value:30} {item.vendor_name}: "
+                f"{item.summary}{when}  {item.href}"
+            )
+        if emitted is not None:
+            click.echo(f"{emitted} new event(s) emitted")
+    sys.exit(1 if report.overdue else 0)
+
+
 async def _demo_person() -> tuple[str, str] | None:
     """A person 'demo' (admin) with a fresh random password, the first time only."""
     import secrets
@@ -298,3 +340,49 @@ def demo(then_serve: bool, host: str, port: int) -> None:
     if then_serve:
         click.echo(f"try: curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/vendors")
         _serve(host, port, 1)
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook endpoints and the worker that delivers their events."""
+
+
+@webhooks.command("list")
+def list_webhooks() -> None:
+    """List webhooks (never their secrets)."""
+    from registry.webhooks.service import list_webhooks as list_all
+
+    for hook in _run(list_all):
+        state = f"disabled {hook.disabled_at:%Y-%m-%d}" if hook.disabled_at else "enabled"
+        click.echo(f"{hook.id}\t{state}\t{hook.url}\t{','.join(hook.events)}")
+
+
+@webhooks.command("deliver")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit; otherwise run until stopped.")
+def deliver_webhooks(once: bool) -> None:
+    """Send due deliveries, beside or instead of the servers' own workers (REGISTRY_WEBHOOK_WORKER)."""
+    import signal
+
+    from piccolo.engine.postgres import PostgresEngine
+
+    from registry.webhooks.worker import DeliveryWorker
+
+    worker = DeliveryWorker(load_settings())
+
+    async def forever() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        engine = db.current_engine()
+        if isinstance(engine, PostgresEngine):
+            await engine.start_connection_pool(max_size=2)
+        try:
+            await worker.run(stop)
+        finally:
+            if isinstance(engine, PostgresEngine):
+                await engine.close_connection_pool()
+
+    if once:
+        click.echo(f"{_run(worker.drain)} delivery attempt(s) made")
+    else:
+        _run(forever)

@@ -8,7 +8,9 @@ from registry.contracts import service as contracts
 from registry.contracts.schemas import ContractCreate, ContractTermination
 from registry.disclosures import service as disclosures
 from registry.disclosures.schemas import DisclosureCreate
-from registry.enums import Role
+from registry.enums import JournalKind, JournalObject, Role
+from registry.journal import service as journal
+from registry.journal.schemas import JournalCreate
 from registry.keys.service import create_key
 from registry.tables import Vendor
 from registry.vendors import service as vendors
@@ -23,6 +25,13 @@ _DPA = dict(
     confidentiality_text="Obligations of confidentiality no less protective than the "
     "controller's own (policy §6.1).",
     security_measures="Encryption at rest and in transit; access on a need-to-know basis.",
+    documented_instructions=True,
+    personnel_confidentiality=True,
+    assists_data_subject_rights=True,
+    assists_compliance=True,
+    purposes="Providing the contracted service to our users.",
+    processing_period="The term of the agreement, then deletion within the deadline.",
+    processing_method="Storage and processing on the vendor's systems under our instructions.",
 )
 
 VENDORS = [
@@ -58,6 +67,22 @@ VENDORS = [
     dict(name="Meridian Analytics", kind="service_provider", country="US", tags=["analytics"]),
     dict(name="Lumen Legal Agents LLP", kind="agent", country="SG"),
     dict(name="Harbor Mailer Inc.", kind="service_provider", country="US", tags=["email"]),
+]
+
+
+NOTES = [
+    (
+        "Northwind Cloud Hosting",
+        JournalKind.review,
+        "Annual review: ISO 27001 certificate current, sub-processor list received.",
+    ),
+    ("Atlas Payments GmbH", JournalKind.review, "Annual review: PCI DSS attestation of compliance on file."),
+    (
+        "Meridian Analytics",
+        JournalKind.finding,
+        "Sends data to a US sub-processor not on the list it gave us; asked for an updated list.",
+    ),
+    ("Harbor Mailer Inc.", JournalKind.warning, "Contract renewal under negotiation."),
 ]
 
 
@@ -251,5 +276,10 @@ async def load_demo(ctx: WriteContext) -> tuple[int, str, str]:
     for contract_id, on in terminations:
         await contracts.terminate_contract(
             ctx, contract_id, ContractTermination(terminated_on=on, reason="Service moved in-house")
+        )
+    for vendor_name, kind, text in NOTES:
+        await journal.add_entry(
+            ctx,
+            JournalCreate(object_type=JournalObject.vendor, object_id=ids[vendor_name], kind=kind, text=text),
         )
     return len(ids), key.name, key.secret

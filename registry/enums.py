@@ -121,3 +121,22 @@ class AttestationStatus(StrEnum):
     tampered = "tampered"
     revoked = "revoked"
     unknown = "unknown"
+
+
+class JournalObject(StrEnum):
+    """What a journal entry can be about."""
+
+    vendor = "vendor"
+    contract = "contract"
+    deletion = "deletion"
+    attestation = "attestation"
+
+
+class JournalKind(StrEnum):
+    """info: a note; warning: something to watch; finding: a supervision finding (an audit result,
+    a breach of contract); review: the vendor was reviewed (the supervision report counts these)."""
+
+    info = "info"
+    warning = "warning"
+    finding = "finding"
+    review = "review"

@@ -50,6 +50,27 @@ class Settings(BaseSettings):
         default=30, ge=1, le=100_000, description="Public verification requests per client address a minute."
     )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # Webhooks (docs/webhooks.md)
+    webhook_key_file: str = Field(
+        default="signing/webhook.key",
+        description="Server key the webhook signing secrets are derived from; made (32 random bytes) if missing.",
+    )
+    webhook_worker: bool = Field(
+        default=True,
+        description="Each `registry serve` process delivers webhooks; false leaves it to the CLI.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0, ge=0.05, le=300, description="How often an idle worker looks for due deliveries."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long one delivery may take before it counts as failed."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Wait before the first retry; doubles with each retry."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=30, description="Tries before a delivery is marked failed."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -118,6 +118,7 @@ def settings(database_url, signing_files) -> Settings:
         max_request_bytes=16 * 1024,
         signing_key_file=signing_files[0],
         signing_cert_file=signing_files[1],
+        webhook_key_file=str(Path(signing_files[0]).parent / "webhook.key"),
         pdf_workers=1,
     )
 
@@ -272,6 +273,7 @@ class Server:
             "REGISTRY_DATABASE_URL": settings.database_url,
             "REGISTRY_SIGNING_KEY_FILE": settings.signing_key_file,
             "REGISTRY_SIGNING_CERT_FILE": settings.signing_cert_file,
+            "REGISTRY_WEBHOOK_KEY_FILE": settings.webhook_key_file,
         }
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"

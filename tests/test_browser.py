@@ -103,7 +103,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await page.get_by_label("Search").fill("hosting")
         await expect(page.locator("#results")).to_contain_text("Acme <Hosting> GmbH")
         assert await page.evaluate("window.sameDocument === true")
-        await expect(page).to_have_url(f"{server}/ui/vendors?q=hosting&kind=&status=")
+        await expect(page).to_have_url(f"{server}/ui/vendors?q=hosting&kind=&status=&conformance=")
         await shot("04b-vendor-search")
         await page.goto(f"{server}/ui/vendors/{vendor_id}")
 
@@ -184,6 +184,24 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await download.save_as(saved)
         assert saved.read_bytes().startswith(b"%PDF-")
         await shot("10-vendor-with-attestation")
+
+        # A review in the vendor's journal: user text stays text.
+        await page.get_by_label("About").select_option(label="The vendor, Acme <Hosting> GmbH")
+        await page.locator("#kind").select_option("review")
+        await page.get_by_label("Note", exact=True).fill("Annual review <b>done</b>: certificates current")
+        await page.get_by_role("button", name="Add to the journal").click()
+        await expect(page.locator(".journal")).to_contain_text("Annual review <b>done</b>: certificates current")
+        await expect(page.get_by_role("heading", name="Journal (1)")).to_be_visible()
+        await shot("10c-vendor-journal")
+
+        # The dashboard is the supervision report: the backups were to expire on 2025-09-30, and
+        # nothing since says they did.
+        await page.goto(f"{server}/ui/")
+        overdue = page.locator("section", has=page.get_by_role("heading", name="Overdue (1)"))
+        await expect(overdue).to_contain_text("Backups not followed up")
+        await expect(overdue).to_contain_text("Acme <Hosting> GmbH")
+        await shot("10d-dashboard-report")
+        await page.goto(f"{server}/ui/vendors/{vendor_id}")
 
         # Printable: navigation, forms and buttons give way to the record itself.
         await page.emulate_media(media="print")

@@ -531,8 +531,13 @@ async def test_dashboard_lists_contracts_ending_within_30_days(client, auth, peo
     await make_contract(client, auth, acme["id"], reference="DPA-LATER", title="Ends later", expires_on=later)
     await sign_in(client, name="viewer-person")
     page = await client.get("/ui/")
-    assert "Ends soon" in page.text and f"ends {soon}" in page.text
-    assert "Ends later" not in page.text
+    due_soon = page.text.split('id="sev-due_soon"')[1].split("</section>")[0]
+    assert f"Contract “Ends soon” ends on {soon}." in due_soon
+    assert "Ends later" not in due_soon
+    # Together they lack clauses GDPR Art. 28(3) requires: the supervision report says so too.
+    gaps = page.text.split('id="sev-gap"')[1].split("</section>")[0]
+    assert "Its contracts in force lack 18 of 19 required clauses" in gaps
+    assert f'href="/ui/vendors/{acme["id"]}"' in gaps
 
 
 async def test_far_future_dates_are_a_clear_error(client, auth):

@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from pydantic import Field
+
 from registry.enums import AttestationStatus
 from registry.schemas import Schema, text
 
@@ -9,6 +11,7 @@ from registry.schemas import Schema, text
 class AttestationRead(Schema):
     """An issued attestation: the record behind the signed PDF."""
 
+    id: int = Field(description="Its id, for journal entries; the serial is what documents quote.")
     serial: str
     obligation_id: int
     vendor_id: int

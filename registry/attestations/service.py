@@ -101,6 +101,7 @@ def _select():
 
 def _read(row: dict[str, Any], settings: Settings) -> AttestationRead:
     return AttestationRead(
+        id=row["id"],
         serial=row["serial"],
         obligation_id=row["obligation"],
         vendor_id=row["vendor"],

@@ -7,7 +7,9 @@ from litestar.params import Parameter
 
 from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
 from registry.contracts import service
+from registry.contracts.conformance import Framework
 from registry.contracts.schemas import (
+    ContractConformance,
     ContractCreate,
     ContractRead,
     ContractTermination,
@@ -89,6 +91,22 @@ class ContractController(Controller):
     ) -> Response[ContractRead]:
         contract = await service.update_contract(ctx, contract_id, data, if_match_version(request))
         return Response(contract, headers={"ETag": etag(contract.version)})
+
+    @get(
+        "/{contract_id:int}/conformance",
+        operation_id="get_contract_conformance",
+        responses=problem_responses(404),
+        description="The clauses GDPR Art. 28(3), PIPL Art. 21 and the policy §6.1 require, each with "
+        "whether the contract records it and the fields that record it.",
+    )
+    async def get_conformance(
+        self,
+        contract_id: ContractId,
+        framework: Annotated[
+            list[Framework] | None, Parameter(description="Only these frameworks; default all.")
+        ] = None,
+    ) -> ContractConformance:
+        return await service.contract_conformance(contract_id, set(framework) if framework else None)
 
     @post(
         "/{contract_id:int}/terminate",

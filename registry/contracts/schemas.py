@@ -1,6 +1,7 @@
 """Contracts at the edge. The clauses the policy and the law need are fields, not only a file."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -106,3 +107,42 @@ class ContractRead(_ContractFields):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class ClauseCheck(Schema):
+    """One clause the law or the policy requires, and whether the contract records it."""
+
+    id: str = Field(description="Stable id, e.g. gdpr-28-3-a.")
+    framework: Literal["gdpr", "pipl", "policy"]
+    article: str
+    requirement: str
+    present: bool
+    fields: list[str] = Field(description="The contract fields that record this clause.")
+
+
+class ContractConformance(Schema):
+    """Which required clauses a contract has and which it lacks."""
+
+    contract_id: int
+    vendor_id: int
+    title: str
+    status: ContractStatus
+    conforms: bool
+    present: int
+    missing: int
+    clauses: list[ClauseCheck]
+
+
+class VendorConformance(Schema):
+    """A vendor's contracts against the required clauses. The vendor conforms when its contracts in
+    force together have every clause (an MSA and its DPA count as one legal act); drafts and ended
+    contracts are listed with their own results but do not bind the vendor today."""
+
+    vendor_id: int
+    vendor_name: str
+    in_force_contracts: int
+    conforms: bool
+    missing_clauses: list[str] = Field(
+        description="Ids of clauses none of its contracts in force has (all of them when none is in force)."
+    )
+    contracts: list[ContractConformance]

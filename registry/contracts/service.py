@@ -9,20 +9,24 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
-from registry.contracts import rules
+from registry.contracts import conformance, rules
+from registry.contracts.conformance import Framework
 from registry.contracts.schemas import (
+    ClauseCheck,
+    ContractConformance,
     ContractCreate,
     ContractRead,
     ContractTermination,
     ContractUpdate,
     DocumentRead,
+    VendorConformance,
 )
 from registry.deletions import service as deletions
 from registry.disclosures import service as disclosures
 from registry.enums import ChangeAction, ContractKind, ContractStatus
 from registry.errors import conflict, invalid, not_found, precondition_failed
 from registry.files import check_upload, store_file
-from registry.tables import Contract, StoredFile, Vendor
+from registry.tables import Contract, Disclosure, StoredFile, Vendor
 
 SORTS = {
     "id": Contract.id,
@@ -276,3 +280,74 @@ async def get_document(contract_id: int) -> dict[str, Any]:
     if not row["document"]:
         raise not_found("document of contract", contract_id)
     return await StoredFile.select().where(StoredFile.id == row["document"]).first()
+
+
+async def _with_categories(contract_ids: list[int]) -> set[int]:
+    """Which of these contracts have a disclosure listing at least one category."""
+    if not contract_ids:
+        return set()
+    rows = await Disclosure.select(Disclosure.contract).where(
+        Disclosure.contract.is_in(contract_ids),
+        WhereRaw("EXISTS (SELECT 1 FROM disclosure_category dc WHERE dc.disclosure = disclosure.id)"),
+    )
+    return {r["contract"] for r in rows}
+
+
+def _conformance(
+    row: dict[str, Any], has_categories: bool, day: date, frameworks: set[Framework] | None
+) -> ContractConformance:
+    checks = conformance.evaluate(row, has_categories, frameworks)
+    present = sum(1 for _, ok in checks if ok)
+    return ContractConformance(
+        contract_id=row["id"],
+        vendor_id=row["vendor"],
+        title=row["title"],
+        status=rules.contract_status(row, day),
+        conforms=present == len(checks),
+        present=present,
+        missing=len(checks) - present,
+        clauses=[
+            ClauseCheck(
+                id=c.id,
+                framework=c.framework.value,
+                article=c.article,
+                requirement=c.requirement,
+                present=ok,
+                fields=list(c.fields),
+            )
+            for c, ok in checks
+        ],
+    )
+
+
+async def contract_conformance(
+    contract_id: int, frameworks: set[Framework] | None = None
+) -> ContractConformance:
+    async with db.read_session():
+        row = await _row(contract_id)
+        with_categories = await _with_categories([contract_id])
+    return _conformance(row, contract_id in with_categories, clock.today(), frameworks)
+
+
+async def vendor_conformance(vendor_id: int, frameworks: set[Framework] | None = None) -> VendorConformance:
+    day = clock.today()
+    async with db.read_session():
+        vendor = await Vendor.select(Vendor.id, Vendor.name).where(Vendor.id == vendor_id).first()
+        if vendor is None:
+            raise not_found("vendor", vendor_id)
+        rows = await Contract.select().where(Contract.vendor == vendor_id).order_by(Contract.id)
+        with_categories = await _with_categories([r["id"] for r in rows])
+    contracts = [_conformance(r, r["id"] in with_categories, day, frameworks) for r in rows]
+    in_force = [c for c in contracts if c.status is ContractStatus.active]
+    # A clause counts when any contract in force has it: together they bind the vendor.
+    present = {check.id for c in in_force for check in c.clauses if check.present}
+    clause_ids = [c.id for c in conformance.clauses_of(frameworks)]
+    missing = [cid for cid in clause_ids if cid not in present] if in_force else clause_ids
+    return VendorConformance(
+        vendor_id=vendor["id"],
+        vendor_name=vendor["name"],
+        in_force_contracts=len(in_force),
+        conforms=bool(in_force) and not missing,
+        missing_clauses=missing,
+        contracts=contracts,
+    )

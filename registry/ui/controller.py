@@ -7,7 +7,7 @@ the same service functions as the API, so the same rules and the same change log
 import hmac
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -22,19 +22,34 @@ from registry import clock, db
 from registry.attestations import pdf
 from registry.attestations import service as attestations
 from registry.auth import Actor, WriteContext
-from registry.contracts.service import ContractFilter, get_contract, list_contracts
-from registry.deletions.service import DeletionFilter, list_deletions
+from registry.contracts.conformance import CLAUSES
+from registry.contracts.service import ContractFilter, list_contracts, vendor_conformance
+from registry.deletions.service import DeletionFilter, list_deletions, sync_obligations
 from registry.disclosures.service import DisclosureFilter, list_disclosures
-from registry.enums import DeletionStatus, Role, TaxonomyKind, VendorKind, VendorStatus
-from registry.errors import RegistryError
+from registry.enums import DeletionStatus, JournalKind, Role, TaxonomyKind, VendorKind, VendorStatus
+from registry.errors import RegistryError, invalid
+from registry.journal.schemas import JournalCreate
+from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
 from registry.lookup import service as lookup
 from registry.ratelimit import RateLimiter
-from registry.tables import Change, Contract
+from registry.supervision.schemas import ItemKind, Severity
+from registry.supervision.service import supervision_report
+from registry.tables import Change
 from registry.taxonomy.service import tree
 from registry.ui import people
 from registry.vendors.schemas import VendorCreate
 from registry.vendors.service import VendorFilter, create_vendor, get_vendor, list_vendors
 
+ITEM_LABELS = {
+    ItemKind.deletion_overdue: "Deletion overdue",
+    ItemKind.backup_follow_up_missing: "Backups not followed up",
+    ItemKind.no_equivalent_confidentiality: "No equivalent confidentiality (§6.1)",
+    ItemKind.consent_without_reference: "Consent not referenced",
+    ItemKind.contract_clauses_missing: "Contract lacks clauses",
+    ItemKind.review_overdue: "Review due",
+    ItemKind.deletion_due: "Deletion due",
+    ItemKind.contract_expiring: "Contract ending",
+}
 COOKIE = "registry_session"
 LOGIN_COOKIE = "registry_sign_in"
 _FORM_LIMIT = 64 * 1024
@@ -213,29 +228,21 @@ class WebController(Controller):
         actor, csrf = await _signed_in(request, Role.lookup)
         if not actor.has(Role.viewer):
             return Redirect("/ui/lookup", status_code=303)
-        today = clock.today()
-        async with db.read_session():
-            overdue, overdue_total = await list_deletions(DeletionFilter(status=DeletionStatus.overdue))
-            open_, open_total = await list_deletions(DeletionFilter(status=DeletionStatus.open))
-            confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
-            ending = (
-                await Contract.select(Contract.id)
-                .where(Contract.ends_on >= today, Contract.ends_on <= today + timedelta(days=30))
-                .order_by(Contract.ends_on)
-                .limit(200)
-            )
-            soon = [await get_contract(row["id"]) for row in ending]
+        await sync_obligations(_context(request, actor), clock.today())
+        report = await supervision_report()
+        confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
+        groups = [
+            (severity, [item for item in report.items if item.severity is severity]) for severity in Severity
+        ]
         return _page(
             request,
             "dashboard.html.j2",
             actor=actor,
             csrf=csrf,
-            overdue=overdue,
-            overdue_total=overdue_total,
-            open=open_,
-            open_total=open_total,
+            report=report,
+            groups=groups,
+            labels=ITEM_LABELS,
             confirmed=confirmed,
-            expiring=soon,
         )
 
     @get("/vendors")
@@ -245,17 +252,20 @@ class WebController(Controller):
         q: str | None = None,
         kind: str | None = None,
         status: str | None = None,
+        conformance: str | None = None,
         page: int = 1,
     ) -> Template:
         actor, csrf = await _signed_in(request, Role.viewer)
         kind_ = kind if kind in {k.value for k in VendorKind} else None
         status_ = status if status in {s.value for s in VendorStatus} else None
+        conformance_ = conformance if conformance in ("gaps", "complete") else None
         page = min(max(page, 1), 10_000)
         found, total = await list_vendors(
             VendorFilter(
                 q=(q or "").strip()[:200] or None,
                 kind=VendorKind(kind_) if kind_ else None,
                 status=VendorStatus(status_) if status_ else None,
+                conformance=conformance_,
                 limit=50,
                 offset=(page - 1) * 50,
             )
@@ -271,6 +281,7 @@ class WebController(Controller):
             q=q or "",
             kind=kind_ or "",
             status=status_ or "",
+            conformance=conformance_ or "",
             kinds=[k.value for k in VendorKind],
             statuses=[s.value for s in VendorStatus],
         )
@@ -325,45 +336,39 @@ class WebController(Controller):
     @get("/vendors/{vendor_id:int}")
     async def vendor(self, request: Request, vendor_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.viewer)
-        async with db.read_session():
-            vendor = await get_vendor(_bounded(vendor_id))
-            contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
-            disclosures, _ = await list_disclosures(DisclosureFilter(vendor_id=vendor_id, limit=500))
-            deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
-            issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
-            # The vendor's history with that of its contracts, disclosures, deletions and attestations.
-            objects = {
-                "vendor": [str(vendor_id)],
-                "contract": [str(c.id) for c in contracts],
-                "disclosure": [str(d.id) for d in disclosures],
-                "deletion_obligation": [str(d.id) for d in deletions],
-                "attestation": [a.serial for a in issued],
-            }
-            where = None
-            for object_type, ids in objects.items():
-                if ids:
-                    clause = (Change.object_type == object_type) & Change.object_id.is_in(ids)
-                    where = clause if where is None else where | clause
-            timeline = (
-                await Change.select(
-                    Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
-                )
-                .where(where)
-                .order_by(Change.id, ascending=False)
-                .limit(200)
-            )
-        return _page(
-            request,
-            "vendor.html.j2",
-            actor=actor,
-            csrf=csrf,
-            vendor=vendor,
-            contracts=contracts,
-            disclosures=disclosures,
-            deletions=deletions,
-            attestations=issued,
-            timeline=timeline,
-        )
+        return await vendor_page(request, actor, csrf, _bounded(vendor_id))
+
+    @post("/vendors/{vendor_id:int}/journal", request_max_body_size=_FORM_LIMIT)
+    async def add_note(self, request: Request, vendor_id: int) -> Response:
+        actor, csrf = await _signed_in(request, Role.editor)
+        vendor_id = _bounded(vendor_id)
+        form = await _form(request)
+        _check_csrf(form, csrf)
+        values = {k: form.get(k, "") for k in ("about", "kind", "text")}
+        object_type, _, object_id = values["about"].partition(":")
+        body = {
+            "object_type": object_type,
+            "object_id": object_id,
+            "kind": values["kind"],
+            "text": values["text"],
+        }
+        errors: dict[str, str] = {}
+        try:
+            data = JournalCreate.model_validate(body)
+            if await vendor_of(data.object_type, data.object_id) != vendor_id:
+                raise invalid("object_id", "of_vendor", "choose one of this vendor's records")
+            await add_entry(_context(request, actor), data)
+        except ValidationError as error:
+            errors = _errors(error)
+        except RegistryError as error:
+            errors = {(error.errors[0].field if error.errors else "text"): error.detail}
+        if errors:
+            # object_type/object_id are both chosen by the one "about" control.
+            for name in ("object_type", "object_id"):
+                if name in errors:
+                    errors["about"] = errors.pop(name)
+            return await vendor_page(request, actor, csrf, vendor_id, 400, note=values, note_errors=errors)
+        return Redirect(f"/ui/vendors/{vendor_id}#journal", status_code=303)
 
     @get("/attestations/{serial:str}/pdf")
     async def attestation_pdf(self, request: Request, serial: str) -> Response:
@@ -437,6 +442,73 @@ class WebController(Controller):
             document, request.app.state["pdf_pool"].signature_valid, pdf.serials_in
         )
         return _page(request, "verify.html.j2", verdict=verdict, error=None)
+
+
+async def vendor_page(
+    request: Request,
+    actor: Actor,
+    csrf: str,
+    vendor_id: int,
+    http_status: int = 200,
+    note: dict[str, str] | None = None,
+    note_errors: dict[str, str] | None = None,
+) -> Template:
+    async with db.read_session():
+        vendor = await get_vendor(vendor_id)
+        contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
+        disclosures, _ = await list_disclosures(DisclosureFilter(vendor_id=vendor_id, limit=500))
+        deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
+        issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
+        notes, notes_total = await list_entries(JournalFilter(vendor_id=vendor_id, limit=200))
+        # The vendor's history with that of its contracts, disclosures, deletions and attestations.
+        objects = {
+            "vendor": [str(vendor_id)],
+            "contract": [str(c.id) for c in contracts],
+            "disclosure": [str(d.id) for d in disclosures],
+            "deletion_obligation": [str(d.id) for d in deletions],
+            "attestation": [a.serial for a in issued],
+            "journal_entry": [str(n.id) for n in notes],
+        }
+        where = None
+        for object_type, ids in objects.items():
+            if ids:
+                clause = (Change.object_type == object_type) & Change.object_id.is_in(ids)
+                where = clause if where is None else where | clause
+        timeline = (
+            await Change.select(
+                Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
+            )
+            .where(where)
+            .order_by(Change.id, ascending=False)
+            .limit(200)
+        )
+    conformance = await vendor_conformance(vendor_id)
+    # What a note can be about: the vendor and each of its records.
+    about = [(f"vendor:{vendor.id}", f"The vendor, {vendor.name}")]
+    about += [(f"contract:{c.id}", f"Contract: {c.title}") for c in contracts]
+    about += [(f"deletion:{d.id}", f"Deletion {d.id} (due {d.due_on})") for d in deletions]
+    about += [(f"attestation:{a.id}", f"Attestation {a.serial}") for a in issued]
+    return _page(
+        request,
+        "vendor.html.j2",
+        http_status,
+        actor=actor,
+        csrf=csrf,
+        vendor=vendor,
+        contracts=contracts,
+        disclosures=disclosures,
+        deletions=deletions,
+        attestations=issued,
+        timeline=timeline,
+        conformance=conformance,
+        clauses={c.id: c for c in CLAUSES},
+        notes=notes,
+        notes_total=notes_total,
+        about=about,
+        note_kinds=[k.value for k in JournalKind],
+        note=note or {"about": f"vendor:{vendor.id}", "kind": "info", "text": ""},
+        note_errors=note_errors or {},
+    )
 
 
 def _choices() -> dict[str, Any]:

@@ -84,6 +84,27 @@ CONTRACT = [
     ),
     Field("deletion_deadline_days", "Days to delete after the end", "number", required=True),
     Field("backups_covered", "The deletion duty covers backups", "checkbox"),
+    # The clauses GDPR Art. 28(3) and PIPL Art. 21 require (GET /contracts/{id}/conformance).
+    Field(
+        "documented_instructions", "Processes only on our documented instructions (Art. 28(3)(a))", "checkbox"
+    ),
+    Field("personnel_confidentiality", "Its staff are bound to confidentiality (Art. 28(3)(b))", "checkbox"),
+    Field("security_measures", "Security measures (Art. 28(3)(c), Art. 32)", "textarea"),
+    Field(
+        "subprocessing_requires_consent",
+        "Sub-processors only with our prior consent (Art. 28(3)(d))",
+        "checkbox",
+    ),
+    Field("assists_data_subject_rights", "Helps answer data subjects' requests (Art. 28(3)(e))", "checkbox"),
+    Field(
+        "assists_compliance",
+        "Helps with security, breach notification and impact assessments (Art. 28(3)(f))",
+        "checkbox",
+    ),
+    Field("audit_right", "We may audit; it shows how it complies (Art. 28(3)(h))", "checkbox"),
+    Field("purposes", "Purposes of processing (PIPL Art. 21)", "textarea"),
+    Field("processing_period", "Period of processing (PIPL Art. 21)"),
+    Field("processing_method", "Method of processing (PIPL Art. 21)"),
     Field("governing_law", "Governing law"),
     Field("notes", "Notes", "textarea"),
     Field("document", "Signed contract (PDF, DOCX, ODT, PNG or JPEG)", "file"),

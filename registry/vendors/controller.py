@@ -6,6 +6,9 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.contracts import service as contracts
+from registry.contracts.conformance import Framework
+from registry.contracts.schemas import VendorConformance
 from registry.enums import VendorKind, VendorStatus
 from registry.errors import problem_responses
 from registry.http import etag, if_match_version
@@ -50,6 +53,13 @@ class VendorController(Controller):
         ] = None,
         status: VendorStatus | None = None,
         tag: Annotated[str | None, Parameter(pattern="^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] = None,
+        conformance: Annotated[
+            Literal["gaps", "complete"] | None,
+            Parameter(
+                description="gaps: a current contract lacks a required clause; complete: has current "
+                "contracts and none lacks one (see GET /contracts/{id}/conformance)."
+            ),
+        ] = None,
         sort: Sort = "name",
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
@@ -60,6 +70,7 @@ class VendorController(Controller):
             country=country_param(country),
             status=status,
             tag=tag.lower() if tag else None,
+            conformance=conformance,
             sort=sort,
             limit=limit,
             offset=offset,
@@ -85,6 +96,22 @@ class VendorController(Controller):
     async def get_vendor(self, vendor_id: VendorId) -> Response[VendorRead]:
         vendor = await service.get_vendor(vendor_id)
         return Response(vendor, headers={"ETag": etag(vendor.version)})
+
+    @get(
+        "/{vendor_id:int}/conformance",
+        operation_id="get_vendor_conformance",
+        responses=problem_responses(404),
+        description="Every contract of the vendor against the required clauses, and the clauses its "
+        "current contracts lack.",
+    )
+    async def get_conformance(
+        self,
+        vendor_id: VendorId,
+        framework: Annotated[
+            list[Framework] | None, Parameter(description="Only these frameworks; default all.")
+        ] = None,
+    ) -> VendorConformance:
+        return await contracts.vendor_conformance(vendor_id, set(framework) if framework else None)
 
     @patch(
         "/{vendor_id:int}",

@@ -9,10 +9,11 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
+from registry.contracts import conformance
 from registry.contracts.rules import vendor_status, vendor_status_sql
 from registry.enums import ChangeAction, VendorKind, VendorStatus
 from registry.errors import conflict, invalid, not_found, precondition_failed
-from registry.tables import Contract, Vendor
+from registry.tables import Contract, Disclosure, JournalEntry, Vendor
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
 
 SORTS = {
@@ -38,6 +39,7 @@ class VendorFilter:
     country: str | None = None
     status: VendorStatus | None = None
     tag: str | None = None
+    conformance: str | None = None
     sort: str = "name"
     limit: int = 50
     offset: int = 0
@@ -69,6 +71,10 @@ def _where(f: VendorFilter, day: date) -> list:
         where.append(WhereRaw(_TAG_SQL[db.current_engine().engine_type], f.tag))
     if f.status:
         sql, args = vendor_status_sql(f.status, day)
+        where.append(WhereRaw(sql, *args))
+    if f.conformance:
+        rule = conformance.vendor_gaps_sql if f.conformance == "gaps" else conformance.vendor_complete_sql
+        sql, args = rule(day)
         where.append(WhereRaw(sql, *args))
     return where
 
@@ -212,16 +218,23 @@ async def delete_vendor(ctx: WriteContext, vendor_id: int) -> None:
             .order_by(Contract.id)
         )
         children = await Vendor.select(Vendor.id, Vendor.name).where(Vendor.parent == vendor_id)
-        if contracts or children:
+        disclosures = await Disclosure.select(Disclosure.id).where(
+            Disclosure.vendor == vendor_id, Disclosure.contract.is_null()
+        )
+        notes = await JournalEntry.count().where(JournalEntry.vendor == vendor_id)
+        if contracts or children or disclosures or notes:
             names = [f"contract {c['id']} ({c['title']})" for c in contracts]
             names += [f"vendor {v['id']} ({v['name']})" for v in children]
+            names += [f"disclosure {d['id']}" for d in disclosures]
+            names += [f"{notes} journal entries"] if notes else []
             raise conflict(
                 f"Vendor {vendor_id} cannot be deleted while these refer to it: {', '.join(names)}.",
                 conflicts=[
                     {"type": "contract", "id": c["id"], "title": c["title"], "reference": c["reference"]}
                     for c in contracts
                 ]
-                + [{"type": "vendor", "id": v["id"], "name": v["name"]} for v in children],
+                + [{"type": "vendor", "id": v["id"], "name": v["name"]} for v in children]
+                + [{"type": "disclosure", "id": d["id"]} for d in disclosures],
             )
         await Vendor.delete().where(Vendor.id == vendor_id)
         await record_change(ctx, "vendor", vendor_id, ChangeAction.delete, snapshot(before), None)

@@ -61,9 +61,11 @@ async def enqueue(
     data: dict[str, Any],
     *,
     dedupe_key: str | None = None,
+    webhook_id: int | None = None,
 ) -> int | None:
     """Write one event and its deliveries (inside the caller's transaction). With ``dedupe_key``,
-    an event already written under that key is not written again; returns the new event's id."""
+    an event already written under that key is not written again; with ``webhook_id``, it goes to
+    that webhook only, whatever it subscribes to. Returns the new event's id."""
     if dedupe_key is not None and await WebhookEvent.exists().where(WebhookEvent.dedupe_key == dedupe_key):
         return None
     now = clock.now()
@@ -79,16 +81,14 @@ async def enqueue(
         )
     ).returning(WebhookEvent.id)
     event_id = inserted[0]["id"]
-    hooks = (
-        await Webhook.select(Webhook.id, Webhook.events)
-        .where(Webhook.disabled_at.is_null())
-        .output(load_json=True)
-    )
+    hooks = Webhook.select(Webhook.id, Webhook.events).where(Webhook.disabled_at.is_null())
+    if webhook_id is not None:
+        hooks = hooks.where(Webhook.id == webhook_id)
     due = int(now.timestamp() * 1000)
     rows = [
         WebhookDelivery(webhook=hook["id"], event=event_id, next_attempt_ms=due, created_at=now)
-        for hook in hooks
-        if event_type in hook["events"] or "*" in hook["events"]
+        for hook in await hooks.output(load_json=True)
+        if webhook_id is not None or event_type in hook["events"] or "*" in hook["events"]
     ]
     if rows:
         await WebhookDelivery.insert(*rows)

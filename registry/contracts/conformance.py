@@ -1,0 +1,266 @@
+"""Which clauses the law and the policy require of a contract, and whether a contract has them.
+
+Each clause is checked twice from one definition: in Python for a contract's conformance, and in SQL
+for filtering the vendor list (``?conformance=gaps``). Tests compare the two on the same data. A vendor
+is judged on its contracts in force together (the law asks for the clauses in "a contract or other
+legal act": a master agreement and its DPA count as one), a contract on its own.
+
+Sources:
+- GDPR Art. 28(3)(a)-(h): what a processing contract must stipulate;
+- PIPL Art. 21: entrusted processing agrees purpose, period, method, categories and protective measures,
+  the trustee processes only as agreed, does not sub-entrust without consent, returns or deletes the
+  data at the end and keeps none, and the handler supervises it;
+- the privacy policy §6.1: recipients have "equivalent confidentiality obligations and confidentiality
+  measures as us", and are supervised "to delete personal information backed up after their services
+  are over".
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+
+class Framework(StrEnum):
+    gdpr = "gdpr"
+    pipl = "pipl"
+    policy = "policy"
+
+
+def _filled(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _text_sql(column: str) -> str:
+    return f"(c.{column} IS NOT NULL AND TRIM(c.{column}) <> '')"
+
+
+_CATEGORIES_SQL = (
+    "EXISTS (SELECT 1 FROM disclosure d JOIN disclosure_category dc ON dc.disclosure = d.id"
+    " WHERE d.contract = c.id)"
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    framework: Framework
+    article: str
+    requirement: str
+    # The contract fields that record the clause: what to fill in when it is missing.
+    fields: tuple[str, ...]
+    check: Callable[[Mapping[str, Any], bool], bool]
+    # A SQL condition on the contract aliased ``c`` that is true when the clause is present.
+    sql: str
+
+
+def _flag(name: str) -> tuple[Callable[[Mapping[str, Any], bool], bool], str]:
+    return (lambda c, _: bool(c[name])), f"c.{name} = TRUE"
+
+
+def _text(name: str) -> tuple[Callable[[Mapping[str, Any], bool], bool], str]:
+    return (lambda c, _: _filled(c[name])), _text_sql(name)
+
+
+# Delete or return at the end, copies included: the registry records what happens at the end on every
+# contract, so the clause turns on whether the duty reaches the backups.
+_END = (
+    (lambda c, _: bool(c["end_of_contract"]) and bool(c["backups_covered"])),
+    ("(c.end_of_contract IS NOT NULL AND c.backups_covered = TRUE)"),
+)
+_CATEGORIES = (lambda _, has_categories: has_categories), _CATEGORIES_SQL
+
+
+def _clause(id_, framework, article, requirement, fields, rule) -> Clause:
+    check, sql = rule
+    return Clause(id_, framework, article, requirement, fields, check, sql)
+
+
+G, P, POL = Framework.gdpr, Framework.pipl, Framework.policy
+CLAUSES: tuple[Clause, ...] = (
+    _clause(
+        "gdpr-28-3-a",
+        G,
+        "GDPR Art. 28(3)(a)",
+        "Processes the data only on the controller's documented instructions, transfers included.",
+        ("documented_instructions",),
+        _flag("documented_instructions"),
+    ),
+    _clause(
+        "gdpr-28-3-b",
+        G,
+        "GDPR Art. 28(3)(b)",
+        "People authorised to process the data are bound to confidentiality.",
+        ("personnel_confidentiality",),
+        _flag("personnel_confidentiality"),
+    ),
+    _clause(
+        "gdpr-28-3-c",
+        G,
+        "GDPR Art. 28(3)(c)",
+        "Takes the security measures Art. 32 requires.",
+        ("security_measures",),
+        _text("security_measures"),
+    ),
+    _clause(
+        "gdpr-28-3-d",
+        G,
+        "GDPR Art. 28(3)(d)",
+        "Engages another processor only with the controller's prior authorisation.",
+        ("subprocessing_requires_consent",),
+        _flag("subprocessing_requires_consent"),
+    ),
+    _clause(
+        "gdpr-28-3-e",
+        G,
+        "GDPR Art. 28(3)(e)",
+        "Assists the controller in answering data subjects' requests.",
+        ("assists_data_subject_rights",),
+        _flag("assists_data_subject_rights"),
+    ),
+    _clause(
+        "gdpr-28-3-f",
+        G,
+        "GDPR Art. 28(3)(f)",
+        "Assists with security, breach notification and impact assessments (Arts. 32-36).",
+        ("assists_compliance",),
+        _flag("assists_compliance"),
+    ),
+    _clause(
+        "gdpr-28-3-g",
+        G,
+        "GDPR Art. 28(3)(g)",
+        "Deletes or returns all the data at the end, and deletes existing copies (backups).",
+        ("end_of_contract", "backups_covered"),
+        _END,
+    ),
+    _clause(
+        "gdpr-28-3-h",
+        G,
+        "GDPR Art. 28(3)(h)",
+        "Makes available the information needed to demonstrate compliance, and allows audits.",
+        ("audit_right",),
+        _flag("audit_right"),
+    ),
+    _clause(
+        "pipl-21-purpose",
+        P,
+        "PIPL Art. 21",
+        "Agrees the purpose of the entrusted processing.",
+        ("purposes",),
+        _text("purposes"),
+    ),
+    _clause(
+        "pipl-21-period",
+        P,
+        "PIPL Art. 21",
+        "Agrees the period of the entrusted processing.",
+        ("processing_period",),
+        _text("processing_period"),
+    ),
+    _clause(
+        "pipl-21-method",
+        P,
+        "PIPL Art. 21",
+        "Agrees the method of processing.",
+        ("processing_method",),
+        _text("processing_method"),
+    ),
+    _clause(
+        "pipl-21-categories",
+        P,
+        "PIPL Art. 21",
+        "Agrees the categories of personal information (recorded by the disclosures under the contract).",
+        ("disclosures",),
+        _CATEGORIES,
+    ),
+    _clause(
+        "pipl-21-protection",
+        P,
+        "PIPL Art. 21",
+        "Agrees the protective measures.",
+        ("security_measures",),
+        _text("security_measures"),
+    ),
+    _clause(
+        "pipl-21-instructions",
+        P,
+        "PIPL Art. 21",
+        "The trustee processes only as agreed, beyond neither purpose nor method.",
+        ("documented_instructions",),
+        _flag("documented_instructions"),
+    ),
+    _clause(
+        "pipl-21-subentrust",
+        P,
+        "PIPL Art. 21",
+        "No further entrusting without the handler's consent.",
+        ("subprocessing_requires_consent",),
+        _flag("subprocessing_requires_consent"),
+    ),
+    _clause(
+        "pipl-21-return-delete",
+        P,
+        "PIPL Art. 21",
+        "Returns or deletes the data when the contract ends, and retains none (backups included).",
+        ("end_of_contract", "backups_covered"),
+        _END,
+    ),
+    _clause(
+        "pipl-21-supervision",
+        P,
+        "PIPL Art. 21",
+        "The handler supervises the trustee's processing (audit right).",
+        ("audit_right",),
+        _flag("audit_right"),
+    ),
+    _clause(
+        "policy-6-1-confidentiality",
+        POL,
+        "Privacy policy §6.1",
+        "Confidentiality obligations and measures equivalent to ours.",
+        ("confidentiality_equivalent",),
+        _flag("confidentiality_equivalent"),
+    ),
+    _clause(
+        "policy-6-1-backups",
+        POL,
+        "Privacy policy §6.1",
+        "Deletes the data, backups included, after the service is over.",
+        ("backups_covered",),
+        _flag("backups_covered"),
+    ),
+)
+CLAUSE_IDS = tuple(c.id for c in CLAUSES)
+
+
+def clauses_of(frameworks: set[Framework] | None) -> tuple[Clause, ...]:
+    return CLAUSES if not frameworks else tuple(c for c in CLAUSES if c.framework in frameworks)
+
+
+def evaluate(
+    contract: Mapping[str, Any], has_categories: bool, frameworks: set[Framework] | None = None
+) -> list[tuple[Clause, bool]]:
+    return [(clause, clause.check(contract, has_categories)) for clause in clauses_of(frameworks)]
+
+
+# A contract (aliased ``c``) in force on the day in the placeholders.
+IN_FORCE_SQL = "c.signed_on IS NOT NULL AND c.effective_from <= {} AND (c.ends_on IS NULL OR c.ends_on >= {})"
+
+
+def _in_force_with(vendor: str, condition: str) -> str:
+    return f"EXISTS (SELECT 1 FROM contract c WHERE c.vendor = {vendor} AND {IN_FORCE_SQL} AND {condition})"
+
+
+def vendor_gaps_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list[date]]:
+    """Vendors with a contract in force, where some clause is in none of their contracts in force.
+    The law asks for the clauses in "a contract or other legal act": an MSA and its DPA together count."""
+    missing = " OR ".join(f"NOT {_in_force_with(vendor, clause.sql)}" for clause in CLAUSES)
+    return f"({_in_force_with(vendor, 'TRUE')} AND ({missing}))", [day, day] * (len(CLAUSES) + 1)
+
+
+def vendor_complete_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list[date]]:
+    """Vendors with a contract in force whose contracts in force together have every clause."""
+    every = " AND ".join(_in_force_with(vendor, clause.sql) for clause in CLAUSES)
+    return f"({every})", [day, day] * len(CLAUSES)

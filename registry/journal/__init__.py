@@ -1,0 +1,1 @@
+"""Journal: append-only notes on vendors, contracts, deletions and attestations."""

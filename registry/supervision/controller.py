@@ -1,0 +1,39 @@
+"""HTTP route for the supervision report."""
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from registry import clock
+from registry.auth import API_KEY, WriteContext, requires_viewer
+from registry.deletions import service as deletions
+from registry.errors import problem_responses
+from registry.supervision import service
+from registry.supervision.schemas import SupervisionReport
+
+
+class SupervisionController(Controller):
+    """What needs the legal team's attention (PIPL Art. 21: the handler supervises its trustees)."""
+
+    path = "/reports"
+    tags = ["supervision"]
+    guards = [requires_viewer]
+    security = API_KEY
+
+    @get("/supervision", operation_id="supervision_report", responses=problem_responses())
+    async def supervision(
+        self,
+        ctx: WriteContext,
+        within: Annotated[
+            int, Parameter(ge=0, le=3650, description="Days ahead that count as due soon.")
+        ] = 30,
+        review_months: Annotated[
+            int, Parameter(ge=1, le=120, description="A vendor holding data is reviewed at least this often.")
+        ] = 12,
+    ) -> SupervisionReport:
+        # Contracts that expired since anyone looked open their deletion obligations first.
+        await deletions.sync_obligations(
+            WriteContext("system", ctx.request_id, "contract expired"), clock.today()
+        )
+        return await service.supervision_report(within, review_months)

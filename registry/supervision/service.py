@@ -1,0 +1,353 @@
+"""The supervision report: one read of everything that is late, close, or not as the rules require."""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from piccolo.columns.combination import WhereRaw
+
+from registry import clock, db
+from registry.contracts import conformance
+from registry.contracts.rules import vendor_status_sql
+from registry.contracts.service import vendor_conformance
+from registry.enums import JournalKind, JournalObject, LegalBasis, VendorStatus
+from registry.supervision.schemas import ItemKind, ReportItem, Severity, SupervisionReport
+from registry.tables import (
+    Contract,
+    DeletionConfirmation,
+    DeletionObligation,
+    Disclosure,
+    JournalEntry,
+    Vendor,
+)
+
+DO = DeletionObligation
+_ORDER = {Severity.overdue: 0, Severity.gap: 1, Severity.due_soon: 2}
+# An item is "overdue" when a duty is late: these make `registry remind` exit non-zero.
+OVERDUE_KINDS = (ItemKind.deletion_overdue, ItemKind.backup_follow_up_missing)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (the month's last day if it has fewer days)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (next_month - timedelta(days=1)).day))
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _item(
+    kind: ItemKind,
+    severity: Severity,
+    vendor: tuple[int, str],
+    target: tuple[str, int, str],
+    summary: str,
+    day: date | None,
+    today: date,
+) -> ReportItem:
+    object_type, object_id, href = target
+    return ReportItem(
+        kind=kind,
+        severity=severity,
+        vendor_id=vendor[0],
+        vendor_name=vendor[1],
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary,
+        date=day,
+        days=(day - today).days if day else None,
+        href=href,
+        page=f"/ui/vendors/{vendor[0]}",
+    )
+
+
+async def _expiring_contracts(today: date, horizon: date) -> list[ReportItem]:
+    rows = await Contract.select(
+        Contract.id,
+        Contract.title,
+        Contract.vendor,
+        Contract.vendor.name.as_alias("vendor_name"),
+        Contract.ends_on,
+    ).where(
+        Contract.signed_on.is_not_null(),
+        Contract.effective_from <= today,
+        Contract.ends_on >= today,
+        Contract.ends_on <= horizon,
+    )
+    return [
+        _item(
+            ItemKind.contract_expiring,
+            Severity.due_soon,
+            (r["vendor"], r["vendor_name"]),
+            ("contract", r["id"], f"/contracts/{r['id']}"),
+            f"Contract “{r['title']}” ends on {r['ends_on']}.",
+            r["ends_on"],
+            today,
+        )
+        for r in rows
+    ]
+
+
+async def _deletions(today: date, horizon: date) -> list[ReportItem]:
+    rows = await DO.select(
+        DO.id,
+        DO.vendor,
+        DO.vendor.name.as_alias("vendor_name"),
+        DO.due_on,
+        DO.contract.title.as_alias("title"),
+    ).where(DO.confirmed_on.is_null(), DO.due_on <= horizon)
+    items = []
+    for r in rows:
+        late = r["due_on"] < today
+        items.append(
+            _item(
+                ItemKind.deletion_overdue if late else ItemKind.deletion_due,
+                Severity.overdue if late else Severity.due_soon,
+                (r["vendor"], r["vendor_name"]),
+                ("deletion", r["id"], f"/deletions/{r['id']}"),
+                f"Deletion after “{r['title']}” {'was' if late else 'is'} due on {r['due_on']}"
+                f"{' and is not confirmed' if late else ''}.",
+                r["due_on"],
+                today,
+            )
+        )
+    return items
+
+
+async def _backup_follow_ups(today: date) -> list[ReportItem]:
+    """Deletions whose confirmed last backup expiry has passed with no later confirmation or review."""
+    obligations = await DO.select(DO.id, DO.vendor, DO.vendor.name.as_alias("vendor_name")).where(
+        DO.backups_in_scope == True  # noqa: E712 (a Piccolo expression)
+    )
+    if not obligations:
+        return []
+    ids = [o["id"] for o in obligations]
+    confirmations = (
+        await DeletionConfirmation.select(
+            DeletionConfirmation.obligation, DeletionConfirmation.completed_on, DeletionConfirmation.details
+        )
+        .where(DeletionConfirmation.obligation.is_in(ids))
+        .output(load_json=True)
+    )
+    reviews = await JournalEntry.select(JournalEntry.object_id, JournalEntry.created_at).where(
+        JournalEntry.object_type == JournalObject.deletion.value,
+        JournalEntry.kind == JournalKind.review.value,
+        JournalEntry.object_id.is_in(ids),
+    )
+    expiry: dict[int, date] = {}
+    latest: dict[int, date] = defaultdict(lambda: date.min)
+    for c in confirmations:
+        expires = _as_date(c["details"].get("last_backup_expires_on"))
+        if expires:
+            expiry[c["obligation"]] = max(expiry.get(c["obligation"], date.min), expires)
+        latest[c["obligation"]] = max(latest[c["obligation"]], c["completed_on"])
+    for r in reviews:
+        latest[r["object_id"]] = max(latest[r["object_id"]], _as_datetime(r["created_at"]).date())
+    items = []
+    for o in obligations:
+        expires = expiry.get(o["id"])
+        if expires is None or expires >= today or latest[o["id"]] >= expires:
+            continue
+        items.append(
+            _item(
+                ItemKind.backup_follow_up_missing,
+                Severity.overdue,
+                (o["vendor"], o["vendor_name"]),
+                ("deletion", o["id"], f"/deletions/{o['id']}"),
+                f"The last backup copy was to expire on {expires}; no confirmation or review since says it did.",
+                expires,
+                today,
+            )
+        )
+    return items
+
+
+_IN_FORCE_EQUIVALENT = (
+    "EXISTS (SELECT 1 FROM contract c WHERE c.vendor = vendor.id AND c.confidentiality_equivalent = TRUE"
+    " AND c.signed_on IS NOT NULL AND c.effective_from <= {} AND (c.ends_on IS NULL OR c.ends_on >= {}))"
+)
+_HOLDS_DATA = (
+    "EXISTS (SELECT 1 FROM disclosure d WHERE d.vendor = vendor.id AND d.valid_from <= {}"
+    " AND (d.valid_to IS NULL OR d.valid_to >= {}))"
+)
+
+
+async def _without_equivalent_confidentiality(today: date) -> list[ReportItem]:
+    rows = await Vendor.select(Vendor.id, Vendor.name).where(
+        WhereRaw(f"{_HOLDS_DATA} AND NOT {_IN_FORCE_EQUIVALENT}", today, today, today, today)
+    )
+    return [
+        _item(
+            ItemKind.no_equivalent_confidentiality,
+            Severity.gap,
+            (r["id"], r["name"]),
+            ("vendor", r["id"], f"/vendors/{r['id']}"),
+            "Receives personal data today under no contract in force with confidentiality obligations "
+            "equivalent to ours (policy §6.1).",
+            None,
+            today,
+        )
+        for r in rows
+    ]
+
+
+async def _consent_without_reference(today: date) -> list[ReportItem]:
+    rows = await Disclosure.select(
+        Disclosure.id,
+        Disclosure.vendor,
+        Disclosure.vendor.name.as_alias("vendor_name"),
+        Disclosure.purpose,
+        Disclosure.valid_from,
+    ).where(
+        Disclosure.basis == LegalBasis.consent.value,
+        WhereRaw("(disclosure.consent_reference IS NULL OR TRIM(disclosure.consent_reference) = '')"),
+        WhereRaw("(disclosure.valid_to IS NULL OR disclosure.valid_to >= {})", today),
+    )
+    return [
+        _item(
+            ItemKind.consent_without_reference,
+            Severity.gap,
+            (r["vendor"], r["vendor_name"]),
+            ("disclosure", r["id"], f"/disclosures/{r['id']}"),
+            f"Disclosure for {r['purpose']} rests on consent but names no consent record.",
+            None,
+            today,
+        )
+        for r in rows
+    ]
+
+
+async def _reviews_overdue(today: date, months: int) -> list[ReportItem]:
+    """Vendors that hold data (active, or offboarding) with no review recorded since the cut-off."""
+    active, active_args = vendor_status_sql(VendorStatus.active, today)
+    leaving, leaving_args = vendor_status_sql(VendorStatus.offboarding, today)
+    vendors = await Vendor.select(Vendor.id, Vendor.name).where(
+        WhereRaw(f"(({active}) OR ({leaving}))", *active_args, *leaving_args)
+    )
+    if not vendors:
+        return []
+    reviews = await JournalEntry.select(JournalEntry.vendor, JournalEntry.created_at).where(
+        JournalEntry.kind == JournalKind.review.value,
+        JournalEntry.vendor.is_in([v["id"] for v in vendors]),
+    )
+    last: dict[int, date] = {}
+    for r in reviews:
+        day = _as_datetime(r["created_at"]).date()
+        last[r["vendor"]] = max(last.get(r["vendor"], day), day)
+    cutoff = months_before(today, months)
+    items = []
+    for v in vendors:
+        reviewed = last.get(v["id"])
+        if reviewed is not None and reviewed > cutoff:
+            continue
+        summary = (
+            f"Last reviewed on {reviewed}, more than {months} months ago."
+            if reviewed
+            else "Never reviewed: record a review in its journal."
+        )
+        items.append(
+            _item(
+                ItemKind.review_overdue,
+                Severity.gap,
+                (v["id"], v["name"]),
+                ("vendor", v["id"], f"/vendors/{v['id']}"),
+                summary,
+                reviewed,
+                today,
+            )
+        )
+    return items
+
+
+async def _clause_gaps(today: date) -> list[ReportItem]:
+    """Vendors whose contracts in force, taken together, lack a clause the law or the policy requires."""
+    sql, args = conformance.vendor_gaps_sql(today)
+    vendors = await Vendor.select(Vendor.id, Vendor.name).where(WhereRaw(sql, *args))
+    items = []
+    for v in vendors:
+        result = await vendor_conformance(v["id"])
+        missing = [c for c in conformance.CLAUSES if c.id in result.missing_clauses]
+        items.append(
+            _item(
+                ItemKind.contract_clauses_missing,
+                Severity.gap,
+                (v["id"], v["name"]),
+                ("vendor", v["id"], f"/vendors/{v['id']}/conformance"),
+                f"Its contracts in force lack {len(missing)} of {len(conformance.CLAUSES)} required clauses "
+                f"({', '.join(dict.fromkeys(c.article for c in missing))}).",
+                None,
+                today,
+            )
+        )
+    return items
+
+
+async def supervision_report(within: int = 30, review_months: int = 12) -> SupervisionReport:
+    today = clock.today()
+    horizon = today + timedelta(days=within)
+    items: list[ReportItem] = []
+    async with db.read_session():
+        items += await _deletions(today, horizon)
+        items += await _backup_follow_ups(today)
+        items += await _without_equivalent_confidentiality(today)
+        items += await _consent_without_reference(today)
+        items += await _clause_gaps(today)
+        items += await _reviews_overdue(today, review_months)
+        items += await _expiring_contracts(today, horizon)
+    items.sort(key=lambda i: (_ORDER[i.severity], i.date or date.max, i.vendor_name.lower(), i.object_id))
+    counts = {kind: 0 for kind in ItemKind}
+    for item in items:
+        counts[item.kind] += 1
+    return SupervisionReport(
+        as_of=today,
+        within=within,
+        review_months=review_months,
+        overdue=any(counts[k] for k in OVERDUE_KINDS),
+        counts=counts,
+        items=items,
+    )
+
+
+# Timed events `registry remind --emit` writes, once per thing and date (the dedupe key).
+_TIMED = {
+    ItemKind.deletion_overdue: "deletion.overdue",
+    ItemKind.contract_expiring: "contract.expiring",
+}
+
+
+async def emit_due_events(report: SupervisionReport) -> int:
+    """Write the events the report's overdue deletions and expiring contracts stand for, once each:
+    running the reminder twice a day does not notify twice. Returns how many were new."""
+    from registry.webhooks.events import enqueue
+
+    emitted = 0
+    async with db.write_transaction():
+        for item in report.items:
+            event_type = _TIMED.get(item.kind)
+            if event_type is None:
+                continue
+            data = {
+                "object_type": item.object_type,
+                "object_id": str(item.object_id),
+                "vendor_id": item.vendor_id,
+                "vendor_name": item.vendor_name,
+                "date": item.date.isoformat() if item.date else None,
+                "summary": item.summary,
+            }
+            key = f"{event_type}:{item.object_id}:{item.date}"
+            if await enqueue(event_type, item.object_type, item.object_id, data, dedupe_key=key):
+                emitted += 1
+    return emitted
