@@ -33,6 +33,7 @@ from registry.disclosures.controller import DisclosureController
 from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
 from registry.head import HeadReader
+from registry.imports.controller import ImportController
 from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DisclosureController,
             LookupController,
             ExportController,
+            ImportController,
             DeletionController,
             AttestationController,
             ChangeController,

@@ -249,6 +249,54 @@ def deletions_sync() -> None:
     click.echo(f"opened {opened} deletion obligation(s)")
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option(
+    "--kind",
+    type=click.Choice(["vendors", "contracts", "disclosures"]),
+    help="What a CSV file holds (default: guessed from its header).",
+)
+def import_command(file: str, dry_run: bool, kind: str | None) -> None:
+    """Import vendors, contracts and disclosures from a CSV or XLSX file, all or nothing.
+
+    Exit status 1 when any row is refused (each is printed; nothing is written).
+    """
+    from pathlib import Path
+
+    from registry.imports import service
+
+    path = Path(file)
+    settings = load_settings()
+    content = path.read_bytes()
+    if len(content) > settings.max_upload_bytes:
+        raise click.ClickException(
+            f"{file} is larger than REGISTRY_MAX_UPLOAD_BYTES ({settings.max_upload_bytes})"
+        )
+    content_type = service.XLSX if path.suffix.lower() == ".xlsx" else "text/csv"
+    ctx = WriteContext(actor=f"cli:{getpass.getuser()}", message=f"import {path.name}")
+
+    async def work():
+        sheets = service.sheets_of(content, content_type, kind)
+        with click.progressbar(
+            length=service.row_count(sheets), label=f"Importing {path.name}", file=sys.stderr
+        ) as bar:
+            return await service.import_sheets(ctx, sheets, dry_run, bar.update)
+
+    result = _run(work)
+    for name, counts in result.counts.items():
+        click.echo(
+            f"{name}: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
+        )
+    if not result.ok:
+        for e in result.errors:
+            where = f"{e.sheet} row {e.row}, {e.column}" if e.row else e.column
+            click.echo(f"{where}: {e.rule}: {e.message}", err=True)
+        click.echo(f"{len(result.errors)} problem(s); nothing was imported.", err=True)
+        sys.exit(1)
+    click.echo("dry run: nothing was written" if dry_run else "imported")
+
+
 _SEVERITY_LABEL = {"overdue": "OVERDUE", "gap": "GAP", "due_soon": "DUE SOON"}
 
 

@@ -106,6 +106,8 @@ class Vendor(Table, tablename="vendor"):
     website = _text(2048)
     notes = _text()
     tags = JSON(default=[])
+    # Listed on the public sub-processor page (GET /public/subprocessors) while it receives data.
+    public = Boolean(default=False)
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -54,6 +54,9 @@ MATRIX = {
     ("GET", "/journal"): Role.viewer,
     ("GET", "/journal/{entry_id:int}"): Role.viewer,
     ("POST", "/journal"): Role.editor,
+    ("POST", "/imports"): Role.editor,
+    ("GET", "/imports/templates/{sheet:str}"): Role.viewer,
+    ("GET", "/imports/templates.xlsx"): Role.viewer,
     ("POST", "/vendors"): Role.editor,
     ("PATCH", "/vendors/{vendor_id:int}"): Role.editor,
     ("DELETE", "/vendors/{vendor_id:int}"): Role.editor,
@@ -119,6 +122,7 @@ PARAMS = {
     "name": "nobody",
     "path": "x",
     "file_path": "app.css",
+    "sheet": "vendors",
 }
 
 

@@ -190,7 +190,9 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await page.locator("#kind").select_option("review")
         await page.get_by_label("Note", exact=True).fill("Annual review <b>done</b>: certificates current")
         await page.get_by_role("button", name="Add to the journal").click()
-        await expect(page.locator(".journal")).to_contain_text("Annual review <b>done</b>: certificates current")
+        await expect(page.locator(".journal")).to_contain_text(
+            "Annual review <b>done</b>: certificates current"
+        )
         await expect(page.get_by_role("heading", name="Journal (1)")).to_be_visible()
         await shot("10c-vendor-journal")
 

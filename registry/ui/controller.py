@@ -305,6 +305,8 @@ class WebController(Controller):
         if "tags" in form and form["tags"].strip():
             body["tags"] = [t.strip() for t in form["tags"].split(",") if t.strip()]
         values["tags"] = form.get("tags", "")
+        body["public"] = form.get("public") == "on"
+        values["public"] = "on" if body["public"] else ""
         try:
             data = VendorCreate.model_validate(body)
             vendor = await create_vendor(_context(request, actor), data)

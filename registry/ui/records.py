@@ -151,6 +151,7 @@ VENDOR = [
     Field("registered_address", "Registered address", "textarea"),
     Field("website", "Website", "url"),
     Field("tags", "Tags", "csv", hint="comma-separated"),
+    Field("public", "List on the public sub-processor page while it receives data", "checkbox"),
     Field("notes", "Notes", "textarea"),
 ]
 

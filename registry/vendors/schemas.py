@@ -46,6 +46,11 @@ class _VendorFields(Schema):
     website: WebUrl | None = None
     notes: LongText | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    public: bool = Field(
+        default=False,
+        description="List it on the public sub-processor page (GET /public/subprocessors) while it "
+        "receives data.",
+    )
 
     @field_validator("tags")
     @classmethod
@@ -69,6 +74,7 @@ class VendorUpdate(_VendorFields):
     country: CountryCode | None = None
     registration_ids: list[RegistrationId] | None = Field(default=None, max_length=20)
     tags: list[Tag] | None = Field(default=None, max_length=50)
+    public: bool | None = None
 
 
 class VendorRead(Schema):
@@ -88,6 +94,7 @@ class VendorRead(Schema):
     website: str | None
     notes: str | None
     tags: list[str]
+    public: bool
     version: int
     created_at: datetime
     updated_at: datetime

@@ -187,7 +187,7 @@ async def update_vendor(
     ctx: WriteContext, vendor_id: int, data: VendorUpdate, if_match: int | None
 ) -> VendorRead:
     sent = data.model_dump(mode="json", exclude_unset=True)
-    for required in ("name", "kind", "country", "registration_ids", "tags"):
+    for required in ("name", "kind", "country", "registration_ids", "tags", "public"):
         if required in sent and sent[required] is None:
             raise invalid(required, "not_null", "cannot be cleared")
     async with db.write_transaction():

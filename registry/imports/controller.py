@@ -1,0 +1,103 @@
+"""HTTP routes for bulk imports and their templates."""
+
+from typing import Annotated, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.contracts.controller import read_bounded
+from registry.errors import RegistryError, problem_responses
+from registry.imports import service, templates
+from registry.imports.schemas import ImportReport
+
+
+def report_of(result: service.ImportResult) -> ImportReport:
+    return ImportReport.model_validate(
+        {
+            "dry_run": result.dry_run,
+            "committed": result.ok and not result.dry_run,
+            "counts": {name: vars(counts) for name, counts in result.counts.items()},
+            "errors": [vars(e) for e in result.errors],
+        }
+    )
+
+
+def refused(result: service.ImportResult) -> RegistryError:
+    """422 problem+json: every error with its sheet, row and column, and nothing written."""
+    shown = result.errors[:1000]
+    return RegistryError(
+        status=422,
+        title="Import refused",
+        detail=f"{len(result.errors)} problem(s) in the file; nothing was imported.",
+        errors=[service._field_error(e) for e in shown],
+        extra={"report": report_of(result).model_dump(mode="json")},
+    )
+
+
+class ImportController(Controller):
+    """Vendors, contracts and disclosures from a spreadsheet (CSV or XLSX), all or nothing per file."""
+
+    path = "/imports"
+    tags = ["imports"]
+    guards = [requires_viewer]
+    security = API_KEY
+
+    @post(
+        "/",
+        operation_id="import_file",
+        guards=[requires_editor],
+        request_max_body_size=None,
+        status_code=200,
+        responses=problem_responses(413, 415, 422),
+        description="The body is the file: text/csv (one sheet; `kind` or guessed from its header) or an "
+        "XLSX workbook with sheets named vendors, contracts, disclosures. With `dry_run=true` nothing is "
+        "written and the report says what would be.",
+    )
+    async def import_file(
+        self,
+        request: Request,
+        ctx: WriteContext,
+        dry_run: bool = False,
+        kind: Annotated[
+            Literal["vendors", "contracts", "disclosures"] | None,
+            Parameter(description="What a CSV file holds; default: guessed from its header."),
+        ] = None,
+    ) -> ImportReport:
+        content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
+        sheets = service.sheets_of(content, request.headers.get("content-type", ""), kind)
+        result = await service.import_sheets(ctx, sheets, dry_run)
+        if not result.ok:
+            raise refused(result)
+        return report_of(result)
+
+    @get(
+        "/templates/{sheet:str}",
+        operation_id="import_template_csv",
+        media_type="text/csv",
+        responses=problem_responses(),
+        description="An empty CSV template (the header row) for one sheet.",
+    )
+    async def csv_template(
+        self,
+        sheet: Annotated[Literal["vendors", "contracts", "disclosures"], Parameter(description="The sheet")],
+    ) -> Response[str]:
+        return Response(
+            templates.csv_template(sheet),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{sheet}.csv"'},
+        )
+
+    @get(
+        "/templates.xlsx",
+        operation_id="import_template_xlsx",
+        media_type=service.XLSX,
+        responses=problem_responses(),
+        description="An empty workbook with every sheet, and a help sheet describing each column.",
+    )
+    async def xlsx_template(self) -> Response[bytes]:
+        return Response(
+            templates.xlsx_template(),
+            media_type=service.XLSX,
+            headers={"Content-Disposition": 'attachment; filename="registry-import.xlsx"'},
+        )
