@@ -45,6 +45,7 @@ from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
 from registry.ui.controller import SignInRequired, WebController, sign_in_redirect
+from registry.ui.data import DataController
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
 from registry.webhooks.controller import WebhookController
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             WebController,
             RecordsController,
+            DataController,
             create_static_files_router(
                 path="/ui/static",
                 directories=[UI / "static"],

@@ -46,6 +46,10 @@ MATRIX = {
     ("GET", "/attestations/{serial:str}/pdf"): Role.viewer,
     ("GET", "/exports/recipients.csv"): Role.viewer,
     ("GET", "/exports/recipients.json"): Role.viewer,
+    ("GET", "/exports/recipients.pdf"): Role.viewer,
+    ("GET", "/exports/register.json"): Role.viewer,
+    ("GET", "/exports/register.xlsx"): Role.viewer,
+    ("GET", "/exports/register.zip"): Role.viewer,
     ("GET", "/changes"): Role.viewer,
     ("GET", "/changes/verify"): Role.viewer,
     ("GET", "/contracts/{contract_id:int}/conformance"): Role.viewer,
@@ -114,6 +118,9 @@ MATRIX = {
     ("GET", "/ui/disclosures/{disclosure_id:int}/edit"): SESSION,
     ("POST", "/ui/disclosures/{disclosure_id:int}/edit"): SESSION,
     ("POST", "/ui/vendors/{vendor_id:int}/journal"): SESSION,
+    ("GET", "/ui/data"): SESSION,
+    ("GET", "/ui/data/{name:str}"): SESSION,
+    ("POST", "/ui/data/import"): SESSION,
 }
 PARAMS = {
     "kind": "data-categories",

@@ -203,6 +203,22 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await expect(overdue).to_contain_text("Backups not followed up")
         await expect(overdue).to_contain_text("Acme <Hosting> GmbH")
         await shot("10d-dashboard-report")
+
+        # Import a spreadsheet: a dry run first (the default), then for real; then the registers out.
+        await page.get_by_role("link", name="Import and export").click()
+        sheet = tmp_path / "vendors.csv"
+        sheet.write_text("name,kind,country\r\nQuill Translation,contractor,FR\r\n")
+        await page.get_by_label("Spreadsheet (CSV or XLSX)").set_input_files(str(sheet))
+        await page.get_by_role("button", name="Import").click()
+        await expect(page.get_by_role("status")).to_contain_text("Dry run: nothing was written")
+        await shot("10e-import-dry-run")
+        await page.get_by_label("Spreadsheet (CSV or XLSX)").set_input_files(str(sheet))
+        await page.get_by_label("Dry run").uncheck()
+        await page.get_by_role("button", name="Import").click()
+        await expect(page.get_by_role("status")).to_contain_text("Imported")
+        async with page.expect_download() as download_info:
+            await page.get_by_role("link", name="The whole register (XLSX").click()
+        assert (await (await download_info.value).path()).read_bytes().startswith(b"PK")
         await page.goto(f"{server}/ui/vendors/{vendor_id}")
 
         # Printable: navigation, forms and buttons give way to the record itself.

@@ -68,5 +68,10 @@ class PdfPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, pdf.signature_valid, document, cert)
 
+    async def run(self, function, *args):
+        """Any other rendering (a report) in the same worker processes, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, function, *args)
+
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -1,16 +1,40 @@
 """HTTP routes for exports of the registers."""
 
-from datetime import date
+import asyncio
+from datetime import date, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from registry import clock
+from registry.attestations.schemas import AttestationRead
 from registry.auth import API_KEY, requires_viewer
-from registry.errors import problem_responses
-from registry.exports import service
+from registry.contracts.schemas import ContractRead
+from registry.deletions.schemas import DeletionRead
+from registry.disclosures.schemas import DisclosureRead
+from registry.errors import invalid, problem_responses
+from registry.exports import register, service
+from registry.exports.pdf import render_recipients
 from registry.exports.service import RecipientRegister
+from registry.imports.service import XLSX
+from registry.schemas import Schema
+from registry.vendors.schemas import VendorRead
+
+MAX_PDF_ROWS = 5000
+
+
+class Register(Schema):
+    """Every record of the registry, as the API returns each."""
+
+    controller: str
+    generated_at: datetime
+    vendors: list[VendorRead]
+    contracts: list[ContractRead]
+    disclosures: list[DisclosureRead]
+    deletions: list[DeletionRead]
+    attestations: list[AttestationRead]
+
 
 AsOf = Annotated[date | None, Parameter(description="Only disclosures valid on this day; default: all")]
 
@@ -45,3 +69,69 @@ class ExportController(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="recipients-{clock.today()}.csv"'},
         )
+
+    @get(
+        "/recipients.pdf",
+        operation_id="export_recipients_pdf",
+        media_type="application/pdf",
+        responses=problem_responses(422),
+        description="The register of recipients as a printable report, one section per vendor.",
+    )
+    async def export_recipients_pdf(
+        self,
+        request: Request,
+        as_of: Annotated[
+            date | None, Parameter(description="Disclosures valid on this day (default today)")
+        ] = None,
+    ) -> Response[bytes]:
+        settings = request.app.state["settings"]
+        day = as_of or clock.today()
+        rows = await service.recipient_rows(day)
+        if len(rows) > MAX_PDF_ROWS:
+            raise invalid(
+                "as_of",
+                "too_many_rows",
+                f"{len(rows)} disclosures are too many for a PDF (at most {MAX_PDF_ROWS}): "
+                "use recipients.csv or register.xlsx",
+            )
+        context = service.report_context(settings.organisation_name, clock.now(), day, rows)
+        pdf = await request.app.state["pdf_pool"].run(render_recipients, context)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="recipients-{day}.pdf"'},
+        )
+
+    @get("/register.json", operation_id="export_register_json", responses=problem_responses())
+    async def export_register_json(self, request: Request) -> Register:
+        return Register.model_validate(await register.register(request.app.state["settings"]))
+
+    @get(
+        "/register.xlsx",
+        operation_id="export_register_xlsx",
+        media_type=XLSX,
+        responses=problem_responses(),
+        description="One sheet each for vendors, contracts, disclosures, deletions and attestations.",
+    )
+    async def export_register_xlsx(self, request: Request) -> Response[bytes]:
+        data = await register.register(request.app.state["settings"])
+        body = await asyncio.to_thread(register.to_xlsx, data)
+        return Response(body, media_type=XLSX, headers=_attachment(f"register-{clock.today()}.xlsx"))
+
+    @get(
+        "/register.zip",
+        operation_id="export_register_csv_zip",
+        media_type="application/zip",
+        responses=problem_responses(),
+        description="vendors.csv, contracts.csv, disclosures.csv, deletions.csv and attestations.csv.",
+    )
+    async def export_register_zip(self, request: Request) -> Response[bytes]:
+        data = await register.register(request.app.state["settings"])
+        body = await asyncio.to_thread(register.to_zip, data)
+        return Response(
+            body, media_type="application/zip", headers=_attachment(f"register-{clock.today()}.zip")
+        )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

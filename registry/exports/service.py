@@ -103,3 +103,29 @@ def to_csv(rows: list[RecipientRow]) -> str:
         data = row.model_dump(mode="json")
         writer.writerow([safe_cell(data[f]) for f in fields])
     return out.getvalue()
+
+
+def report_context(
+    controller: str, generated_at: datetime, as_of: date | None, rows: list[RecipientRow]
+) -> dict:
+    """What the PDF report template needs: plain data, picklable for the worker process."""
+    vendors: dict[int, dict] = {}
+    for row in rows:
+        vendor = vendors.setdefault(
+            row.vendor_id,
+            {
+                "name": row.vendor_name,
+                "legal_name": row.vendor_legal_name,
+                "kind": row.vendor_kind,
+                "country": row.vendor_country,
+                "rows": [],
+            },
+        )
+        vendor["rows"].append(row.model_dump(mode="json"))
+    return {
+        "controller": controller,
+        "generated_at": generated_at.isoformat(),
+        "as_of": as_of.isoformat() if as_of else None,
+        "total": len(rows),
+        "vendors": list(vendors.values()),
+    }

@@ -1,0 +1,145 @@
+"""The import and export page: registers to download, templates, and a spreadsheet upload with a dry
+run and a row-by-row report. The same service functions as /exports and /imports; a session, not a key."""
+
+import asyncio
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Template
+
+from registry import clock
+from registry.enums import Role
+from registry.errors import RegistryError
+from registry.exports import register
+from registry.exports import service as exports
+from registry.exports.controller import MAX_PDF_ROWS
+from registry.exports.pdf import render_recipients
+from registry.imports import service as imports
+from registry.imports import templates
+from registry.imports.columns import SHEETS
+from registry.ui.controller import (
+    PAGE_ERRORS,
+    UPLOAD_CAP,
+    _check_csrf,
+    _context,
+    _page,
+    _signed_in,
+    refuse_large_body,
+)
+
+# name -> (what it is, media type)
+DOWNLOADS = {
+    "register.xlsx": ("The whole register (XLSX, one sheet per record type)", imports.XLSX),
+    "register.zip": ("The whole register (CSV files in a ZIP)", "application/zip"),
+    "register.json": ("The whole register (JSON)", "application/json"),
+    "recipients.csv": ("Register of recipients (CSV)", "text/csv; charset=utf-8"),
+    "recipients.pdf": ("Register of recipients today (PDF report)", "application/pdf"),
+}
+TEMPLATES = {
+    "import-template.xlsx": ("Import template: every sheet, with help", imports.XLSX),
+    **{
+        f"import-{sheet}.csv": (f"Import template: {sheet} (CSV)", "text/csv; charset=utf-8")
+        for sheet in SHEETS
+    },
+}
+
+
+class DataController(Controller):
+    path = "/ui/data"
+    include_in_schema = False
+    exception_handlers = PAGE_ERRORS  # noqa: RUF012 - Litestar reads it from the class
+
+    @get("/")
+    async def data_page(self, request: Request) -> Template:
+        actor, csrf = await _signed_in(request, Role.viewer)
+        return _page(request, "data.html.j2", **_context_of(actor, csrf))
+
+    @get("/{name:str}")
+    async def download(self, request: Request, name: str) -> Response:
+        await _signed_in(request, Role.viewer)
+        known = DOWNLOADS | TEMPLATES
+        if name not in known:
+            raise RegistryError(
+                status=404, title="Not found", detail=f"There is no download named {name[:80]!r}."
+            )
+        settings = request.app.state["settings"]
+        if name.startswith("register."):
+            data = await register.register(settings)
+            if name == "register.json":
+                import json
+
+                body: Any = json.dumps(data, ensure_ascii=False, indent=1).encode()
+            else:
+                body = await asyncio.to_thread(
+                    register.to_xlsx if name.endswith("xlsx") else register.to_zip, data
+                )
+        elif name == "recipients.csv":
+            body = exports.to_csv(await exports.recipient_rows(None)).encode()
+        elif name == "recipients.pdf":
+            rows = await exports.recipient_rows(clock.today())
+            if len(rows) > MAX_PDF_ROWS:
+                raise RegistryError(
+                    status=422,
+                    title="Too many rows for a PDF",
+                    detail=f"{len(rows)} disclosures are too many for a PDF: download the CSV or XLSX.",
+                )
+            context = exports.report_context(settings.organisation_name, clock.now(), clock.today(), rows)
+            body = await request.app.state["pdf_pool"].run(render_recipients, context)
+        elif name == "import-template.xlsx":
+            body = templates.xlsx_template()
+        else:
+            body = templates.csv_template(name.removeprefix("import-").removesuffix(".csv")).encode()
+        stem, dot, suffix = name.partition(".")
+        filename = f"{stem}-{clock.today()}{dot}{suffix}" if name in DOWNLOADS else name
+        return Response(
+            body,
+            media_type=known[name][1],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @post("/import", request_max_body_size=UPLOAD_CAP)
+    async def upload(self, request: Request) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        settings = request.app.state["settings"]
+        limit = settings.max_upload_bytes
+
+        def again(
+            status: int, error: str | None = None, report: imports.ImportResult | None = None
+        ) -> Template:
+            context = {**_context_of(actor, csrf), "error": error, "result": report}
+            return _page(request, "data.html.j2", status, **context)
+
+        try:
+            refuse_large_body(request, limit + 64 * 1024)
+        except RegistryError:
+            return again(413, f"The file is over {limit // (1024 * 1024)} MiB.")
+        form = await request.form()
+        _check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            return again(400, "Choose a CSV or XLSX file.")
+        content = await upload.read()
+        if not content:
+            return again(400, "Choose a CSV or XLSX file.")
+        if len(content) > limit:
+            return again(413, f"The file is over {limit // (1024 * 1024)} MiB.")
+        filename = (getattr(upload, "filename", "") or "").lower()
+        media = imports.XLSX if filename.endswith(".xlsx") else "text/csv"
+        dry_run = form.get("dry_run") == "on"
+        try:
+            sheets = imports.sheets_of(content, media, None)
+        except RegistryError as error:
+            return again(error.status if error.status < 500 else 400, error.detail)
+        result = await imports.import_sheets(_context(request, actor), sheets, dry_run)
+        return again(200 if result.ok else 422, None, result)
+
+
+def _context_of(actor, csrf) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "csrf": csrf,
+        "downloads": [(name, label) for name, (label, _) in DOWNLOADS.items()],
+        "templates": [(name, label) for name, (label, _) in TEMPLATES.items()],
+        "error": None,
+        "result": None,
+    }

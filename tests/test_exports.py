@@ -1,0 +1,112 @@
+"""Exports: the whole register as JSON, XLSX and CSV (formula-safe), and the recipients register as PDF."""
+
+import csv
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import confirmed_deletion, make_contract, make_disclosure, make_vendor
+
+pytestmark = pytest.mark.anyio
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture
+async def register(client, auth):
+    deletion = await confirmed_deletion(client, auth)
+    issued = await client.post(f"/deletions/{deletion['id']}/attestation", headers=auth("editor"))
+    assert issued.status_code == 201
+    vendor = await make_vendor(client, auth, name="<b>Formula</b> Ltd", notes=FORMULA, tags=["crm"])
+    contract = await make_contract(client, auth, vendor["id"], title="+SUM(A1:A9)", reference="@REF")
+    await make_disclosure(client, auth, vendor["id"], contract["id"], categories=["user.name"])
+    return vendor
+
+
+async def test_json_has_every_record(client, auth, register):
+    response = await client.get("/exports/register.json", headers=auth("viewer"))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["controller"] == "Example Controller Ltd"
+    assert [len(data[k]) for k in ("vendors", "contracts", "disclosures", "deletions", "attestations")] == [
+        2,
+        2,
+        2,
+        1,
+        1,
+    ]
+    assert data["vendors"][1]["notes"] == FORMULA
+    assert data["attestations"][0]["serial"].startswith("PRA-")
+
+
+async def test_xlsx_cells_are_text_never_formulas(client, auth, register):
+    response = await client.get("/exports/register.xlsx", headers=auth("viewer"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="register-' in response.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["vendors", "contracts", "disclosures", "deletions", "attestations"]
+    vendors = list(book["vendors"].iter_rows(values_only=True))
+    header = vendors[0]
+    notes = header.index("notes")
+    assert vendors[2][notes] == FORMULA
+    assert book["vendors"].cell(row=3, column=notes + 1).data_type == "s"
+    contracts = list(book["contracts"].iter_rows())
+    title = [c.value for c in contracts[0]].index("title")
+    assert contracts[2][title].value == "+SUM(A1:A9)" and contracts[2][title].data_type == "s"
+    deletions = list(book["deletions"].iter_rows(values_only=True))
+    assert len(deletions) == 2 and "confirmations" in deletions[0]
+
+
+async def test_csv_zip_is_formula_safe(client, auth, register):
+    response = await client.get("/exports/register.zip", headers=auth("viewer"))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == sorted(
+        f"{n}.csv" for n in ("vendors", "contracts", "disclosures", "deletions", "attestations")
+    )
+    text = archive.read("vendors.csv").decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[1]["notes"] == "'" + FORMULA
+    assert rows[1]["name"] == "<b>Formula</b> Ltd"
+    assert rows[1]["tags"] == "crm"
+    contracts = list(
+        csv.DictReader(io.StringIO(archive.read("contracts.csv").decode().removeprefix("\ufeff")))
+    )
+    assert contracts[1]["title"] == "'+SUM(A1:A9)" and contracts[1]["reference"] == "'@REF"
+
+
+async def test_recipients_pdf(client, auth, register):
+    response = await client.get(
+        "/exports/recipients.pdf", params={"as_of": "2025-06-01"}, headers=auth("viewer")
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Register of recipients" in text and "Example Controller Ltd" in text
+    assert "Disclosures valid on 2025-06-01" in text
+    assert "<b>Formula</b> Ltd" in text  # user text printed as text
+    assert "Acme Hosting" in text and "user.contact.email" in text
+    today = await client.get("/exports/recipients.pdf", headers=auth("viewer"))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(today.content)).pages)
+    # The first contract was terminated in 2025: today only the second vendor receives data.
+    assert "Acme Hosting" not in text and "<b>Formula</b> Ltd" in text
+
+
+async def test_recipients_pdf_is_bounded(client, auth, register, monkeypatch):
+    from registry.exports import controller
+
+    monkeypatch.setattr(controller, "MAX_PDF_ROWS", 1)
+    response = await client.get("/exports/recipients.pdf", params={"as_of": "2025-06-01"}, headers=auth())
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["rule"] == "too_many_rows"
+
+
+@pytest.mark.parametrize("path", ["register.json", "register.xlsx", "register.zip", "recipients.pdf"])
+async def test_roles(client, auth, path):
+    assert (await client.get(f"/exports/{path}", headers=auth("lookup"))).status_code == 403
+    assert (await client.get(f"/exports/{path}")).status_code == 401

@@ -1,0 +1,88 @@
+"""The import and export page: downloads through a session, an upload with a dry run and a report."""
+
+import io
+import re
+
+import openpyxl
+import pytest
+
+from registry.tables import Vendor
+from tests.conftest import make_vendor
+from tests.test_web import csrf_of, people, sign_in  # noqa: F401 (people is a fixture)
+
+pytestmark = pytest.mark.anyio
+GOOD = b"name,kind,country\r\nNorthwind,service_provider,IE\r\nQuill,contractor,FR\r\n"
+
+
+async def upload(client, csrf, content: bytes, filename="vendors.csv", dry_run=False):
+    data = {"csrf": csrf, **({"dry_run": "on"} if dry_run else {})}
+    return await client.post("/ui/data/import", data=data, files={"file": (filename, content, "text/csv")})
+
+
+async def test_downloads_through_the_session(client, auth, people):  # noqa: F811
+    await make_vendor(client, auth, name="=cmd|' /C calc'!A0")
+    await sign_in(client, name="viewer-person")
+    page = await client.get("/ui/data")
+    assert page.status_code == 200
+    links = re.findall(r'href="/ui/data/([^"]+)"', page.text)
+    assert {"register.xlsx", "register.zip", "register.json", "recipients.csv", "recipients.pdf"} <= set(
+        links
+    )
+    assert "Import a spreadsheet" not in page.text  # a viewer does not import
+    book = await client.get("/ui/data/register.xlsx")
+    assert book.status_code == 200 and 'filename="register-' in book.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content))["vendors"]
+    assert sheet.cell(row=2, column=2).value == "=cmd|' /C calc'!A0"
+    assert sheet.cell(row=2, column=2).data_type == "s"
+    pdf = await client.get("/ui/data/recipients.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert (await client.get("/ui/data/nothing.txt")).status_code == 404
+    for name in ("register.json", "register.zip", "recipients.csv"):
+        assert (await client.get(f"/ui/data/{name}")).status_code == 200
+
+
+async def test_no_session_no_download(client):
+    response = await client.get("/ui/data/register.json")
+    assert response.status_code == 303
+
+
+async def test_dry_run_then_import_then_a_refused_file(client, people):  # noqa: F811
+    await sign_in(client)
+    page = await client.get("/ui/data")
+    assert "Import a spreadsheet" in page.text
+    csrf = csrf_of(page.text)
+    template = await client.get("/ui/data/import-vendors.csv")
+    assert template.text.startswith("name,legal_name,kind,country")
+
+    dry = await upload(client, csrf, GOOD, dry_run=True)
+    assert dry.status_code == 200
+    assert "Dry run: nothing was written" in dry.text
+    assert re.search(r"<td>vendors</td><td>2</td><td>0</td><td>0</td>", dry.text)
+    assert await Vendor.count() == 0
+
+    done = await upload(client, csrf, GOOD)
+    assert done.status_code == 200 and "<h2>Imported</h2>" in done.text
+    assert await Vendor.count() == 2
+    again = await upload(client, csrf, GOOD)
+    assert re.search(r"<td>vendors</td><td>0</td><td>0</td><td>2</td>", again.text)
+
+    bad = await upload(client, csrf, b"name,kind,country\r\nZed,agent,XX\r\n<script>,spy,DE\r\n")
+    assert bad.status_code == 422
+    assert "Refused: nothing was imported" in bad.text
+    assert "<td>vendors</td><td>2</td><td>country</td>" in bad.text
+    assert "&lt;script&gt;" not in bad.text or "<script>," not in bad.text
+    assert "<td>3</td><td>kind</td><td>one_of</td>" in bad.text
+    assert await Vendor.count() == 2
+
+
+async def test_upload_needs_the_token_and_the_role(client, people):  # noqa: F811
+    await sign_in(client)
+    forged = await upload(client, "guess", GOOD)
+    assert forged.status_code == 403
+    not_a_sheet = await upload(client, csrf_of((await client.get("/ui/data")).text), b"%PDF-1.7", "x.xlsx")
+    assert not_a_sheet.status_code == 422 and "not an XLSX workbook" in not_a_sheet.text
+    await client.post("/ui/logout", data={"csrf": csrf_of((await client.get("/ui/data")).text)})
+    await sign_in(client, name="viewer-person")
+    viewer = await upload(client, csrf_of((await client.get("/ui/data")).text), GOOD)
+    assert viewer.status_code in (303, 403)
+    assert await Vendor.count() == 0
