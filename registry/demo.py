@@ -42,6 +42,7 @@ VENDORS = [
         country="IE",
         website="https://northwind.example",
         tags=["hosting", "critical"],
+        public=True,
         contact={"name": "Account desk", "email": "accounts@northwind.example"},
         privacy_contact={"name": "DPO", "email": "dpo@northwind.example"},
         registration_ids=[{"scheme": "company_number", "value": "IE 651234"}],
@@ -59,14 +60,15 @@ VENDORS = [
         kind="service_provider",
         country="DE",
         tags=["payments"],
+        public=True,
         privacy_contact={"email": "privacy@atlas-payments.example"},
     ),
-    dict(name="Brightdesk Support Ltd", kind="agent", country="GB", tags=["support"]),
+    dict(name="Brightdesk Support Ltd", kind="agent", country="GB", tags=["support"], public=True),
     dict(name="ProcessOn Group Holdings", kind="associated_business", country="CN", tags=["group"]),
     dict(name="Quill Translation Co.", kind="contractor", country="FR", tags=["translation"]),
     dict(name="Meridian Analytics", kind="service_provider", country="US", tags=["analytics"]),
     dict(name="Lumen Legal Agents LLP", kind="agent", country="SG"),
-    dict(name="Harbor Mailer Inc.", kind="service_provider", country="US", tags=["email"]),
+    dict(name="Harbor Mailer Inc.", kind="service_provider", country="US", tags=["email"], public=True),
 ]
 
 
