@@ -34,6 +34,7 @@ from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
 from registry.head import HeadReader
 from registry.imports.controller import ImportController
+from registry.interop.controller import FidesController
 from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LookupController,
             ExportController,
             ImportController,
+            FidesController,
             DeletionController,
             AttestationController,
             ChangeController,

@@ -434,3 +434,43 @@ def deliver_webhooks(once: bool) -> None:
         click.echo(f"{_run(worker.drain)} delivery attempt(s) made")
     else:
         _run(forever)
+
+
+@main.group()
+def fides() -> None:
+    """Vendors and their disclosures as Fides (fideslang) system resources, in YAML."""
+
+
+@fides.command("export")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only disclosures valid that day.")
+def fides_export(as_of) -> None:
+    """Print the manifest: one system per vendor, one privacy declaration per disclosure."""
+    from registry.interop.fides import export_manifest
+
+    click.echo(_run(lambda: export_manifest(as_of.date() if as_of else None)), nl=False)
+
+
+@fides.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every system and report; write nothing.")
+def fides_import(file: str, dry_run: bool) -> None:
+    """Import a manifest's systems as vendors and disclosures, all or nothing (exit status 1 if refused)."""
+    from pathlib import Path
+
+    from registry.interop.fides import import_manifest
+
+    path = Path(file)
+    limit = load_settings().max_upload_bytes
+    if path.stat().st_size > limit:
+        raise click.ClickException(f"{file} is larger than REGISTRY_MAX_UPLOAD_BYTES ({limit})")
+    ctx = WriteContext(actor=f"cli:{getpass.getuser()}", message=f"import {path.name}")
+    result = _run(lambda: import_manifest(ctx, path.read_bytes(), dry_run))
+    for name in ("vendors", "disclosures"):
+        c = result.counts[name]
+        click.echo(f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged")
+    for e in result.errors:
+        click.echo(f"{e.column}: {e.rule}: {e.message}", err=True)
+    if not result.ok:
+        click.echo(f"{len(result.errors)} problem(s); nothing was imported.", err=True)
+        sys.exit(1)
+    click.echo("dry run: nothing was written" if dry_run else "imported")

@@ -258,3 +258,11 @@ class TestCli:
         assert "vendors row 2, country: invalid" in refused.stderr
         assert "nothing was imported" in refused.stderr
         assert await Vendor.count() == 2
+
+
+async def test_a_nested_field_is_reported_under_its_own_column(client, auth):
+    body = "name,kind,country,contact_name,contact_email\r\nAcme,agent,DE,Desk,not-an-email\r\n"
+    response = await post_file(client, auth, body.encode(), "text/csv")
+    assert response.status_code == 422
+    [error] = response.json()["report"]["errors"]
+    assert (error["row"], error["column"]) == (2, "contact_email")

@@ -30,7 +30,7 @@ def refused(result: service.ImportResult) -> RegistryError:
         status=422,
         title="Import refused",
         detail=f"{len(result.errors)} problem(s) in the file; nothing was imported.",
-        errors=[service._field_error(e) for e in shown],
+        errors=[service.field_error(e) for e in shown],
         extra={"report": report_of(result).model_dump(mode="json")},
     )
 

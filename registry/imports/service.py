@@ -95,7 +95,7 @@ def _file_error(rule: str, message: str) -> RegistryError:
         status=422,
         title="Invalid file",
         detail=f"file: {message}",
-        errors=[_field_error(RowError("file", 0, "file", rule, message))],
+        errors=[field_error(RowError("file", 0, "file", rule, message))],
     )
 
 
@@ -203,7 +203,7 @@ def _nest(values: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-_RULES = {
+PYDANTIC_RULES = {
     "missing": "required",
     "string_too_long": "max_length",
     "string_too_short": "min_length",
@@ -220,7 +220,7 @@ _RULES = {
 }
 
 
-def _field_error(error: RowError):
+def field_error(error: RowError):
     from registry.errors import FieldError
 
     where = f"{error.sheet} row {error.row}, {error.column}" if error.row else error.column
@@ -247,9 +247,12 @@ class _Importer:
         self.result.errors.append(RowError(row.sheet, row.number, column, rule, message))
 
     def column_of(self, row: _Row, loc: str) -> str:
+        """The header a schema field came from: the exact field, else the first column under it."""
+        if loc in row.columns:
+            return row.columns[loc]
         head = loc.split(".")[0]
         for name, header in row.columns.items():
-            if name == loc or name.split(".")[0] == head:
+            if name.split(".")[0] == head:
                 return header
         return loc
 
@@ -260,7 +263,7 @@ class _Importer:
             for e in exc.errors():
                 loc = ".".join(str(part) for part in e["loc"])
                 column = self.column_of(row, loc)
-                self.error(row, column, _RULES.get(e["type"], e["type"]), e["msg"])
+                self.error(row, column, PYDANTIC_RULES.get(e["type"], e["type"]), e["msg"])
             return None
 
     async def run(self, row: _Row, work: Callable[[], Any]) -> None:

@@ -1,0 +1,1 @@
+"""Interoperability with other privacy tools: vendors and disclosures as Fides (fideslang) systems."""
