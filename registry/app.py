@@ -39,6 +39,7 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.public.controller import PublicCache, PublicController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["lookup_answers"] = AnswerCache(settings.lookup_cache_bytes)
         app.state["login_limiter"] = RateLimiter(settings.login_attempts_per_minute)
         app.state["change_head"] = HeadReader()
+        app.state["public_list"] = PublicCache()
+        app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         # Each server process delivers webhooks; leases keep several from sending the same one.
         webhooks = WorkerTask(settings) if settings.webhook_worker else None
         try:
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FidesController,
             DeletionController,
             AttestationController,
+            PublicController,
             ChangeController,
             JournalController,
             SupervisionController,

@@ -20,9 +20,11 @@ from registry.head import observed_head
 from registry.tables import ApiKey
 
 KEY_PREFIX = "prk_"
-# Regexes of the routes anyone may call: health, the API docs, attestation verification.
+# Regexes of the routes anyone may call: health, the API docs, attestation verification, the public
+# sub-processor list.
 PUBLIC_PATHS = (
     "^/health$",
+    "^/public/",
     "^/schema",
     "^/attestations/verify$",
     "^/attestations/[^/]+/verify$",

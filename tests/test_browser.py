@@ -246,6 +246,11 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
         await expect(public.get_by_role("heading", name="Altered or forged")).to_be_visible()
         await shot("12-verify-tampered", public)
 
+        # The public sub-processor list needs no sign-in either.
+        await public.goto(f"{server}/public/subprocessors.html")
+        await expect(public.get_by_role("heading", level=1)).to_contain_text("Sub-processors")
+        await shot("13-public-subprocessors", public)
+
         # Keyboard: the skip link is the first stop and leads to the content.
         await page.goto(f"{server}/ui/vendors")
         await page.keyboard.press("Tab")

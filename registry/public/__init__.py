@@ -1,0 +1,1 @@
+"""The public sub-processor list and its feed of additions and removals (no key needed)."""
