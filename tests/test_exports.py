@@ -20,7 +20,9 @@ async def register(client, auth):
     deletion = await confirmed_deletion(client, auth)
     issued = await client.post(f"/deletions/{deletion['id']}/attestation", headers=auth("editor"))
     assert issued.status_code == 201
-    vendor = await make_vendor(client, auth, name="<b>Formula</b> Ltd", notes=FORMULA, tags=["crm"])
+    vendor = await make_vendor(
+        client, auth, name="<b>Formula</b> Ltd", notes=FORMULA, tags=["crm"], legal_name="Formula;=1+1 Ltd"
+    )
     contract = await make_contract(client, auth, vendor["id"], title="+SUM(A1:A9)", reference="@REF")
     await make_disclosure(client, auth, vendor["id"], contract["id"], categories=["user.name"])
     return vendor
@@ -74,6 +76,8 @@ async def test_csv_zip_is_formula_safe(client, auth, register):
     assert rows[1]["notes"] == "'" + FORMULA
     assert rows[1]["name"] == "<b>Formula</b> Ltd"
     assert rows[1]["tags"] == "crm"
+    # Every cell quoted: in locales where ";" separates cells, "Formula;=1+1" stays one cell.
+    assert '"Formula;=1+1 Ltd"' in text
     contracts = list(
         csv.DictReader(io.StringIO(archive.read("contracts.csv").decode().removeprefix("\ufeff")))
     )

@@ -266,3 +266,64 @@ async def test_a_nested_field_is_reported_under_its_own_column(client, auth):
     assert response.status_code == 422
     [error] = response.json()["report"]["errors"]
     assert (error["row"], error["column"]) == (2, "contact_email")
+
+
+class TestHardening:
+    async def test_the_same_key_twice_in_one_file(self, client, auth):
+        body = "name,kind,country\r\nA,agent,DE\r\nB,agent,FR\r\nA,agent,FR\r\n"
+        response = await post_file(client, auth, body.encode(), "text/csv")
+        assert response.status_code == 422
+        [error] = response.json()["report"]["errors"]
+        assert (error["row"], error["column"], error["rule"]) == (4, "name", "duplicate_key")
+        assert "row 2" in error["message"]
+        assert await Vendor.count() == 0
+
+    async def test_a_huge_csv_cell_is_a_clear_error(self, client, auth, settings):
+        body = b'name,kind,country,notes\r\nA,agent,DE,"' + b"x" * 140_000 + b'"\r\n'
+        response = await post_file(client, auth, body, "text/csv")
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["rule"] == "csv"
+
+    async def test_a_stray_far_cell_does_not_widen_every_row(self, client, auth):
+        book = openpyxl.Workbook()
+        page = book.active
+        page.title = "vendors"
+        page.append(["name", "kind", "country"])
+        for n in range(50):
+            page.append([f"V{n}", "agent", "DE"])
+        page["XFD1"] = "far"
+        out = io.BytesIO()
+        book.save(out)
+        response = await post_file(client, auth, out.getvalue(), XLSX)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["rule"] == "too_many_columns"
+        page["XFD1"] = None
+        page["XFD60"] = "far below the header"
+        out = io.BytesIO()
+        book.save(out)
+        response = await post_file(client, auth, out.getvalue(), XLSX)
+        assert response.status_code == 200, response.text
+        assert response.json()["counts"]["vendors"]["created"] == 50
+
+    async def test_formulas_are_refused(self, client, auth):
+        content = workbook(vendors=[["name", "kind", "country"], ['=CONCAT("Ac","me")', "agent", "DE"]])
+        response = await post_file(client, auth, content, XLSX)
+        assert response.status_code == 422
+        error = response.json()["errors"][0]
+        assert error["rule"] == "formula" and "row 2" in error["message"]
+        assert await Vendor.count() == 0
+
+    async def test_http_imports_are_bounded_the_cli_takes_more(
+        self, client, auth, monkeypatch, tmp_path, database_url
+    ):
+        from registry.imports import service
+
+        monkeypatch.setattr(service, "MAX_HTTP_ROWS", 2)
+        body = "name,kind,country\r\nA,agent,DE\r\nB,agent,DE\r\nC,agent,DE\r\n"
+        response = await post_file(client, auth, body.encode(), "text/csv")
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["rule"] == "too_many_rows"
+        assert "registry import" in response.json()["detail"]
+        file = tmp_path / "three.csv"
+        file.write_text(body)
+        assert "vendors: 3 created" in run_cli(database_url, "import", str(file)).stdout

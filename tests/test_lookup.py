@@ -262,10 +262,10 @@ class TestRegister:
         csv = await client.get("/exports/recipients.csv", headers=auth("viewer"))
         assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
         lines = csv.text.strip().splitlines()
-        assert lines[0].startswith("vendor_id,vendor_name,")
+        assert lines[0].startswith('"vendor_id","vendor_name",')
         assert len(lines) == 3
         assert "Acme" in lines[1] and "user.contact.email" in lines[1] and "DPA-1" in lines[1]
-        assert "2025-02-01,2025-12-31,DE" in lines[1]
+        assert '"2025-02-01","2025-12-31","DE"' in lines[1]
         data = (await client.get("/exports/recipients.json", headers=auth("viewer"))).json()
         assert data["controller"] == "Example Controller Ltd"
         assert [(r["vendor_name"], r["basis"]) for r in data["rows"]] == [
@@ -286,8 +286,8 @@ class TestRegister:
         )
         text = (await client.get("/exports/recipients.csv", headers=auth())).text
         row = next(line for line in text.splitlines() if "HYPERLINK" in line)
-        assert row.startswith(f'{vendor["id"]},"\'=HYPERLINK(""http://evil"")",\'+1 evil,')
-        assert ",'@import," in row
+        assert row.startswith(f'"{vendor["id"]}","\'=HYPERLINK(""http://evil"")","\'+1 evil",')
+        assert ',"\'@import",' in row
 
     async def test_lookup_role_cannot_export(self, client, auth):
         assert (await client.get("/exports/recipients.csv", headers=auth("lookup"))).status_code == 403

@@ -247,3 +247,32 @@ class TestRemind:
         result = run_cli(database_url, "remind", "--within", "-3", check=False)
         assert result.returncode == 2
         assert "--within" in result.stderr
+
+
+class TestEdges:
+    async def test_a_law_requires_it_no_confidentiality_contract_expected(self, client, auth):
+        authority = await make_vendor(client, auth, name="Tax Office", kind="agent")
+        await make_disclosure(
+            client, auth, authority["id"], None, basis="legal_obligation", legal_reference="AO §147"
+        )
+        survey = await make_vendor(client, auth, name="Survey tool")
+        await make_disclosure(client, auth, survey["id"], None, basis="consent", consent_reference="CMP v3")
+        result = await report(client, auth)
+        assert [i["vendor_name"] for i in of_kind(result, "no_equivalent_confidentiality")] == ["Survey tool"]
+        # Both receive data under no contract: both are due a review all the same.
+        assert sorted(i["vendor_name"] for i in of_kind(result, "review_overdue")) == [
+            "Survey tool",
+            "Tax Office",
+        ]
+
+    async def test_limit_keeps_the_most_urgent_and_counts_all(self, client, auth):
+        await ended_contract(client, auth)
+        for n in range(3):
+            vendor = await make_vendor(client, auth, name=f"Thin {n}")
+            await make_contract(client, auth, vendor["id"], title="NDA")
+        full = await report(client, auth)
+        short = await report(client, auth, limit=2)
+        assert short["total"] == full["total"] == len(full["items"]) > 2
+        assert short["items"] == full["items"][:2]
+        assert short["items"][0]["kind"] == "deletion_overdue"
+        assert short["counts"] == full["counts"]

@@ -76,11 +76,22 @@ def to_zip(data: dict[str, Any]) -> bytes:
         for sheet in SHEETS:
             header, rows = table(data[sheet])
             text = io.StringIO()
-            writer = csv.writer(text, lineterminator="\r\n")
+            writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
             writer.writerow(header)
             writer.writerows([safe_cell(v) for v in row] for row in rows)
             archive.writestr(f"{sheet}.csv", "\ufeff" + text.getvalue())  # a BOM: spreadsheets read UTF-8
     return out.getvalue()
+
+
+XLSX_CELL_LIMIT = 32_767  # characters a spreadsheet cell holds
+
+
+def _fits(text: str) -> str:
+    """A cell's text, cut with a note rather than silently when it is longer than a cell holds."""
+    if len(text) <= XLSX_CELL_LIMIT:
+        return text
+    note = f" … [cut: {len(text)} characters in all; the JSON export has everything]"
+    return text[: XLSX_CELL_LIMIT - len(note)] + note
 
 
 def to_xlsx(data: dict[str, Any]) -> bytes:
@@ -110,7 +121,7 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
                 if isinstance(value, bool | int | float):
                     page.write(r, c, value)
                 else:
-                    page.write_string(r, c, str(value))
+                    page.write_string(r, c, _fits(str(value)))
         page.freeze_panes(1, 0)
     book.close()
     return out.getvalue()

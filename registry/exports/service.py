@@ -96,7 +96,7 @@ def safe_cell(value: object) -> str:
 
 def to_csv(rows: list[RecipientRow]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     fields = list(RecipientRow.model_fields)
     writer.writerow(fields)
     for row in rows:

@@ -1,5 +1,6 @@
 """HTTP routes for bulk imports and their templates."""
 
+import asyncio
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
@@ -11,6 +12,8 @@ from registry.errors import RegistryError, problem_responses
 from registry.imports import service, templates
 from registry.imports.schemas import ImportReport
 
+MAX_ERRORS_SHOWN = 1000
+
 
 def report_of(result: service.ImportResult) -> ImportReport:
     return ImportReport.model_validate(
@@ -18,20 +21,20 @@ def report_of(result: service.ImportResult) -> ImportReport:
             "dry_run": result.dry_run,
             "committed": result.ok and not result.dry_run,
             "counts": {name: vars(counts) for name, counts in result.counts.items()},
-            "errors": [vars(e) for e in result.errors],
+            "errors": [vars(e) for e in result.errors[:MAX_ERRORS_SHOWN]],
         }
     )
 
 
 def refused(result: service.ImportResult) -> RegistryError:
     """422 problem+json: every error with its sheet, row and column, and nothing written."""
-    shown = result.errors[:1000]
+    shown = result.errors[:MAX_ERRORS_SHOWN]
     return RegistryError(
         status=422,
         title="Import refused",
         detail=f"{len(result.errors)} problem(s) in the file; nothing was imported.",
         errors=[service.field_error(e) for e in shown],
-        extra={"report": report_of(result).model_dump(mode="json")},
+        extra={"report": report_of(result).model_dump(mode="json"), "errors_total": len(result.errors)},
     )
 
 
@@ -65,7 +68,8 @@ class ImportController(Controller):
         ] = None,
     ) -> ImportReport:
         content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
-        sheets = service.sheets_of(content, request.headers.get("content-type", ""), kind)
+        media = request.headers.get("content-type", "")
+        sheets = await asyncio.to_thread(service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS)
         result = await service.import_sheets(ctx, sheets, dry_run)
         if not result.ok:
             raise refused(result)

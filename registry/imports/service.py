@@ -30,6 +30,10 @@ from registry.vendors import service as vendors
 from registry.vendors.schemas import VendorCreate, VendorUpdate
 
 MAX_ROWS = 50_000
+# An import holds the write lock while it runs (it is one transaction): over HTTP a file is kept small
+# enough not to make other writers wait long; larger files go through `registry import`.
+MAX_HTTP_ROWS = 2_000
+MAX_COLUMNS = 64
 # An XLSX file is a zip: refuse one that would inflate beyond this (a "zip bomb") before parsing it.
 MAX_XLSX_INFLATED = 200 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -71,17 +75,20 @@ class _Refused(Exception):
 # --- reading the file ---------------------------------------------------------------------------------
 
 
-def sheets_of(content: bytes, content_type: str, kind: str | None) -> dict[str, list[list[Any]]]:
+def sheets_of(
+    content: bytes, content_type: str, kind: str | None, max_rows: int = MAX_ROWS
+) -> dict[str, list[list[Any]]]:
     """The file's sheets (name -> rows, header first). CSV is one sheet: ``kind``, or guessed from
-    its header. Raises RegistryError (415/422) for a file that is not what it says."""
+    its header. Raises RegistryError (415/422) for a file that is not what it says, or has more than
+    ``max_rows`` rows a sheet or ``MAX_COLUMNS`` columns. CPU-bound: call it in a thread."""
     media = content_type.split(";")[0].strip().lower()
     is_xlsx = content.startswith(b"PK\x03\x04")
     if media == XLSX or (is_xlsx and media in ("", "application/octet-stream")):
         if not is_xlsx:
             raise _file_error("not_xlsx", "the file is not an XLSX workbook")
-        return _xlsx_sheets(content)
+        return _xlsx_sheets(content, max_rows)
     if media in ("text/csv", "text/plain", "application/csv", "", "application/octet-stream"):
-        rows = _csv_rows(content)
+        rows = _csv_rows(content, max_rows)
         return {kind or _guess(rows[0] if rows else []): rows}
     raise RegistryError(
         status=415,
@@ -99,7 +106,12 @@ def _file_error(rule: str, message: str) -> RegistryError:
     )
 
 
-def _csv_rows(content: bytes) -> list[list[str]]:
+def _too_many_rows(sheet: str, max_rows: int) -> RegistryError:
+    hint = " (use `registry import` for larger files)" if max_rows < MAX_ROWS else ""
+    return _file_error("too_many_rows", f"{sheet} has more than {max_rows} rows{hint}")
+
+
+def _csv_rows(content: bytes, max_rows: int) -> list[list[str]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -110,17 +122,56 @@ def _csv_rows(content: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text), dialect):
+            if len(row) > MAX_COLUMNS:
+                raise _file_error(
+                    "too_many_columns", f"row {len(rows) + 1} has more than {MAX_COLUMNS} cells"
+                )
+            rows.append(row)
+            if len(rows) > max_rows + 1:
+                raise _too_many_rows("the file", max_rows)
+    except csv.Error as exc:
+        raise _file_error("csv", f"line {len(rows) + 1} cannot be read as CSV ({exc})") from None
+    return rows
 
 
-def _xlsx_sheets(content: bytes) -> dict[str, list[list[Any]]]:
+def _xlsx_rows(name: str, sheet, max_rows: int) -> list[list[Any]]:
+    """A sheet's rows, as wide as its header: a stray cell far to the right (column XFD) must not
+    make every row 16,384 cells wide."""
+    # One row, however wide, is cheap; its last filled cell gives the width of every row after it.
+    header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
+    if width > MAX_COLUMNS:
+        raise _file_error("too_many_columns", f"sheet {name} has more than {MAX_COLUMNS} columns")
+    rows: list[list[Any]] = [list(header[:width])]
+    if width == 0:
+        return rows
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=width), start=2):
+        values = []
+        for cell in cells:
+            if getattr(cell, "data_type", None) == "f":
+                raise _file_error(
+                    "formula",
+                    f"sheet {name} row {number}: a formula ({str(cell.value)[:40]}); paste its value instead",
+                )
+            values.append(getattr(cell, "value", None))
+        rows.append(values)
+        if len(rows) > max_rows + 1:
+            raise _too_many_rows(f"sheet {name}", max_rows)
+    return rows
+
+
+def _xlsx_sheets(content: bytes, max_rows: int) -> dict[str, list[list[Any]]]:
     import openpyxl
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_INFLATED:
                 raise _file_error("too_large", "the workbook inflates beyond 200 MiB")
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        # Not data_only: a formula is refused (its value may not even be cached in the file).
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except RegistryError:
         raise
     except Exception:  # openpyxl raises many kinds for a broken file
@@ -131,12 +182,9 @@ def _xlsx_sheets(content: bytes) -> dict[str, list[list[Any]]]:
             name = sheet.title.strip().lower()
             if name not in SHEETS:
                 continue
-            rows = []
-            for row in sheet.iter_rows(values_only=True):
-                rows.append(list(row))
-                if len(rows) > MAX_ROWS + 1:
-                    raise _file_error("too_many_rows", f"sheet {name} has more than {MAX_ROWS} rows")
-            sheets[name] = rows
+            if name in sheets:
+                raise _file_error("duplicate_sheet", f"two sheets are named {name}")
+            sheets[name] = _xlsx_rows(name, sheet, max_rows)
     finally:
         book.close()
     if not sheets:
@@ -242,6 +290,15 @@ class _Importer:
     def __init__(self, ctx: WriteContext, result: ImportResult):
         self.ctx = ctx
         self.result = result
+        self.seen: dict[tuple, int] = {}  # natural key -> the row that had it first
+
+    def first_time(self, row: _Row, key: tuple, column: str) -> bool:
+        """A natural key appears once a file: a second row would silently overwrite the first."""
+        earlier = self.seen.setdefault(key, row.number)
+        if earlier != row.number:
+            self.error(row, column, "duplicate_key", f"the same record as row {earlier} of {row.sheet}")
+            return False
+        return True
 
     def error(self, row: _Row, column: str, rule: str, message: str) -> None:
         self.result.errors.append(RowError(row.sheet, row.number, column, rule, message))
@@ -312,6 +369,8 @@ class _Importer:
                 return
             values["parent_id"] = parent
         body = _nest(values)
+        if "name" in values and not self.first_time(row, ("vendor", values["name"]), "name"):
+            return
         existing = await Vendor.select(Vendor.id).where(Vendor.name == values.get("name", "")).first()
         if existing is None:
             data = self.validate(row, VendorCreate, body)
@@ -337,8 +396,12 @@ class _Importer:
         vendor_id = values["vendor_id"]
         if values.get("reference"):
             match = Contract.reference == values["reference"]
+            key, column = ("contract", values["reference"]), "reference"
         else:
             match = (Contract.vendor == vendor_id) & (Contract.title == values.get("title", ""))
+            key, column = ("contract", vendor_id, values.get("title", "")), "title"
+        if not self.first_time(row, key, column):
+            return
         existing = await Contract.select(Contract.id, Contract.vendor).where(match).first()
         if existing is None:
             data = self.validate(row, ContractCreate, values)
@@ -389,6 +452,18 @@ class _Importer:
             values["contract_id"] = found["id"]
         data = self.validate(row, DisclosureCreate, values)
         if data is None:
+            return
+        key = (
+            "disclosure",
+            vendor_id,
+            data.contract_id,
+            data.basis,
+            data.purpose,
+            data.valid_from,
+            frozenset(data.categories),
+            frozenset(data.data_subjects),
+        )
+        if not self.first_time(row, key, "categories"):
             return
         existing = await self.matching_disclosure(data)
         if existing is None:

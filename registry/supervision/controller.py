@@ -31,9 +31,12 @@ class SupervisionController(Controller):
         review_months: Annotated[
             int, Parameter(ge=1, le=120, description="A vendor holding data is reviewed at least this often.")
         ] = 12,
+        limit: Annotated[
+            int, Parameter(ge=1, le=100_000, description="At most this many items, most urgent first.")
+        ] = 1000,
     ) -> SupervisionReport:
         # Contracts that expired since anyone looked open their deletion obligations first.
         await deletions.sync_obligations(
             WriteContext("system", ctx.request_id, "contract expired"), clock.today()
         )
-        return await service.supervision_report(within, review_months)
+        return await service.supervision_report(within, review_months, limit)

@@ -49,4 +49,5 @@ class SupervisionReport(Schema):
     review_months: int
     overdue: bool = Field(description="Something is already late (a deletion, a backup follow-up).")
     counts: dict[ItemKind, int]
+    total: int = Field(description="Items in all; ``items`` holds the first ``limit`` of them.")
     items: list[ReportItem]

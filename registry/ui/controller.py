@@ -40,6 +40,7 @@ from registry.ui import people
 from registry.vendors.schemas import VendorCreate
 from registry.vendors.service import VendorFilter, create_vendor, get_vendor, list_vendors
 
+DASHBOARD_ITEMS = 50
 ITEM_LABELS = {
     ItemKind.deletion_overdue: "Deletion overdue",
     ItemKind.backup_follow_up_missing: "Backups not followed up",
@@ -228,12 +229,16 @@ class WebController(Controller):
         actor, csrf = await _signed_in(request, Role.lookup)
         if not actor.has(Role.viewer):
             return Redirect("/ui/lookup", status_code=303)
-        await sync_obligations(_context(request, actor), clock.today())
+        # As GET /deletions does: expired contracts open their obligations, recorded as the system's.
+        own = _context(request, actor)
+        await sync_obligations(WriteContext("system", own.request_id, "contract expired"), clock.today())
         report = await supervision_report()
         confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
-        groups = [
-            (severity, [item for item in report.items if item.severity is severity]) for severity in Severity
-        ]
+        # Each group shows its most urgent items; the API has them all.
+        groups = []
+        for severity in Severity:
+            found = [item for item in report.items if item.severity is severity]
+            groups.append((severity, found[:DASHBOARD_ITEMS], len(found)))
         return _page(
             request,
             "dashboard.html.j2",

@@ -127,7 +127,7 @@ class DataController(Controller):
         media = imports.XLSX if filename.endswith(".xlsx") else "text/csv"
         dry_run = form.get("dry_run") == "on"
         try:
-            sheets = imports.sheets_of(content, media, None)
+            sheets = await asyncio.to_thread(imports.sheets_of, content, media, None, imports.MAX_HTTP_ROWS)
         except RegistryError as error:
             return again(error.status if error.status < 500 else 400, error.detail)
         result = await imports.import_sheets(_context(request, actor), sheets, dry_run)

@@ -70,7 +70,7 @@ async def enqueue(
         return None
     now = clock.now()
     payload = {"type": event_type, "created_at": now.isoformat(), "data": data}
-    inserted = await WebhookEvent.insert(
+    insert = WebhookEvent.insert(
         WebhookEvent(
             type=event_type,
             object_type=object_type,
@@ -79,7 +79,13 @@ async def enqueue(
             dedupe_key=dedupe_key,
             created_at=now,
         )
-    ).returning(WebhookEvent.id)
+    )
+    if dedupe_key is not None:
+        # Two reminders running at once: the second writes nothing instead of failing.
+        insert = insert.on_conflict(target=WebhookEvent.dedupe_key, action="DO NOTHING")
+    inserted = await insert.returning(WebhookEvent.id)
+    if not inserted:
+        return None
     event_id = inserted[0]["id"]
     hooks = Webhook.select(Webhook.id, Webhook.events).where(Webhook.disabled_at.is_null())
     if webhook_id is not None:
