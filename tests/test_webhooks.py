@@ -341,7 +341,7 @@ class TestTimeout:
 
 async def _with_status(client, auth, webhook_id: int, status: str) -> dict | None:
     log = await deliveries(client, auth, webhook_id, status=status)
-    return log if log["total"] else None
+    return log if log["items"] else None
 
 
 def test_backoff_doubles_with_jitter_and_is_capped():

@@ -192,25 +192,31 @@ async def list_deliveries(
     where = [WebhookDelivery.webhook == webhook_id]
     if status is not None:
         where.append(WebhookDelivery.status == status.value)
-    rows = (
-        await WebhookDelivery.select(
-            *WebhookDelivery.all_columns(exclude=[WebhookDelivery.webhook, WebhookDelivery.lease_until_ms]),
-            WebhookDelivery.event.type.as_alias("event_type"),
-            WebhookDelivery.event.object_type.as_alias("object_type"),
-            WebhookDelivery.event.object_id.as_alias("object_id"),
+    # One snapshot: the worker may finish a delivery between the page and its count.
+    async with db.read_session():
+        rows = (
+            await WebhookDelivery.select(
+                *WebhookDelivery.all_columns(
+                    exclude=[WebhookDelivery.webhook, WebhookDelivery.lease_until_ms]
+                ),
+                WebhookDelivery.event.type.as_alias("event_type"),
+                WebhookDelivery.event.object_type.as_alias("object_type"),
+                WebhookDelivery.event.object_id.as_alias("object_id"),
+            )
+            .where(*where)
+            .order_by(WebhookDelivery.id, ascending=False)
+            .limit(limit)
+            .offset(offset)
         )
-        .where(*where)
-        .order_by(WebhookDelivery.id, ascending=False)
-        .limit(limit)
-        .offset(offset)
-    )
-    total = await WebhookDelivery.count().where(*where)
-    ids = [row["id"] for row in rows]
-    attempts = (
-        await WebhookAttempt.select().where(WebhookAttempt.delivery.is_in(ids)).order_by(WebhookAttempt.id)
-        if ids
-        else []
-    )
+        total = await WebhookDelivery.count().where(*where)
+        ids = [row["id"] for row in rows]
+        attempts = (
+            await WebhookAttempt.select()
+            .where(WebhookAttempt.delivery.is_in(ids))
+            .order_by(WebhookAttempt.id)
+            if ids
+            else []
+        )
     by_delivery: dict[int, list[AttemptRead]] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt["delivery"], []).append(
