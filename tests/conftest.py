@@ -80,16 +80,16 @@ def engine_name(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def database_url(engine_name, templates, tmp_path) -> str:
-    """A fresh migrated database for one test, on the engine of this parametrisation."""
+def new_database(engine_name: str, templates: dict[str, str], tmp_path: Path, stem: str = "t") -> str:
+    """A fresh migrated database on ``engine_name``: a copy of the SQLite template file, or a
+    PostgreSQL database created from the template database."""
     if engine_name == "sqlite":
-        path = tmp_path / "registry.sqlite3"
+        path = tmp_path / f"{stem}.sqlite3"
         shutil.copy(templates["sqlite"], path)
         return f"sqlite:///{path}"
     if "postgres" not in templates:
         pytest.skip("PostgreSQL binaries not installed")
-    name = f"t{os.getpid()}_{next(_counter)}"
+    name = f"{stem}{os.getpid()}_{next(_counter)}"
 
     async def create() -> None:
         conn = await asyncpg.connect(f"{templates['postgres']}/postgres")
@@ -98,6 +98,12 @@ def database_url(engine_name, templates, tmp_path) -> str:
 
     asyncio.run(create())
     return f"{templates['postgres']}/{name}"
+
+
+@pytest.fixture
+def database_url(engine_name, templates, tmp_path) -> str:
+    """A fresh migrated database for one test, on the engine of this parametrisation."""
+    return new_database(engine_name, templates, tmp_path)
 
 
 @pytest.fixture(scope="session")

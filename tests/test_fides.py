@@ -1,12 +1,7 @@
 """Fides interoperability: the registry as fideslang systems (YAML), exported, imported, round-tripped."""
 
-import asyncio
-import itertools
-import os
 import re
-import shutil
 
-import asyncpg
 import pytest
 import yaml
 from fideslang.models import System
@@ -15,12 +10,11 @@ from fideslang.validation import FIDES_KEY_PATTERN
 from registry import clock
 from registry.interop.fides import fides_keys
 from registry.tables import Change, Disclosure, Vendor
-from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
+from tests.conftest import make_contract, make_disclosure, make_vendor, new_database, run_cli
 from tests.test_imports import workbook
 
 pytestmark = pytest.mark.anyio
 YAML = "application/yaml"
-_fresh = itertools.count()
 CONTRACT_COLUMNS = [
     "vendor",
     "reference",
@@ -35,21 +29,7 @@ CONTRACT_COLUMNS = [
 @pytest.fixture
 def fresh_database_url(engine_name, templates, tmp_path) -> str:
     """A second empty, migrated database on the same engine (for the CLI: one process, one engine)."""
-    if engine_name == "sqlite":
-        path = tmp_path / "fresh.sqlite3"
-        shutil.copy(templates["sqlite"], path)
-        return f"sqlite:///{path}"
-    if "postgres" not in templates:
-        pytest.skip("PostgreSQL binaries not installed")
-    name = f"fresh{os.getpid()}_{next(_fresh)}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(f"{templates['postgres']}/postgres")
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE registry_template')
-        await conn.close()
-
-    asyncio.run(create())
-    return f"{templates['postgres']}/{name}"
+    return new_database(engine_name, templates, tmp_path, "fresh")
 
 
 async def contracted(client, auth) -> None:

@@ -29,17 +29,17 @@ class DataOnlyFetcher(URLFetcher):
 
 
 @cache
-def _environment() -> jinja2.Environment:
-    # autoescape=True for every template name: select_autoescape() would miss ".j2".
+def environment(package: str = "registry.attestations") -> jinja2.Environment:
+    """The templates of ``package``, autoescaped for every name (select_autoescape() would miss ".j2")."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("registry.attestations", "templates"),
+        loader=jinja2.PackageLoader(package, "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
 
 
 @cache
-def _fonts() -> FontConfiguration:
+def fonts() -> FontConfiguration:
     return FontConfiguration()
 
 
@@ -47,7 +47,7 @@ def render(facts: dict) -> bytes:
     """The attestation as PDF/A-3b with its facts attached as JSON; reproducible for the same facts."""
     # A fixed mask: any mask scans, and choosing the best of eight costs a tenth of the render.
     qr = segno.make(facts["verification_url"], error="m", mask=0, micro=False).png_data_uri(scale=3, border=2)
-    html = _environment().get_template("attestation.html.j2").render(f=facts, qr=qr)
+    html = environment().get_template("attestation.html.j2").render(f=facts, qr=qr)
     fetcher = DataOnlyFetcher(allowed_protocols={"data"})
     attachment = Attachment(
         string=json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False),
@@ -59,7 +59,7 @@ def render(facts: dict) -> bytes:
         modified=datetime.fromisoformat(facts["issued_at"]),
     )
     return HTML(string=html, url_fetcher=fetcher).write_pdf(
-        pdf_variant="pdf/a-3b", attachments=[attachment], font_config=_fonts()
+        pdf_variant="pdf/a-3b", attachments=[attachment], font_config=fonts()
     )
 
 
