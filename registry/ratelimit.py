@@ -34,7 +34,7 @@ class RateLimiter:
         window.append(now)
 
 
-def rate_limited(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def rate_limited(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard for public routes: counts the caller's requests against the app's limiter."""
     client = connection.client.host if connection.client else "unknown"
     connection.app.state["verify_limiter"].check(client)

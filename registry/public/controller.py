@@ -103,7 +103,7 @@ def _cache(request: Request) -> PublicCache:
     return request.app.state["public_list"]  # made by the app's lifespan
 
 
-def rate_limited_public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def rate_limited_public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard: requests per client address a minute, as for verification, counted apart from it."""
     limiter: RateLimiter = connection.app.state["public_limiter"]
     try:

@@ -1,0 +1,129 @@
+"""How requests read the change-log head: every request gets a head read after it arrived.
+
+On PostgreSQL requests share reads (``registry.head._Shared``); these tests hold a read "on the wire"
+and check who may share it. The end-to-end consequence (a write is seen by every lookup sent after it
+returned, while other lookups are in flight) is tested over HTTP at the bottom, on both engines.
+"""
+
+import asyncio
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from registry.head import _Shared
+from tests.conftest import make_contract, make_disclosure, make_vendor
+from tests.test_lookup_cache import ask, other_worker  # noqa: F401 - a fixture used below
+
+pytestmark = pytest.mark.anyio
+
+
+class Wire:
+    """A fetch that answers the number of the read, once the test lets it through."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.gates: list[asyncio.Event] = []
+        self.sending = asyncio.Event()
+
+    async def fetch(self) -> int:
+        self.sent += 1
+        self.sending.set()
+        number = self.sent
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        if number == 2 and getattr(self, "fail_second", False):
+            raise ConnectionError("the database went away")
+        return number
+
+    async def until_sent(self, count: int) -> None:
+        while self.sent < count:
+            self.sending.clear()
+            await self.sending.wait()
+
+
+async def test_callers_share_a_read_sent_after_they_arrived():
+    wire = Wire()
+    shared = _Shared(wire.fetch)
+    first = asyncio.create_task(shared.get())
+    await wire.until_sent(1)
+    # These arrive while read 1 is out: read 1 may predate a write they must see, so they wait for read 2.
+    late = [asyncio.create_task(shared.get()) for _ in range(5)]
+    await asyncio.sleep(0)
+    assert wire.sent == 1  # read 2 is not sent while read 1 is out
+    wire.gates[0].set()
+    assert await first == 1
+    await wire.until_sent(2)
+    wire.gates[1].set()
+    assert await asyncio.gather(*late) == [2] * 5
+    assert wire.sent == 2  # six callers, two reads
+
+
+async def test_an_error_reaches_every_caller_of_that_read_and_the_next_caller_reads_again():
+    wire = Wire()
+    wire.fail_second = True
+    shared = _Shared(wire.fetch)
+    first = asyncio.create_task(shared.get())
+    await wire.until_sent(1)
+    failing = [asyncio.create_task(shared.get()) for _ in range(3)]
+    wire.gates[0].set()
+    assert await first == 1
+    await wire.until_sent(2)
+    wire.gates[1].set()
+    results = await asyncio.gather(*failing, return_exceptions=True)
+    assert [type(r) for r in results] == [ConnectionError] * 3
+    again = asyncio.create_task(shared.get())
+    await wire.until_sent(3)
+    wire.gates[2].set()
+    assert await again == 3
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_read_others_wait_for():
+    wire = Wire()
+    shared = _Shared(wire.fetch)
+    impatient = asyncio.create_task(shared.get())
+    patient = asyncio.create_task(shared.get())
+    await wire.until_sent(1)
+    impatient.cancel()
+    await asyncio.sleep(0)
+    wire.gates[0].set()
+    assert await patient == 1
+    assert impatient.cancelled()
+
+
+async def test_every_lookup_sent_after_a_write_returned_sees_it(client, auth, other_worker):  # noqa: F811
+    """Lookups run without pause from several tasks while a second worker ends the only disclosure:
+    whichever lookup was sent after the write returned must not answer from before it."""
+    vendor = await make_vendor(client, auth, name="Acme")
+    contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01")
+    disclosure = await make_disclosure(client, auth, vendor["id"], contract["id"])
+    assert (await ask(client, auth)).json()["total"] == 1
+    written = anyio.Event()
+    after_write: list[int] = []
+
+    async def keep_asking() -> None:
+        while len(after_write) < 40:
+            sent_after_write = written.is_set()
+            total = (await ask(client, auth)).json()["total"]
+            if sent_after_write:
+                after_write.append(total)
+            await anyio.lowlevel.checkpoint()  # a cached answer in process never waits: let the writer run
+
+    async def write() -> None:
+        await anyio.sleep(0.02)
+        ended = await other_worker.post(
+            f"/disclosures/{disclosure['id']}/end",
+            json={"ended_on": "2025-05-31", "reason": "no longer needed"},
+            headers=auth(),
+        )
+        assert ended.status_code == 200, ended.text
+        written.set()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tasks:
+            for _ in range(8):
+                tasks.start_soon(keep_asking)
+            tasks.start_soon(write)
+    assert len(after_write) >= 40
+    assert set(after_write) == {0}
