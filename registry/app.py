@@ -64,8 +64,22 @@ class Health(Schema):
 
 @get("/health", operation_id="health", tags=["service"], security=[])
 async def health() -> Health:
+    """Readiness: the service answers and a query reaches its database."""
     await Vendor.raw("SELECT 1")
     return Health(status="ok", version=__version__, database=db.current_engine().engine_type)
+
+
+class Liveness(Schema):
+    """The server process answers (nothing else is checked)."""
+
+    status: str
+
+
+@get("/health/live", operation_id="health_live", tags=["service"], security=[])
+async def live() -> Liveness:
+    """Liveness: the process answers, without touching the database. The cheapest thing the server can
+    answer, so the benchmarks measure the lookup API against it."""
+    return Liveness(status="ok")
 
 
 UI = Path(__file__).parent / "ui"
@@ -111,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            live,
             VendorController,
             ContractController,
             TaxonomyController,

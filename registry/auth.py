@@ -24,6 +24,7 @@ KEY_PREFIX = "prk_"
 # sub-processor list.
 PUBLIC_PATHS = (
     "^/health$",
+    "^/health/live$",
     "^/public/",
     "^/schema",
     "^/attestations/verify$",

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default=30, ge=1, le=100_000, description="Public verification requests per client address a minute."
     )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    access_log: bool = Field(
+        default=False,
+        description="A line per request on stdout (uvicorn's access log). Off by default, as in gunicorn: "
+        "the reverse proxy in front usually keeps that log, and here it costs about a fifth of a cached "
+        "lookup's throughput.",
+    )
     # Webhooks (docs/webhooks.md)
     webhook_key_file: str = Field(
         default="signing/webhook.key",

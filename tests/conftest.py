@@ -273,7 +273,7 @@ def _free_port() -> int:
 class Server:
     """`registry serve` in a process of its own, on a free loopback port."""
 
-    def __init__(self, settings, **env: str):
+    def __init__(self, settings, log: Path | None = None, **env: str):
         self.env = {
             **os.environ,
             "REGISTRY_DATABASE_URL": settings.database_url,
@@ -285,14 +285,18 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env.update({"REGISTRY_PUBLIC_BASE_URL": self.base, **env})
         self.process: subprocess.Popen | None = None
+        self.log = log  # where the server's stdout and stderr go (discarded without one)
 
     def start(self) -> None:
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", "registry", "serve", "--port", str(self.port)],
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
         )
+        if self.log:
+            output.close()  # the child holds its own copy
         for _ in range(200):
             try:
                 if httpx.get(f"{self.base}/health").status_code == 200:

@@ -19,6 +19,7 @@ SIGN_IN = "sign-in"  # the sign-in form: no form token and no credentials, so 40
 # (method, path as Litestar lists it) → the weakest role allowed, or PUBLIC.
 MATRIX = {
     ("GET", "/health"): PUBLIC,
+    ("GET", "/health/live"): PUBLIC,
     ("GET", "/schema"): PUBLIC,
     ("GET", "/schema/openapi.json"): PUBLIC,
     ("GET", "/schema/swagger"): PUBLIC,

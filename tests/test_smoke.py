@@ -14,6 +14,13 @@ async def test_health(client):
     assert response.json()["status"] == "ok"
 
 
+async def test_liveness_answers_without_a_key(client):
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["x-request-id"]  # through the same middleware as every route
+
+
 async def test_vendor_contract_document_termination_story(client, auth):
     editor, viewer = auth("editor"), auth("viewer")
     vendor = await client.post(
