@@ -5,7 +5,8 @@
 
 For each engine and dataset size it generates the data (bench/generate.py), starts `registry serve`
 as in production, and drives it with wrk (Debian package `wrk`) on loopback, 64 connections. The
-trivial endpoint is GET /health (one `SELECT 1`), measured in the same run: ratios are to it. Each
+trivial endpoint is GET /health/live (answers without touching the database), measured in the same run:
+ratios are to it; GET /health (readiness: one `SELECT 1`) is measured too. Each
 lookup is measured as integrations call it (the same question again: answered from the worker's answer
 cache, which any write empties) and with `Cache-Control: no-cache` (every answer computed afresh).
 Prints a Markdown table; medians of --repeat runs.
@@ -51,7 +52,7 @@ def wrk(
 ) -> dict:
     command = [
         "wrk",
-        "-t2",
+        "-t1",  # one wrk thread keeps 64 connections busy and leaves the server more of the 2 cores
         f"-c{connections}",
         f"-d{seconds}s",
         "--latency",
@@ -75,18 +76,23 @@ def wrk(
 
 
 def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    """`registry serve` as in production."""
+    return start_server(
+        url, lambda port: ["-m", "registry", "serve", "--port", str(port), "--workers", str(workers)]
+    )
+
+
+def start_server(url: str, arguments) -> tuple[subprocess.Popen, str]:
+    """Starts ``python <arguments(port)>`` on a free port and waits until it answers /health/live."""
     port = free_port()
     env = {**os.environ, "REGISTRY_DATABASE_URL": url}
     process = subprocess.Popen(
-        [PYTHON, "-m", "registry", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [PYTHON, *arguments(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
-            if httpx.get(f"{base}/health").status_code == 200:
+            if httpx.get(f"{base}/health/live").status_code == 200:
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -104,7 +110,8 @@ def bench_one(url: str, workers: int, key: str, args, vendor_id: int) -> dict[st
     server, base = serve(url, workers)
     recipients = f"{base}/lookup/recipients?category=user.biometric.retinal&as_of=2025-06-01&limit=100"
     targets = {
-        "trivial GET /health": (f"{base}/health", None, False),
+        "trivial GET /health/live": (f"{base}/health/live", None, False),
+        "GET /health (one SELECT 1)": (f"{base}/health", None, False),
         "GET /lookup/recipients": (recipients, None, False),
         "POST /lookup/check": (f"{base}/lookup/check", check, False),
         "GET /lookup/recipients, no-cache": (recipients, None, True),
@@ -178,7 +185,7 @@ def main() -> None:
                 key = registry(url, "keys", "create", "bench", "--role", "lookup").strip()
                 for workers in args.workers:
                     results = bench_one(url, workers, key, args, vendor_id=vendors // 2)
-                    trivial = results["trivial GET /health"]["rps"]
+                    trivial = results["trivial GET /health/live"]["rps"]
                     for endpoint, r in results.items():
                         print(
                             f"| {engine} | {vendors} | {rows} | {workers} | {endpoint} | {r['rps']:.0f} | "
