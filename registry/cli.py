@@ -75,26 +75,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 def _serve(host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from registry.server import serve
 
-    from registry.settings import get_settings
-
-    uvicorn.run(
-        "registry.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # httptools parses HTTP in C (h11, the pure-Python default, costs a third of a cached lookup).
-        # The event loop is asyncio's, not uvloop: under load uvloop reads new requests before it finishes
-        # answered ones (MagicStack/uvloop#123), which put the lookups' p99 at 130-250 ms against 16-23 ms
-        # with asyncio at the same throughput (bench/servers.py, docs/benchmarks.md).
-        loop="asyncio",
-        http="httptools",
-        access_log=get_settings().access_log,
-        proxy_headers=False,
-        server_header=False,
-    )
+    serve(host, port, workers)
 
 
 @main.group()

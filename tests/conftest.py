@@ -273,7 +273,7 @@ def _free_port() -> int:
 class Server:
     """`registry serve` in a process of its own, on a free loopback port."""
 
-    def __init__(self, settings, log: Path | None = None, **env: str):
+    def __init__(self, settings, log: Path | None = None, workers: int = 1, **env: str):
         self.env = {
             **os.environ,
             "REGISTRY_DATABASE_URL": settings.database_url,
@@ -286,11 +286,21 @@ class Server:
         self.env.update({"REGISTRY_PUBLIC_BASE_URL": self.base, **env})
         self.process: subprocess.Popen | None = None
         self.log = log  # where the server's stdout and stderr go (discarded without one)
+        self.workers = workers
 
     def start(self) -> None:
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "registry", "serve", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "registry",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
             env=self.env,
             stdout=output,
             stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,

@@ -1,8 +1,12 @@
 """`registry serve` as operators run it: probes without a key, and the access log only when asked for."""
 
+import asyncio
+import socket
+
 import httpx
 import pytest
 
+from registry.server import _Config
 from tests.conftest import Server
 
 
@@ -26,3 +30,41 @@ def test_probes_answer_and_the_access_log_is_written_only_when_enabled(settings,
     request_lines = [line for line in written.splitlines() if '"GET /health/live HTTP/1.1" 200' in line]
     assert len(request_lines) == (1 if access_log else 0), written
     assert ('"GET /vendors HTTP/1.1" 401' in written) == bool(access_log)
+
+
+def test_two_workers_answer(settings, tmp_path):
+    server = Server(settings, log=tmp_path / "server.log", workers=2)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base) as client:  # one keep-alive connection
+            answers = [client.get("/health/live") for _ in range(5)]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [200] * 5
+    assert (tmp_path / "server.log").read_text().count("Application startup complete") == 2
+
+
+def test_the_socket_several_workers_share_gives_connections_tcp_nodelay():
+    """uvicorn binds it with proto 0, so asyncio left Nagle on and each keep-alive answer after the
+    first waited ~40 ms for the client's delayed ACK (Kludex/uvicorn#3149)."""
+    config = _Config("registry.app:create_app", factory=True, host="127.0.0.1", port=0, workers=2)
+    listener = config.bind_socket()
+    assert listener.proto == socket.IPPROTO_TCP
+
+    async def accept_one() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+            nodelay = await asyncio.wait_for(accepted, 10)
+            writer.close()
+        return nodelay
+
+    assert asyncio.run(accept_one()) == 1
