@@ -67,7 +67,7 @@ class HeadReader:
         path = engine.connection_kwargs["database"]
         try:
             if self._sqlite is None or self._sqlite_path != path:
-                self.close_sqlite()
+                self._close_sqlite()
                 # isolation_level=None: each SELECT is its own read transaction, so it sees the latest commit.
                 connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
                 connection.row_factory = sqlite3.Row
@@ -75,16 +75,16 @@ class HeadReader:
                 self._sqlite, self._sqlite_path = connection, path
             return self._sqlite.execute(_HEAD).fetchall()
         except sqlite3.OperationalError:  # busy, or the file is being replaced: let aiosqlite wait
-            self.close_sqlite()
+            self._close_sqlite()
             return None
 
-    def close_sqlite(self) -> None:
+    def _close_sqlite(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
 
     async def close(self) -> None:
-        self.close_sqlite()
+        self._close_sqlite()
 
 
 class _Shared:

@@ -44,11 +44,11 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=False,
         server_header=False,
     )
-    server = uvicorn.Server(config)
     if workers > 1:  # as uvicorn.run() does, with the socket above
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
         config.load_app()
+        server = uvicorn.Server(config)
         server.run()
         if not server.started:
             sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run() exits

@@ -144,6 +144,16 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def other_worker(settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A second application on the same database, as a second `registry serve` worker would be."""
+    application = create_app(settings)
+    async with application.lifespan():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+            yield http
+
+
+@pytest.fixture
 async def keys(app) -> dict[Role, str]:
     """A key of each role, created the way the CLI does."""
     ctx = WriteContext(actor="test-setup")

@@ -13,7 +13,7 @@ import pytest
 
 from registry.head import _Shared
 from tests.conftest import make_contract, make_disclosure, make_vendor
-from tests.test_lookup_cache import ask, other_worker  # noqa: F401 - a fixture used below
+from tests.test_lookup_cache import ask
 
 pytestmark = pytest.mark.anyio
 
@@ -92,7 +92,7 @@ async def test_a_cancelled_caller_does_not_cancel_the_read_others_wait_for():
     assert impatient.cancelled()
 
 
-async def test_every_lookup_sent_after_a_write_returned_sees_it(client, auth, other_worker):  # noqa: F811
+async def test_every_lookup_sent_after_a_write_returned_sees_it(client, auth, other_worker):
     """Lookups run without pause from several tasks while a second worker ends the only disclosure:
     whichever lookup was sent after the write returned must not answer from before it."""
     vendor = await make_vendor(client, auth, name="Acme")

@@ -21,16 +21,6 @@ async def acme(client, auth):
     return {"vendor": vendor, "contract": contract, "disclosure": disclosure}
 
 
-@pytest.fixture
-async def other_worker(settings):
-    """A second application on the same database, as a second `registry serve` worker would be."""
-    application = create_app(settings)
-    async with application.lifespan():
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
-            yield http
-
-
 async def ask(client, auth, headers=None, **params):
     response = await client.get(
         "/lookup/recipients", params=params or QUESTION, headers={**auth("lookup"), **(headers or {})}
