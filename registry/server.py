@@ -10,15 +10,34 @@
   waited for the client's delayed ACK, ~40 ms (Kludex/uvicorn#3149): every endpoint, the trivial one
   included, was capped at 64 connections / 44 ms. The socket is re-labelled as TCP before the workers
   get it, which turns TCP_NODELAY back on.
+- Once the app has started, everything it has built so far (modules, routes, schemas: ~160,000 objects
+  the collector tracks) is moved out of the garbage collector's sight with ``gc.freeze()``. Otherwise
+  a full collection walks all of it every several seconds under load: a 70-110 ms pause of the event
+  loop, which was the lookups' whole p99 tail (seen with a loop-lag monitor and ``gc.callbacks``).
 """
 
+import gc
 import socket
 import sys
 
 import uvicorn
+from litestar import Litestar
 from uvicorn.supervisors import Multiprocess
 
-from registry.settings import get_settings
+from registry.app import create_app
+from registry.settings import Settings, get_settings
+
+
+def create_served_app(settings: Settings | None = None) -> Litestar:
+    """The app as `registry serve` runs it in each worker: its heap is frozen once it has started."""
+    app = create_app(settings)
+    app.on_startup.append(_freeze_heap)
+    return app
+
+
+def _freeze_heap() -> None:
+    gc.collect()  # what startup left as garbage goes now: frozen objects are never collected
+    gc.freeze()
 
 
 class _Config(uvicorn.Config):
@@ -33,7 +52,7 @@ class _Config(uvicorn.Config):
 
 def serve(host: str, port: int, workers: int) -> None:
     config = _Config(
-        "registry.app:create_app",
+        "registry.server:create_served_app",
         factory=True,
         host=host,
         port=port,
