@@ -23,6 +23,7 @@ from registry.attestations.pool import PdfPool
 from registry.auth import (
     PUBLIC_PATHS,
     ApiKeyAuthentication,
+    check_roles,
     provide_write_context,
     request_id_middleware,
 )
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await engine.close_connection_pool()
 
     db.use_engine(engine)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             live,
@@ -178,3 +179,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state={"settings": settings},
         debug=False,
     )
+    check_roles(app)
+    return app

@@ -1,4 +1,4 @@
-"""Who is calling: API keys (Bearer), roles, guards, and the context every write carries."""
+"""Who is calling: API keys (Bearer), the role each route needs, and the context every write carries."""
 
 import hashlib
 import re
@@ -6,12 +6,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import (
+    ImproperlyConfiguredException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.enums import Role
@@ -64,6 +68,8 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# The key of a route's ``opt`` that names the weakest role allowed to call it (see ``needs``).
+ROLE_OPT = "role"
 # What guarded routes declare in the OpenAPI document (public ones declare nothing).
 API_KEY = [{"apiKey": []}]
 
@@ -109,6 +115,15 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
                 raise _unauthorized("The API key is unknown or revoked.")
             actor = Actor(name=row["name"], role=Role(row["role"]))
             key_cache.put(digest, head, actor)
+        # Roles are checked here rather than by route guards: Litestar copies the route handler for each
+        # guard call, a tenth of a cached lookup's time (bench: profile of POST /lookup/check).
+        needed = connection.scope["route_handler"].opt.get(ROLE_OPT)
+        if not isinstance(needed, Role):  # check_roles makes this unreachable; closed if not
+            raise PermissionDeniedException(detail="This route names no role: nobody may call it.")
+        if not actor.has(needed):
+            raise PermissionDeniedException(
+                detail=f"This needs the {needed.value} role; the key has {actor.role.value}."
+            )
         return AuthenticationResult(user=actor, auth=None)
 
 
@@ -116,24 +131,27 @@ def _unauthorized(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _requires(role: Role):
-    # Guards are coroutines: Litestar runs a plain function guard in a worker thread, a thread hop on
-    # every request that cost more than a cached lookup's answer (bench: profile of POST /lookup/check).
-    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        actor: Actor = connection.user
-        if not actor.has(role):
-            raise PermissionDeniedException(
-                detail=f"This needs the {role.value} role; the key has {actor.role.value}."
-            )
-
-    guard.__name__ = f"requires_{role.value}"
-    return guard
+def needs(role: Role) -> dict[str, Role]:
+    """The ``opt`` of a controller or route: the weakest role that may call it (a route's own ``opt``
+    overrides its controller's). :class:`ApiKeyAuthentication` checks it on every request that is not
+    public; :func:`check_roles` refuses to start an app with a route that names none."""
+    return {ROLE_OPT: role}
 
 
-requires_lookup = _requires(Role.lookup)
-requires_viewer = _requires(Role.viewer)
-requires_editor = _requires(Role.editor)
-requires_admin = _requires(Role.admin)
+def check_roles(app: Litestar) -> None:
+    """Every route the API key middleware guards names its role: a new route without one is an error
+    at startup (and, were it ever reached, refused), never open to any key."""
+    public = re.compile("|".join(PUBLIC_PATHS))
+    missing = sorted(
+        f"{method} {route.path}"
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and not public.match(route.path)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+        if method not in ("HEAD", "OPTIONS") and not isinstance(handler.opt.get(ROLE_OPT), Role)
+    )
+    if missing:
+        raise ImproperlyConfiguredException(f"routes without a role (opt=needs(Role...)): {missing}")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:

@@ -6,7 +6,10 @@ Built from the app's own route table: a route added without an entry below fails
 import re
 
 import pytest
+from litestar import Litestar, get
+from litestar.exceptions import ImproperlyConfiguredException
 
+from registry.auth import check_roles, needs
 from registry.enums import Role
 
 pytestmark = pytest.mark.anyio
@@ -182,3 +185,32 @@ async def test_each_caller_gets_what_its_role_allows(client, auth, method, path)
             assert status == 403, (method, url, caller, status)
         else:
             assert status not in (401, 403), (method, url, caller, status, response.text)
+
+
+def test_an_app_with_a_guarded_route_that_names_no_role_does_not_start():
+    @get("/reports/unlisted")
+    async def unlisted() -> None: ...
+
+    @get("/reports/listed", opt=needs(Role.viewer))
+    async def listed() -> None: ...
+
+    @get("/public/anything")  # the middleware lets public paths through: no role needed
+    async def public() -> None: ...
+
+    check_roles(Litestar([listed, public]))
+    with pytest.raises(ImproperlyConfiguredException, match=r"\['GET /reports/unlisted'\]"):
+        check_roles(Litestar([listed, public, unlisted]))
+
+
+async def test_a_route_that_names_no_role_is_refused_to_every_key(app, client, auth):
+    """check_roles stops such an app from starting; were one ever registered later, it stays closed."""
+
+    @get("/reports/unlisted")
+    async def unlisted() -> dict:
+        return {"reached": True}
+
+    app.register(unlisted)
+    for role in Role:
+        response = await client.get("/reports/unlisted", headers=auth(role))
+        assert response.status_code == 403, (role, response.text)
+        assert response.json()["detail"] == "This route names no role: nobody may call it."

@@ -7,8 +7,9 @@ from litestar.params import Parameter
 
 from registry.attestations import pdf, service
 from registry.attestations.schemas import AttestationRead, Revocation, Verification
-from registry.auth import API_KEY, WriteContext, requires_admin, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts.controller import read_bounded
+from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
 from registry.ratelimit import rate_limited
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
@@ -25,7 +26,7 @@ class AttestationController(Controller):
     @get(
         "/",
         operation_id="list_attestations",
-        guards=[requires_viewer],
+        opt=needs(Role.viewer),
         security=API_KEY,
         responses=problem_responses(),
     )
@@ -44,7 +45,7 @@ class AttestationController(Controller):
     @get(
         "/{serial:str}",
         operation_id="get_attestation",
-        guards=[requires_viewer],
+        opt=needs(Role.viewer),
         security=API_KEY,
         responses=problem_responses(404),
     )
@@ -54,7 +55,7 @@ class AttestationController(Controller):
     @get(
         "/{serial:str}/pdf",
         operation_id="download_attestation",
-        guards=[requires_viewer],
+        opt=needs(Role.viewer),
         security=API_KEY,
         media_type="application/pdf",
         responses=problem_responses(404),
@@ -70,7 +71,7 @@ class AttestationController(Controller):
         "/{serial:str}/revoke",
         operation_id="revoke_attestation",
         status_code=200,
-        guards=[requires_admin],
+        opt=needs(Role.admin),
         security=API_KEY,
         responses=problem_responses(404, 409, 413),
     )

@@ -7,9 +7,10 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, requires_viewer
+from registry.auth import API_KEY, needs
 from registry.changes.schemas import ChainVerification, ChangeRead
 from registry.changes.service import verify_chain
+from registry.enums import Role
 from registry.errors import problem_responses
 from registry.schemas import MAX_OFFSET, Page
 from registry.tables import Change
@@ -20,7 +21,7 @@ class ChangeController(Controller):
 
     path = "/changes"
     tags = ["changes"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/", operation_id="list_changes", responses=problem_responses())

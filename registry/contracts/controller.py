@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts import service
 from registry.contracts.conformance import Framework
 from registry.contracts.schemas import (
@@ -15,7 +15,7 @@ from registry.contracts.schemas import (
     ContractTermination,
     ContractUpdate,
 )
-from registry.enums import ContractKind, ContractStatus
+from registry.enums import ContractKind, ContractStatus, Role
 from registry.errors import RegistryError, problem_responses
 from registry.http import etag, if_match_version
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
@@ -42,7 +42,7 @@ class ContractController(Controller):
 
     path = "/contracts"
     tags = ["contracts"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/", operation_id="list_contracts", responses=problem_responses())
@@ -64,7 +64,7 @@ class ContractController(Controller):
     @post(
         "/",
         operation_id="create_contract",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(409, 413, 422),
     )
     async def create_contract(self, data: ContractCreate, ctx: WriteContext) -> Response[ContractRead]:
@@ -83,7 +83,7 @@ class ContractController(Controller):
     @patch(
         "/{contract_id:int}",
         operation_id="update_contract",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 412, 413, 422),
     )
     async def update_contract(
@@ -112,7 +112,7 @@ class ContractController(Controller):
         "/{contract_id:int}/terminate",
         operation_id="terminate_contract",
         status_code=200,
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 412, 413, 422),
     )
     async def terminate_contract(
@@ -124,7 +124,7 @@ class ContractController(Controller):
     @put(
         "/{contract_id:int}/document",
         operation_id="upload_contract_document",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         request_max_body_size=None,
         responses=problem_responses(404, 413, 415, 422),
         description="The body is the file itself (PDF, DOCX, PNG or JPEG) with its Content-Type.",

@@ -9,11 +9,11 @@ from litestar.params import Parameter
 from registry import clock
 from registry.attestations import service as attestations
 from registry.attestations.schemas import AttestationRead
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts.controller import FILENAME, read_bounded
 from registry.deletions import service
 from registry.deletions.schemas import ConfirmationCreate, DeletionRead
-from registry.enums import DeletionStatus
+from registry.enums import DeletionStatus, Role
 from registry.errors import problem_responses
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
@@ -25,7 +25,7 @@ class DeletionController(Controller):
 
     path = "/deletions"
     tags = ["deletions"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/", operation_id="list_deletions", responses=problem_responses())
@@ -54,7 +54,7 @@ class DeletionController(Controller):
     @post(
         "/{obligation_id:int}/confirmations",
         operation_id="confirm_deletion",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 413, 422),
     )
     async def confirm_deletion(
@@ -65,7 +65,7 @@ class DeletionController(Controller):
     @put(
         "/{obligation_id:int}/confirmations/{confirmation_id:int}/evidence",
         operation_id="add_deletion_evidence",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         request_max_body_size=None,
         responses=problem_responses(404, 413, 415, 422),
         description="The body is the evidence file (PDF, DOCX, PNG or JPEG) with its Content-Type.",
@@ -86,7 +86,7 @@ class DeletionController(Controller):
     @post(
         "/{obligation_id:int}/attestation",
         operation_id="issue_attestation",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 503),
     )
     async def issue_attestation(

@@ -6,10 +6,10 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.disclosures import service
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
-from registry.enums import LegalBasis
+from registry.enums import LegalBasis, Role
 from registry.errors import problem_responses
 from registry.http import etag, if_match_version
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
@@ -22,7 +22,7 @@ class DisclosureController(Controller):
 
     path = "/disclosures"
     tags = ["disclosures"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/", operation_id="list_disclosures", responses=problem_responses())
@@ -42,7 +42,7 @@ class DisclosureController(Controller):
     @post(
         "/",
         operation_id="create_disclosure",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(409, 413, 422),
     )
     async def create_disclosure(self, data: DisclosureCreate, ctx: WriteContext) -> Response[DisclosureRead]:
@@ -61,7 +61,7 @@ class DisclosureController(Controller):
     @patch(
         "/{disclosure_id:int}",
         operation_id="update_disclosure",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 412, 413, 422),
     )
     async def update_disclosure(
@@ -74,7 +74,7 @@ class DisclosureController(Controller):
         "/{disclosure_id:int}/end",
         operation_id="end_disclosure",
         status_code=200,
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 412, 413, 422),
     )
     async def end_disclosure(

@@ -9,10 +9,11 @@ from litestar.params import Parameter
 
 from registry import clock
 from registry.attestations.schemas import AttestationRead
-from registry.auth import API_KEY, requires_viewer
+from registry.auth import API_KEY, needs
 from registry.contracts.schemas import ContractRead
 from registry.deletions.schemas import DeletionRead
 from registry.disclosures.schemas import DisclosureRead
+from registry.enums import Role
 from registry.errors import invalid, problem_responses
 from registry.exports import register, service
 from registry.exports.pdf import render_recipients
@@ -45,7 +46,7 @@ class ExportController(Controller):
 
     path = "/exports"
     tags = ["exports"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/recipients.json", operation_id="export_recipients_json", responses=problem_responses())

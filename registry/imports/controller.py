@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts.controller import read_bounded
+from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
 from registry.imports import service, templates
 from registry.imports.schemas import ImportReport
@@ -43,13 +44,13 @@ class ImportController(Controller):
 
     path = "/imports"
     tags = ["imports"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @post(
         "/",
         operation_id="import_file",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         request_max_body_size=None,
         status_code=200,
         responses=problem_responses(413, 415, 422),

@@ -9,8 +9,9 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import Parameter
 
 from registry import clock
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts.controller import read_bounded
+from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
 from registry.imports.controller import refused, report_of
 from registry.imports.schemas import ImportReport
@@ -49,7 +50,7 @@ class FidesController(Controller):
     """Vendors and their disclosures as Fides (fideslang) system resources, for privacy platforms."""
 
     tags = ["fides"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get(
@@ -71,7 +72,7 @@ class FidesController(Controller):
     @post(
         "/imports/fides",
         operation_id="import_fides",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         request_max_body_size=None,
         status_code=200,
         responses=problem_responses(413, 415, 422),

@@ -5,8 +5,8 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
-from registry.enums import JournalKind, JournalObject
+from registry.auth import API_KEY, WriteContext, needs
+from registry.enums import JournalKind, JournalObject, Role
 from registry.errors import problem_responses
 from registry.journal import service
 from registry.journal.schemas import JournalCreate, JournalRead
@@ -21,7 +21,7 @@ class JournalController(Controller):
 
     path = "/journal"
     tags = ["journal"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/", operation_id="list_journal", responses=problem_responses())
@@ -41,7 +41,7 @@ class JournalController(Controller):
         return Page[JournalRead](items=items, total=total, limit=limit, offset=offset)
 
     @post(
-        "/", operation_id="add_journal_entry", guards=[requires_editor], responses=problem_responses(413, 422)
+        "/", operation_id="add_journal_entry", opt=needs(Role.editor), responses=problem_responses(413, 422)
     )
     async def add_entry(self, data: JournalCreate, ctx: WriteContext) -> Response[JournalRead]:
         entry = await service.add_entry(ctx, data)

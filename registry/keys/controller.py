@@ -2,7 +2,8 @@
 
 from litestar import Controller, get, post
 
-from registry.auth import API_KEY, WriteContext, requires_admin
+from registry.auth import API_KEY, WriteContext, needs
+from registry.enums import Role
 from registry.errors import problem_responses
 from registry.keys import service
 from registry.keys.schemas import KeyCreate, KeyCreated, KeyName, KeyRead
@@ -13,7 +14,7 @@ class KeyController(Controller):
 
     path = "/keys"
     tags = ["keys"]
-    guards = [requires_admin]
+    opt = needs(Role.admin)
     security = API_KEY
 
     @get("/", operation_id="list_keys", responses=problem_responses())

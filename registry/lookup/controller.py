@@ -9,8 +9,8 @@ from litestar import get as get_route
 from litestar.params import Parameter
 
 from registry import clock
-from registry.auth import API_KEY, requires_lookup
-from registry.enums import LegalBasis
+from registry.auth import API_KEY, needs
+from registry.enums import LegalBasis, Role
 from registry.errors import FieldError, RegistryError, problem_responses
 from registry.lookup import service
 from registry.lookup.cache import AnswerCache
@@ -48,7 +48,7 @@ class LookupController(Controller):
 
     path = "/lookup"
     tags = ["lookup"]
-    guards = [requires_lookup]
+    opt = needs(Role.lookup)
     security = API_KEY
 
     @get_route("/recipients", operation_id="lookup_recipients", responses=problem_responses(422))

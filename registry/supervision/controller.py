@@ -6,8 +6,9 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from registry import clock
-from registry.auth import API_KEY, WriteContext, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.deletions import service as deletions
+from registry.enums import Role
 from registry.errors import problem_responses
 from registry.supervision import service
 from registry.supervision.schemas import SupervisionReport
@@ -18,7 +19,7 @@ class SupervisionController(Controller):
 
     path = "/reports"
     tags = ["supervision"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/supervision", operation_id="supervision_report", responses=problem_responses())

@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_lookup
-from registry.enums import TaxonomyKind
+from registry.auth import API_KEY, WriteContext, needs
+from registry.enums import Role, TaxonomyKind
 from registry.errors import problem_responses
 from registry.taxonomy import service
 from registry.taxonomy.schemas import TaxonomyCreate, TaxonomyNode, TaxonomyRead, TaxonomyUpdate
@@ -27,7 +27,7 @@ class TaxonomyController(Controller):
 
     path = "/taxonomy"
     tags = ["taxonomy"]
-    guards = [requires_lookup]
+    opt = needs(Role.lookup)
     security = API_KEY
 
     @get("/{kind:str}", operation_id="list_taxonomy", responses=problem_responses())
@@ -41,7 +41,7 @@ class TaxonomyController(Controller):
     @post(
         "/{kind:str}",
         operation_id="create_taxonomy_entry",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(409, 413, 422),
     )
     async def create_entry(self, kind: KindPath, data: TaxonomyCreate, ctx: WriteContext) -> TaxonomyRead:
@@ -50,7 +50,7 @@ class TaxonomyController(Controller):
     @patch(
         "/{kind:str}/{key:str}",
         operation_id="update_taxonomy_entry",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 413, 422),
     )
     async def update_entry(
@@ -61,7 +61,7 @@ class TaxonomyController(Controller):
     @delete(
         "/{kind:str}/{key:str}",
         operation_id="delete_taxonomy_entry",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409),
     )
     async def delete_entry(self, kind: KindPath, key: KeyPath, ctx: WriteContext) -> None:

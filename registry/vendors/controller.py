@@ -5,11 +5,11 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_editor, requires_viewer
+from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts import service as contracts
 from registry.contracts.conformance import Framework
 from registry.contracts.schemas import VendorConformance
-from registry.enums import VendorKind, VendorStatus
+from registry.enums import Role, VendorKind, VendorStatus
 from registry.errors import problem_responses
 from registry.http import etag, if_match_version
 from registry.schemas import MAX_ID, MAX_OFFSET, Page, country_param
@@ -38,7 +38,7 @@ class VendorController(Controller):
 
     path = "/vendors"
     tags = ["vendors"]
-    guards = [requires_viewer]
+    opt = needs(Role.viewer)
     security = API_KEY
 
     @get("/", operation_id="list_vendors", responses=problem_responses())
@@ -81,7 +81,7 @@ class VendorController(Controller):
     @post(
         "/",
         operation_id="create_vendor",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(409, 413, 422),
     )
     async def create_vendor(self, data: VendorCreate, ctx: WriteContext) -> Response[VendorRead]:
@@ -116,7 +116,7 @@ class VendorController(Controller):
     @patch(
         "/{vendor_id:int}",
         operation_id="update_vendor",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409, 412, 413, 422),
     )
     async def update_vendor(
@@ -128,7 +128,7 @@ class VendorController(Controller):
     @delete(
         "/{vendor_id:int}",
         operation_id="delete_vendor",
-        guards=[requires_editor],
+        opt=needs(Role.editor),
         responses=problem_responses(404, 409),
     )
     async def delete_vendor(self, vendor_id: VendorId, ctx: WriteContext) -> None:

@@ -5,7 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
-from registry.auth import API_KEY, WriteContext, requires_admin
+from registry.auth import API_KEY, WriteContext, needs
+from registry.enums import Role
 from registry.errors import problem_responses
 from registry.http import etag, if_match_version
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
@@ -37,7 +38,7 @@ class WebhookController(Controller):
 
     path = "/webhooks"
     tags = ["webhooks"]
-    guards = [requires_admin]
+    opt = needs(Role.admin)
     security = API_KEY
 
     @get("/", operation_id="list_webhooks", responses=problem_responses())
