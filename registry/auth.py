@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import (
     ImproperlyConfiguredException,
     NotAuthorizedException,
@@ -166,9 +165,14 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         scope.setdefault("state", {})["request_id"] = request_id
         observed_head.set(None)  # each request reads the head afresh (one task may serve several)
 
+        echoed = (b"x-request-id", request_id.encode())
+
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+            if message["type"] == "http.response.start":  # a new list: the response's own may be shared
+                kept = [
+                    header for header in message.get("headers", ()) if header[0].lower() != b"x-request-id"
+                ]
+                message["headers"] = [*kept, echoed]
             await send(message)
 
         await app(scope, receive, send_with_id)

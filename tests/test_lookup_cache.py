@@ -1,12 +1,16 @@
 """Lookup answers are reused only while nothing has been written: a write through any worker (here a
 second app on the same database), the CLI included, is seen by the next lookup."""
 
+from types import SimpleNamespace
+
 import anyio
 import httpx
 import pytest
+from litestar.response.base import ASGIResponse
 
 from registry.app import create_app
-from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
+from registry.lookup.cache import JsonAnswer
+from tests.conftest import Server, make_contract, make_disclosure, make_vendor, run_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -181,3 +185,51 @@ async def test_no_connection_outlives_the_app(settings, keys):
             break
         await anyio.sleep(0.02)
     assert connection_threads() <= before
+
+
+async def test_over_http_an_answer_from_the_cache_is_framed_like_a_computed_one(client, auth, acme, settings):
+    """Answers leave the cache as two ASGI messages it makes itself (JsonAnswer): through uvicorn, on one
+    keep-alive connection, a hit must carry the same headers, length and body as the miss before it."""
+    question = {"vendor": acme["vendor"]["id"], "categories": ["user.contact.email"], "on": "2025-06-01"}
+    server = Server(settings)
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            answers = [
+                await http.post(
+                    "/lookup/check", json=question, headers={**auth("lookup"), "X-Request-ID": f"trace-{i}"}
+                )
+                for i in range(3)
+            ]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [200] * 3, answers[0].text
+    assert [a.headers["cache-status"] for a in answers] == [
+        "registry; fwd=miss",
+        "registry; hit",
+        "registry; hit",
+    ]
+    for i, answer in enumerate(answers):
+        assert answer.headers["content-type"] == "application/json"
+        assert int(answer.headers["content-length"]) == len(answer.content)
+        assert answer.headers.get_list("x-request-id") == [f"trace-{i}"]
+        assert answer.json() == answers[0].json()
+    assert answers[0].json()["vendor_id"] == acme["vendor"]["id"]
+    assert answers[0].json()["allowed"] is True
+
+
+async def test_an_answer_that_a_layer_adds_headers_to_goes_through_litestar():
+    """The short path is only for answers nothing else touches; anything more takes Litestar's own."""
+    answer = JsonAnswer(b'{"a": 1}', media_type="application/json", headers={"Cache-Status": "registry; hit"})
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    request = SimpleNamespace(method="GET")
+    general = answer.to_asgi_response(None, request, headers={"X-Layer": "on"}, status_code=200)
+    assert isinstance(general, ASGIResponse)
+    await general({"type": "http"}, None, send)
+    headers = dict(sent[0]["headers"])
+    assert headers[b"x-layer"] == b"on" and headers[b"cache-status"] == b"registry; hit"
+    assert sent[1]["body"] == b'{"a": 1}'

@@ -9,8 +9,10 @@ is the query work, which is most of a lookup's cost. A client may ask for a fres
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
 from litestar import Request, Response
+from litestar.types import ASGIApp, Receive, Scope, Send
 from pydantic import BaseModel
 
 from registry import db
@@ -80,4 +82,37 @@ async def _run(compute: Callable[[], Awaitable[BaseModel]]) -> bytes:
 
 def _json(body: bytes, status: str | None) -> Response:
     headers = {"Cache-Status": f"registry; {status}"} if status else {}
-    return Response(content=body, media_type="application/json", headers=headers)
+    return JsonAnswer(body, media_type="application/json", headers=headers)
+
+
+class JsonAnswer(Response[bytes]):
+    """An answer already encoded as JSON. Unless a layer adds headers, cookies or a background task (or
+    the request is a HEAD), it goes out as two ASGI messages made here: Litestar's general conversion
+    (header normalisation and encoding, an ``ASGIResponse``) was a tenth of a cached lookup's time."""
+
+    def to_asgi_response(self, app: Any, request: Request, **options: Any) -> ASGIApp:
+        if self.background or self.cookies or any(options.get(name) for name in _GENERAL):
+            return super().to_asgi_response(app, request, **options)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.content)).encode()),
+            *(
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in self.headers.items()
+            ),
+        ]
+        return _Send(self.status_code or options.get("status_code") or 200, headers, self.content)
+
+
+_GENERAL = ("background", "cookies", "encoded_headers", "headers", "is_head_response")
+
+
+class _Send:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
