@@ -19,7 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.enums import Role
 from registry.errors import invalid
-from registry.head import observed_head
+from registry.head import observed_answers_head, observed_head, observed_keys_head
 from registry.tables import ApiKey
 
 KEY_PREFIX = "prk_"
@@ -74,8 +74,9 @@ API_KEY = [{"apiKey": []}]
 
 
 class KeyCache:
-    """Verified keys, per worker, valid while the change-log head is the one they were verified at:
-    creating or revoking a key is a write, so a revocation takes effect on every worker at once. The
+    """Verified keys, per worker, valid while the newest change to a key is the one they were verified
+    at (``registry.head``): creating or revoking a key moves it, so a revocation takes effect on every
+    worker at once, and no other write makes the next request verify its key again. The
     lookup API is called on every data transfer, and a key lookup per call costs more than the answer."""
 
     def __init__(self) -> None:
@@ -102,7 +103,8 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not secret.strip():
             raise _unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
         digest = hash_secret(secret.strip())
-        head = await connection.app.state["change_head"].read()
+        await connection.app.state["change_head"].read()
+        head = observed_keys_head.get()  # moved by creating or revoking a key, and by nothing else
         actor = key_cache.get(digest, head)
         if actor is None:
             row = (
@@ -164,6 +166,8 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         observed_head.set(None)  # each request reads the head afresh (one task may serve several)
+        observed_answers_head.set(None)
+        observed_keys_head.set(None)
 
         echoed = (b"x-request-id", request_id.encode())
 

@@ -6,6 +6,10 @@ Each request reads it once (one indexed row); what a worker keeps in memory (ver
 taxonomy, lookup answers) is valid only while the head is the one it was computed at. That is how the
 caches never serve anything a write has made stale, without a time-to-live.
 
+Lookup answers follow a narrower head, the newest change of a kind a lookup can depend on: writes of
+the kinds in ``NOT_READ_BY_LOOKUPS`` (attestations, journal entries, keys, ...) leave the answers warm.
+Verified API keys follow the newest change to a key. Both are read in the same statement.
+
 Writes that bypass the service layer (hand-written SQL) do not move the head: restart the workers after one.
 """
 
@@ -20,8 +24,48 @@ from registry.tables import Change
 
 # The head the current request has read (set by the authentication middleware).
 observed_head: ContextVar[tuple | None] = ContextVar("observed_head", default=None)
+# The newest change a lookup answer can depend on, read with it (see NOT_READ_BY_LOOKUPS).
+observed_answers_head: ContextVar[tuple | None] = ContextVar("observed_answers_head", default=None)
+# The newest change to an API key, read with it.
+observed_keys_head: ContextVar[tuple | None] = ContextVar("observed_keys_head", default=None)
 
-_HEAD = "SELECT id, hash FROM change ORDER BY id DESC LIMIT 1"
+# Kinds of change (change.object_type) that no lookup answer depends on: lookups read vendors,
+# contracts, disclosures and the taxonomy only (tests/test_head.py checks the tables a lookup reads).
+# A kind not listed here empties the lookup answers, so a new kind of record is safe by default.
+# The partial index change_lookup_relevant (migration 0010) has the same list: change both together.
+NOT_READ_BY_LOOKUPS = (
+    "api_key",
+    "attestation",
+    "deletion_confirmation",
+    "deletion_obligation",
+    "journal_entry",
+    "person",
+    "webhook",
+)
+LOOKUP_RELEVANT = "object_type NOT IN ({})".format(", ".join(f"'{kind}'" for kind in NOT_READ_BY_LOOKUPS))
+# Verified API keys follow the newest change to a key: creating or revoking one (other writes, and
+# there is one with every attestation, leave the verified keys alone).
+KEYS = "object_type = 'api_key'"
+
+
+def _heads(answers_index: str = "", keys_index: str = "") -> str:
+    """The three heads in one statement, each read from an index: the primary key and two partial ones."""
+    return (
+        "SELECT h.id, h.hash, a.id AS answers_id, a.hash AS answers_hash, k.id AS keys_id, k.hash AS keys_hash"
+        " FROM (SELECT id, hash FROM change ORDER BY id DESC LIMIT 1) AS h"
+        f" LEFT JOIN (SELECT id, hash FROM change{answers_index} WHERE {LOOKUP_RELEVANT}"
+        " ORDER BY id DESC LIMIT 1) AS a ON 1 = 1"
+        f" LEFT JOIN (SELECT id, hash FROM change{keys_index} WHERE {KEYS} ORDER BY id DESC LIMIT 1) AS k"
+        " ON 1 = 1"
+    )
+
+
+_HEAD = _heads()
+# SQLite's planner, without statistics, prefers the index on (object_type, object_id) and sorts: named.
+_HEAD_SQLITE = _heads(" INDEXED BY change_lookup_relevant", " INDEXED BY change_api_key")
+
+
+_EMPTY = dict.fromkeys(("answers_id", "answers_hash", "keys_id", "keys_hash"), None) | {"id": 0, "hash": ""}
 
 
 class HeadReader:
@@ -48,11 +92,14 @@ class HeadReader:
         if db.is_sqlite(engine):
             rows = self._read_sqlite(engine)
             if rows is None:
-                rows = await Change.raw(_HEAD)
+                rows = await Change.raw(_HEAD_SQLITE)
         else:
             rows = await self._shared.get()
-        head = (id(engine), rows[0]["id"], rows[0]["hash"]) if rows else (id(engine), 0, "")
+        row = rows[0] if rows else _EMPTY
+        head = (id(engine), row["id"], row["hash"])
         observed_head.set(head)
+        observed_answers_head.set((id(engine), row["answers_id"] or 0, row["answers_hash"] or ""))
+        observed_keys_head.set((id(engine), row["keys_id"] or 0, row["keys_hash"] or ""))
         return head
 
     @staticmethod
@@ -73,7 +120,7 @@ class HeadReader:
                 connection.row_factory = sqlite3.Row
                 connection.execute("PRAGMA query_only = ON")
                 self._sqlite, self._sqlite_path = connection, path
-            return self._sqlite.execute(_HEAD).fetchall()
+            return self._sqlite.execute(_HEAD_SQLITE).fetchall()
         except sqlite3.OperationalError:  # busy, or the file is being replaced: let aiosqlite wait
             self._close_sqlite()
             return None

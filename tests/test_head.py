@@ -6,14 +6,20 @@ returned, while other lookups are in flight) is tested over HTTP at the bottom, 
 """
 
 import asyncio
+import importlib
+import re
 
 import anyio
 import anyio.lowlevel
 import pytest
 
-from registry.head import _Shared
+from registry import db
+from registry.head import _HEAD, _HEAD_SQLITE, KEYS, LOOKUP_RELEVANT, NOT_READ_BY_LOOKUPS, _Shared
+from registry.tables import Change
 from tests.conftest import make_contract, make_disclosure, make_vendor
-from tests.test_lookup_cache import ask
+from tests.test_lookup_cache import QUESTION, ask
+
+MIGRATION = importlib.import_module("registry.piccolo_migrations.registry_0010_lookup_head")
 
 pytestmark = pytest.mark.anyio
 
@@ -127,3 +133,59 @@ async def test_every_lookup_sent_after_a_write_returned_sees_it(client, auth, ot
             tasks.start_soon(write)
     assert len(after_write) >= 40
     assert set(after_write) == {0}
+
+
+async def test_lookups_read_no_table_whose_writes_leave_their_answers_cached(client, auth, capsys):
+    """If a lookup ever reads one of these tables, its writes must empty the answers: take the kind out of
+    NOT_READ_BY_LOOKUPS (and the partial index of migration 0010)."""
+    vendor = await make_vendor(client, auth, name="Acme")
+    contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01")
+    await make_disclosure(client, auth, vendor["id"], contract["id"])
+    await ask(client, auth)  # the key is verified and cached: what is logged below is the lookups' own work
+    engine = db.current_engine()
+    capsys.readouterr()
+    engine.log_queries = True
+    try:
+        fresh = {**auth("lookup"), "Cache-Control": "no-cache"}
+        answers = [
+            await client.get("/lookup/recipients", params=QUESTION, headers=fresh),
+            await client.get(
+                "/lookup/history",
+                params={"category": "user.contact", "from": "2025-01-01", "to": "2025-12-31"},
+                headers=fresh,
+            ),
+            await client.get(
+                f"/lookup/vendors/{vendor['id']}", params={"as_of": "2025-06-01"}, headers=fresh
+            ),
+            await client.post(
+                "/lookup/check",
+                json={"vendor": vendor["id"], "categories": ["user.contact.email"], "on": "2025-06-01"},
+                headers=fresh,
+            ),
+        ]
+    finally:
+        engine.log_queries = False
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    logged = capsys.readouterr().out
+    tables = set(re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?', logged))
+    assert {"vendor", "contract", "disclosure", "disclosure_category"} <= tables, logged
+    assert tables.isdisjoint(NOT_READ_BY_LOOKUPS), tables  # each kind is named after its table
+
+
+async def plan_of_the_head_read(engine) -> str:
+    if db.is_sqlite(engine):
+        rows = await Change.raw(f"EXPLAIN QUERY PLAN {_HEAD_SQLITE}")
+        return " ".join(str(tuple(r.values())) for r in rows)
+    async with engine.transaction():
+        await Change.raw("SET LOCAL enable_seqscan = off")  # a few rows: PostgreSQL would rather scan
+        return " ".join(r["QUERY PLAN"] for r in await Change.raw(f"EXPLAIN {_HEAD}"))
+
+
+async def test_the_heads_are_read_from_their_partial_indexes(client, auth):
+    """The WHERE clauses in registry.head must match the indexes' (migration 0010), or every request
+    would scan the change log back from its newest row (or sort every change to a key)."""
+    plan = await plan_of_the_head_read(db.current_engine())
+    assert "change_lookup_relevant" in plan and "change_api_key" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    # the migration keeps copies of its own
+    assert (MIGRATION.RELEVANT, MIGRATION.KEYS) == (LOOKUP_RELEVANT, KEYS)

@@ -11,6 +11,7 @@ from litestar.response.base import ASGIResponse
 from registry.app import create_app
 from registry.lookup.cache import JsonAnswer
 from tests.conftest import Server, make_contract, make_disclosure, make_vendor, run_cli
+from tests.test_imports import VENDORS_CSV
 
 pytestmark = pytest.mark.anyio
 
@@ -98,11 +99,65 @@ async def test_a_new_custom_category_is_known_at_once(client, auth, acme, other_
     assert "user.contact.email.work" in after.json()["matched_categories"]
 
 
-async def test_a_cli_write_is_seen(client, auth, acme, database_url):
+async def test_a_cli_write_is_seen(client, auth, acme, database_url, tmp_path):
     """The CLI writes through the same services, so it moves the change-log head too."""
     await ask(client, auth)
-    run_cli(database_url, "keys", "create", "integration", "--role", "lookup")
+    sheet = tmp_path / "vendors.csv"
+    sheet.write_text(VENDORS_CSV)
+    run_cli(database_url, "import", str(sheet))
     assert (await ask(client, auth)).headers["cache-status"] == "registry; fwd=miss"
+
+
+async def test_writes_no_lookup_reads_leave_the_answers_warm(client, auth, acme, other_worker, database_url):
+    """Attestations, journal entries, keys, people, webhooks and deletion records are not read by any
+    lookup (registry.head.NOT_READ_BY_LOOKUPS): integrations keep their cached answers while they are
+    written, through any worker or the CLI; the next write of a vendor, contract or disclosure empties
+    them."""
+    first = await ask(client, auth)
+    assert first.headers["cache-status"] == "registry; fwd=miss"
+    noted = await other_worker.post(
+        "/journal",
+        json={
+            "object_type": "vendor",
+            "object_id": str(acme["vendor"]["id"]),
+            "kind": "info",
+            "text": "Call",
+        },
+        headers=auth(),
+    )
+    assert noted.status_code == 201, noted.text
+    run_cli(database_url, "keys", "create", "integration", "--role", "lookup")
+    run_cli(
+        database_url,
+        "users",
+        "create",
+        "dana",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        input_="a long passphrase",
+    )
+    hooked = await other_worker.post(
+        "/webhooks",
+        json={"url": "https://hooks.example.com/registry", "events": ["*"]},
+        headers=auth("admin"),
+    )
+    assert hooked.status_code == 201, hooked.text
+    kinds = {c["object_type"] for c in (await client.get("/changes", headers=auth())).json()["items"]}
+    assert {"journal_entry", "api_key", "person", "webhook"} <= kinds
+    warm = await ask(client, auth)
+    assert warm.headers["cache-status"] == "registry; hit"
+    assert warm.json() == first.json()
+
+    renamed = await other_worker.patch(
+        f"/vendors/{acme['vendor']['id']}",
+        json={"name": "Acme Renamed"},
+        headers={**auth(), "If-Match": f'"{acme["vendor"]["version"]}"'},
+    )
+    assert renamed.status_code == 200, renamed.text
+    after = await ask(client, auth)
+    assert after.headers["cache-status"] == "registry; fwd=miss"
+    assert [r["vendor_name"] for r in after.json()["items"]] == ["Acme Renamed"]
 
 
 async def test_disabled_cache_answers_without_it(settings, auth, acme):

@@ -1,8 +1,9 @@
 """Lookup answers kept per worker, valid while the change log's head stays the same (``registry.head``).
 
-A worker reuses an answer computed at the same head, for the same question and day; any write anywhere
-moves the head and the next lookup starts afresh. Answers therefore never lag a write; what the cache saves
-is the query work, which is most of a lookup's cost. A client may ask for a fresh computation with
+A worker reuses an answer computed at the same head, for the same question and day; any write a lookup
+can depend on (anything but attestations, journal entries, keys, people, webhooks and deletion
+records: ``NOT_READ_BY_LOOKUPS``) moves the head and the next lookup starts afresh. Answers therefore
+never lag a write; what the cache saves is the query work, which is most of a lookup's cost. A client may ask for a fresh computation with
 ``Cache-Control: no-cache``; ``REGISTRY_LOOKUP_CACHE_BYTES=0`` turns the cache off.
 """
 
@@ -16,7 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from pydantic import BaseModel
 
 from registry import db
-from registry.head import observed_head
+from registry.head import observed_answers_head
 
 
 class AnswerCache:
@@ -31,7 +32,7 @@ class AnswerCache:
         self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel]]
     ) -> Response:
         """The JSON answer to ``question`` (which must name everything the answer depends on)."""
-        head = observed_head.get()
+        head = observed_answers_head.get()
         if self.capacity <= 0 or head is None:
             return _json(await _run(compute), None)
         if head != self.head:
