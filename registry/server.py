@@ -9,7 +9,8 @@
   inherit it and asyncio then leaves Nagle's algorithm on, so every keep-alive response after the first
   waited for the client's delayed ACK, ~40 ms (Kludex/uvicorn#3149): every endpoint, the trivial one
   included, was capped at 64 connections / 44 ms. The socket is re-labelled as TCP before the workers
-  get it, which turns TCP_NODELAY back on.
+  get it, which turns TCP_NODELAY back on. Where SO_REUSEPORT exists (Linux), each worker listens on a
+  socket of its own instead (``_PerWorkerSocket``): the kernel spreads connections over the workers.
 - Once the app has started, everything it has built so far (modules, routes, schemas: ~160,000 objects
   the collector tracks) is moved out of the garbage collector's sight with ``gc.freeze()``. Otherwise
   a full collection walks all of it every several seconds under load: a 70-110 ms pause of the event
@@ -43,11 +44,49 @@ def _freeze_heap() -> None:
 class _Config(uvicorn.Config):
     def bind_socket(self) -> socket.socket:
         sock = super().bind_socket()
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return sock
+        if self.workers > 1 and hasattr(socket, "SO_REUSEPORT"):
+            family, address = sock.family, sock.getsockname()
+            sock.close()
+            return _PerWorkerSocket.reserve(family, address)
+        if sock.proto != socket.IPPROTO_TCP:
             # The same listening socket, labelled TCP: accepted connections copy the label, and asyncio
             # sets TCP_NODELAY only on sockets labelled TCP.
             sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
         return sock
+
+
+class _PerWorkerSocket(socket.socket):
+    """The supervisor's socket: bound with SO_REUSEPORT to hold the address, never listening. A worker
+    process that receives it (unpickling it) gets a listening socket of its own on the same address, and
+    the kernel spreads new connections over the workers' sockets.
+
+    One socket shared by every worker left the spreading to whichever worker woke first, and asyncio
+    accepts up to ``backlog`` waiting connections per wake-up: a client opening its connections at once
+    (a proxy filling its pool, wrk) often had them all served by one worker while the other idled."""
+
+    @classmethod
+    def reserve(cls, family: int, address: tuple) -> "_PerWorkerSocket":
+        sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        _reuse_port(sock)
+        sock.bind(address)
+        return sock
+
+    def __reduce__(self):
+        return _own_listener, (self.family, self.getsockname())
+
+
+def _own_listener(family: int, address: tuple) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # labelled TCP: TCP_NODELAY
+    _reuse_port(sock)
+    sock.bind(address)
+    return sock
+
+
+def _reuse_port(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 
 
 def serve(host: str, port: int, workers: int) -> None:

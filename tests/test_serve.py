@@ -3,6 +3,8 @@
 import asyncio
 import gc
 import socket
+import time
+from multiprocessing.reduction import ForkingPickler
 
 import httpx
 import pytest
@@ -45,11 +47,16 @@ def test_two_workers_answer(settings, tmp_path):
     assert (tmp_path / "server.log").read_text().count("Application startup complete") == 2
 
 
-def test_the_socket_several_workers_share_gives_connections_tcp_nodelay():
-    """uvicorn binds it with proto 0, so asyncio left Nagle on and each keep-alive answer after the
-    first waited ~40 ms for the client's delayed ACK (Kludex/uvicorn#3149)."""
+def worker_socket(config: _Config) -> socket.socket:
+    """What a worker process gets: the supervisor's socket, through multiprocessing's pickler."""
+    return ForkingPickler.loads(ForkingPickler.dumps(config.bind_socket()))
+
+
+def test_a_worker_socket_gives_connections_tcp_nodelay():
+    """uvicorn binds the workers' socket with proto 0, so asyncio left Nagle on and each keep-alive
+    answer after the first waited ~40 ms for the client's delayed ACK (Kludex/uvicorn#3149)."""
     config = _Config("registry.app:create_app", factory=True, host="127.0.0.1", port=0, workers=2)
-    listener = config.bind_socket()
+    listener = worker_socket(config)
     assert listener.proto == socket.IPPROTO_TCP
 
     async def accept_one() -> int:
@@ -69,6 +76,38 @@ def test_the_socket_several_workers_share_gives_connections_tcp_nodelay():
         return nodelay
 
     assert asyncio.run(accept_one()) == 1
+
+
+def listening_sockets(port: int) -> int:
+    """Sockets in LISTEN state on ``port``, from the kernel's table."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                count += int(local.rsplit(":", 1)[1], 16) == port and state == "0A"
+    return count
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(settings, tmp_path):
+    """With one socket shared by all workers, the first to wake accepted every connection a client
+    opened at once (seen in benchmarks: one worker at 100 % CPU, the other idle); with one socket each
+    (SO_REUSEPORT) the kernel spreads them."""
+    server = Server(settings, log=tmp_path / "server.log", workers=2)
+    server.start()
+    try:
+        for _ in range(100):  # /health answers once one worker is up; wait for the second
+            if listening_sockets(server.port) == 2:
+                break
+            time.sleep(0.1)
+        listeners = listening_sockets(server.port)
+        with httpx.Client(base_url=server.base) as client:
+            answers = [client.get("/health/live").status_code for _ in range(3)]
+    finally:
+        server.stop()
+    assert listeners == 2
+    assert answers == [200] * 3
+    assert listening_sockets(server.port) == 0  # the workers' sockets went with them
 
 
 @pytest.mark.anyio
