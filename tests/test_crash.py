@@ -1,5 +1,6 @@
 """The server killed with SIGKILL mid-write leaves no partial record and an intact change log."""
 
+import os
 import sqlite3
 import threading
 import time
@@ -160,3 +161,41 @@ def test_kill_during_attestation_issuing(server, database_url):
     with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:  # the rest still issue
         for deletion_id in deletion_ids:
             assert client.post(f"/deletions/{deletion_id}/attestation").status_code in (200, 201)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def test_pdf_workers_end_with_a_killed_server(server, database_url):
+    """SIGKILL gives the server no chance to stop its PDF workers: they notice and exit themselves."""
+    secret = run_cli(database_url, "keys", "create", "crash", "--role", "viewer").stdout.strip()
+    server.start()
+    report = httpx.get(
+        f"{server.base}/exports/recipients.pdf", headers={"Authorization": f"Bearer {secret}"}, timeout=60
+    )  # rendered in the PDF workers, which start on first use
+    assert report.status_code == 200 and report.content.startswith(b"%PDF"), report.text
+    workers = {pid for pid in _children(server.process.pid) if b"spawn_main" in _cmdline(pid)}
+    assert workers, "no PDF worker started"
+    server.kill()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except OSError:
+        return b""

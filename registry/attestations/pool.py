@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -12,15 +14,25 @@ from registry.errors import RegistryError
 from registry.settings import Settings
 
 
-def _lower_priority() -> None:
+def _start_worker(parent: int) -> None:
     """PDF workers yield the CPU to the API workers: a lookup on a data transfer's path should not wait
     behind a batch of attestations (on a busy machine, attestations take longer instead). Linux's
-    SCHED_IDLE lets any API worker that wakes up preempt a PDF worker at once; elsewhere, nice 19."""
+    SCHED_IDLE lets any API worker that wakes up preempt a PDF worker at once; elsewhere, nice 19.
+
+    And they end with their API worker: one killed outright (SIGKILL, the OOM killer) used to leave its
+    PDF workers behind, idle, for good."""
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         with contextlib.suppress(OSError):
             os.nice(19)
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 class PdfPool:
@@ -32,7 +44,8 @@ class PdfPool:
         self.executor = ProcessPoolExecutor(
             max_workers=settings.pdf_workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_lower_priority,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
 
     def _signing_files(self) -> tuple[str, str]:
