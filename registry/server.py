@@ -49,7 +49,7 @@ class _Config(uvicorn.Config):
         if self.workers > 1 and hasattr(socket, "SO_REUSEPORT"):
             family, address = sock.family, sock.getsockname()
             sock.close()
-            return _PerWorkerSocket.reserve(family, address)
+            return _bound(_PerWorkerSocket, family, address)
         if sock.proto != socket.IPPROTO_TCP:
             # The same listening socket, labelled TCP: accepted connections copy the label, and asyncio
             # sets TCP_NODELAY only on sockets labelled TCP.
@@ -66,27 +66,17 @@ class _PerWorkerSocket(socket.socket):
     accepts up to ``backlog`` waiting connections per wake-up: a client opening its connections at once
     (a proxy filling its pool, wrk) often had them all served by one worker while the other idled."""
 
-    @classmethod
-    def reserve(cls, family: int, address: tuple) -> "_PerWorkerSocket":
-        sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        _reuse_port(sock)
-        sock.bind(address)
-        return sock
-
     def __reduce__(self):
-        return _own_listener, (self.family, self.getsockname())
+        return _bound, (socket.socket, self.family, self.getsockname())
 
 
-def _own_listener(family: int, address: tuple) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # labelled TCP: TCP_NODELAY
-    _reuse_port(sock)
-    sock.bind(address)
-    return sock
-
-
-def _reuse_port(sock: socket.socket) -> None:
+def _bound(kind: type[socket.socket], family: int, address: tuple) -> socket.socket:
+    """A TCP socket (labelled so: asyncio then sets TCP_NODELAY) bound to ``address`` with SO_REUSEPORT."""
+    sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
 
 
 def serve(host: str, port: int, workers: int) -> None:

@@ -1,10 +1,11 @@
-"""Lookup answers kept per worker, valid while the change log's head stays the same (``registry.head``).
+"""Lookup answers kept per worker, valid while the lookup head stays the same (``registry.head``).
 
 A worker reuses an answer computed at the same head, for the same question and day; any write a lookup
 can depend on (anything but attestations, journal entries, keys, people, webhooks and deletion
 records: ``NOT_READ_BY_LOOKUPS``) moves the head and the next lookup starts afresh. Answers therefore
-never lag a write; what the cache saves is the query work, which is most of a lookup's cost. A client may ask for a fresh computation with
-``Cache-Control: no-cache``; ``REGISTRY_LOOKUP_CACHE_BYTES=0`` turns the cache off.
+never lag a write; what the cache saves is the query work, which is most of a lookup's cost. A client
+may ask for a fresh computation with ``Cache-Control: no-cache``; ``REGISTRY_LOOKUP_CACHE_BYTES=0``
+turns the cache off.
 """
 
 import asyncio
