@@ -195,6 +195,42 @@ class TestVerification:
         assert wrong_type.status_code == 415
 
 
+class TestVerificationWork:
+    """A public caller cannot buy one query per serial-like string in the file."""
+
+    @staticmethod
+    def count_queries(monkeypatch) -> list[str]:
+        from registry import db
+
+        engine, seen = type(db.current_engine()), []
+        run = engine.run_querystring  # the engine has slots: wrap its class's method
+
+        async def counted(self, querystring, *args, **kwargs):
+            seen.append(str(querystring))
+            return await run(self, querystring, *args, **kwargs)
+
+        monkeypatch.setattr(engine, "run_querystring", counted)
+        return seen
+
+    @staticmethod
+    def stuffed(first: bytes = b"") -> bytes:
+        # 16,000 distinct serial-like strings, under the test upload cap of 256 KiB.
+        return b"%PDF-1.7\n" + first + b"".join(b"PRA-2031-%06d" % i for i in range(16_000))
+
+    async def test_a_file_of_serials_is_unknown_in_a_few_queries(self, client, monkeypatch):
+        queries = self.count_queries(monkeypatch)
+        answer = await verify(client, self.stuffed())
+        assert answer["status"] == "unknown" and answer["serial"] is None
+        assert 1 <= len(queries) <= 3, len(queries)
+
+    async def test_a_named_serial_still_reads_as_tampered(self, client, auth, issued, monkeypatch):
+        _, attestation, _ = issued
+        queries = self.count_queries(monkeypatch)
+        answer = await verify(client, self.stuffed(attestation["serial"].encode()))
+        assert (answer["status"], answer["serial"]) == ("tampered", attestation["serial"])
+        assert 1 <= len(queries) <= 3, len(queries)
+
+
 class _Recorder(BaseHTTPRequestHandler):
     hits: list[str] = []
 

@@ -123,6 +123,12 @@ def signature_valid(pdf: bytes, cert_file: str) -> bool:
         return False
 
 
-def serials_in(pdf: bytes) -> list[str]:
-    """Serial numbers readable in the file's uncompressed parts (metadata, signature reason)."""
-    return sorted({f"PRA-{year.decode()}-{number.decode()}" for year, number in SERIAL.findall(pdf)})
+def serials_in(pdf: bytes, limit: int) -> list[str]:
+    """The first ``limit`` distinct serial numbers readable in the file's uncompressed parts (metadata,
+    signature reason), in the order they appear: a file stuffed with serials costs no more than ``limit``."""
+    found: dict[str, None] = {}
+    for match in SERIAL.finditer(pdf):
+        found.setdefault(f"PRA-{match[1].decode()}-{match[2].decode()}", None)
+        if len(found) >= limit:
+            break
+    return list(found)
