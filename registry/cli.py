@@ -257,6 +257,7 @@ def import_command(file: str, dry_run: bool, kind: str | None) -> None:
     from pathlib import Path
 
     from registry.imports import service
+    from registry.imports.workbook import WorkbookLimits
 
     path = Path(file)
     settings = load_settings()
@@ -269,7 +270,8 @@ def import_command(file: str, dry_run: bool, kind: str | None) -> None:
     ctx = WriteContext(actor=f"cli:{getpass.getuser()}", message=f"import {path.name}")
 
     async def work():
-        sheets = service.sheets_of(content, content_type, kind)
+        limits = WorkbookLimits.of(settings)
+        sheets = await asyncio.to_thread(service.sheets_of, content, content_type, kind, limits=limits)
         with click.progressbar(
             length=service.row_count(sheets), label=f"Importing {path.name}", file=sys.stderr
         ) as bar:

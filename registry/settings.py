@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     verify_rate_per_minute: int = Field(
         default=30, ge=1, le=100_000, description="Public verification requests per client address a minute."
     )
+    # Imports (docs/imports.md): an XLSX file is a zip, checked part by part before it is parsed.
+    import_max_inflated_bytes: int = Field(
+        default=200 * 1_048_576, ge=1024, le=4 * 1024**3, description="An XLSX workbook, all parts inflated."
+    )
+    import_max_part_bytes: int = Field(
+        default=64 * 1_048_576, ge=1024, le=4 * 1024**3, description="One part of it (a worksheet) inflated."
+    )
+    import_max_shared_strings_bytes: int = Field(
+        default=32 * 1_048_576, ge=1024, le=4 * 1024**3, description="Its shared strings part inflated."
+    )
+    import_max_shared_strings: int = Field(
+        default=500_000, ge=1, le=100_000_000, description="Shared strings (distinct texts) in a workbook."
+    )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     access_log: bool = Field(
         default=False,

@@ -12,6 +12,7 @@ from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
 from registry.imports import service, templates
 from registry.imports.schemas import ImportReport
+from registry.imports.workbook import WorkbookLimits
 
 MAX_ERRORS_SHOWN = 1000
 
@@ -68,9 +69,12 @@ class ImportController(Controller):
             Parameter(description="What a CSV file holds; default: guessed from its header."),
         ] = None,
     ) -> ImportReport:
-        content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
+        settings = request.app.state["settings"]
+        content = await read_bounded(request, settings.max_upload_bytes)
         media = request.headers.get("content-type", "")
-        sheets = await asyncio.to_thread(service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS)
+        sheets = await asyncio.to_thread(
+            service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS, WorkbookLimits.of(settings)
+        )
         result = await service.import_sheets(ctx, sheets, dry_run)
         if not result.ok:
             raise refused(result)

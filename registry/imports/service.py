@@ -25,6 +25,7 @@ from registry.disclosures import service as disclosures
 from registry.disclosures.schemas import DisclosureCreate, DisclosureUpdate
 from registry.errors import RegistryError
 from registry.imports.columns import SHEETS, Column
+from registry.imports.workbook import WorkbookLimits, check_workbook
 from registry.tables import Contract, Disclosure, Vendor
 from registry.vendors import service as vendors
 from registry.vendors.schemas import VendorCreate, VendorUpdate
@@ -34,8 +35,6 @@ MAX_ROWS = 50_000
 # enough not to make other writers wait long; larger files go through `registry import`.
 MAX_HTTP_ROWS = 2_000
 MAX_COLUMNS = 64
-# An XLSX file is a zip: refuse one that would inflate beyond this (a "zip bomb") before parsing it.
-MAX_XLSX_INFLATED = 200 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0"}
@@ -76,17 +75,22 @@ class _Refused(Exception):
 
 
 def sheets_of(
-    content: bytes, content_type: str, kind: str | None, max_rows: int = MAX_ROWS
+    content: bytes,
+    content_type: str,
+    kind: str | None,
+    max_rows: int = MAX_ROWS,
+    limits: WorkbookLimits = WorkbookLimits(),
 ) -> dict[str, list[list[Any]]]:
     """The file's sheets (name -> rows, header first). CSV is one sheet: ``kind``, or guessed from
     its header. Raises RegistryError (415/422) for a file that is not what it says, or has more than
-    ``max_rows`` rows a sheet or ``MAX_COLUMNS`` columns. CPU-bound: call it in a thread."""
+    ``max_rows`` rows a sheet or ``MAX_COLUMNS`` columns, or an XLSX workbook past ``limits``.
+    CPU-bound: call it in a thread."""
     media = content_type.split(";")[0].strip().lower()
     is_xlsx = content.startswith(b"PK\x03\x04")
     if media == XLSX or (is_xlsx and media in ("", "application/octet-stream")):
         if not is_xlsx:
             raise _file_error("not_xlsx", "the file is not an XLSX workbook")
-        return _xlsx_sheets(content, max_rows)
+        return _xlsx_sheets(content, max_rows, limits)
     if media in ("text/csv", "text/plain", "application/csv", "", "application/octet-stream"):
         rows = _csv_rows(content, max_rows)
         return {kind or _guess(rows[0] if rows else []): rows}
@@ -163,13 +167,12 @@ def _xlsx_rows(name: str, sheet, max_rows: int) -> list[list[Any]]:
     return rows
 
 
-def _xlsx_sheets(content: bytes, max_rows: int) -> dict[str, list[list[Any]]]:
+def _xlsx_sheets(content: bytes, max_rows: int, limits: WorkbookLimits) -> dict[str, list[list[Any]]]:
     import openpyxl
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_INFLATED:
-                raise _file_error("too_large", "the workbook inflates beyond 200 MiB")
+            check_workbook(archive, limits)  # before openpyxl, which inflates and keeps shared strings
         # Not data_only: a formula is refused (its value may not even be cached in the file).
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except RegistryError:

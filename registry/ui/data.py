@@ -17,6 +17,7 @@ from registry.exports.pdf import render_recipients
 from registry.imports import service as imports
 from registry.imports import templates
 from registry.imports.columns import SHEETS
+from registry.imports.workbook import WorkbookLimits
 from registry.ui.controller import (
     PAGE_ERRORS,
     UPLOAD_CAP,
@@ -127,7 +128,9 @@ class DataController(Controller):
         media = imports.XLSX if filename.endswith(".xlsx") else "text/csv"
         dry_run = form.get("dry_run") == "on"
         try:
-            sheets = await asyncio.to_thread(imports.sheets_of, content, media, None, imports.MAX_HTTP_ROWS)
+            sheets = await asyncio.to_thread(
+                imports.sheets_of, content, media, None, imports.MAX_HTTP_ROWS, WorkbookLimits.of(settings)
+            )
         except RegistryError as error:
             return again(error.status if error.status < 500 else 400, error.detail)
         result = await imports.import_sheets(_context(request, actor), sheets, dry_run)
