@@ -8,6 +8,7 @@ import pytest
 from registry.tables import Change, Vendor
 from tests.conftest import run_cli
 from tests.test_imports import XLSX, post_file
+from tests.test_web import csrf_of, people, sign_in  # noqa: F401 (people is a fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -149,3 +150,16 @@ async def test_the_cli_refuses_too(app, database_url, tmp_path, monkeypatch):
     fine = tmp_path / "fine.xlsx"
     fine.write_bytes(strings_workbook(extra=50))
     assert "vendors: 1 created" in run_cli(database_url, "import", str(fine)).stdout
+
+
+async def test_the_web_page_refuses_too(client, people):  # noqa: F811
+    await sign_in(client)
+    csrf = csrf_of((await client.get("/ui/data")).text)
+    response = await client.post(
+        "/ui/data/import",
+        data={"csrf": csrf},
+        files={"file": ("bomb.xlsx", strings_workbook(extra=1_000, stated=3), XLSX)},
+    )
+    assert response.status_code == 422
+    assert "REGISTRY_IMPORT_MAX_SHARED_STRINGS" in response.text
+    assert await Vendor.count() == 0
