@@ -1,6 +1,7 @@
 """HTTP routes for bulk imports and their templates."""
 
 import asyncio
+import logging
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
@@ -10,10 +11,14 @@ from registry.auth import API_KEY, WriteContext, needs
 from registry.contracts.controller import read_bounded
 from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
+from registry.http import client_watch
 from registry.imports import service, templates
 from registry.imports.schemas import ImportReport
 
 MAX_ERRORS_SHOWN = 1000
+log = logging.getLogger("registry.imports")
+# What the server would answer, were anyone listening (nginx's 499: the client closed the request).
+CLIENT_GONE = RegistryError(status=499, title="Client closed request", detail="Nothing was imported.")
 
 
 def report_of(result: service.ImportResult) -> ImportReport:
@@ -70,8 +75,14 @@ class ImportController(Controller):
     ) -> ImportReport:
         content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
         media = request.headers.get("content-type", "")
-        sheets = await asyncio.to_thread(service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS)
-        result = await service.import_sheets(ctx, sheets, dry_run)
+        async with client_watch(request) as gone:
+            sheets = await asyncio.to_thread(service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS)
+            try:
+                result = await service.import_sheets(ctx, sheets, dry_run, client_gone=gone.is_set)
+            except service.ClientGone:
+                # Nobody is left to tell: a client that gave up must not find the rows imported later.
+                log.warning("import rolled back: client disconnected")
+                raise CLIENT_GONE from None
         if not result.ok:
             raise refused(result)
         return report_of(result)
