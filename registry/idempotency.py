@@ -170,7 +170,9 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             return
         key = parse_key(raw)
         settings = scope["app"].state["settings"]
-        messages = await _read_body(receive, max(settings.max_request_bytes, settings.max_upload_bytes))
+        # The route's own limit; a route without one (imports) bounds its upload itself.
+        limit = scope["route_handler"].resolve_request_max_body_size() or settings.max_upload_bytes
+        messages = await _read_body(receive, limit)
         if messages is None:
             return
         actor = scope["user"].name

@@ -90,6 +90,12 @@ class TestRefusals:
         assert response.json()["errors"][0]["field"] == "Idempotency-Key"
         assert await Vendor.count() == 0 and await IdempotencyClaim.count() == 0
 
+    async def test_a_keyed_body_over_the_limit_is_413(self, client, auth, settings):
+        big = {**VENDOR, "notes": "x" * settings.max_request_bytes}
+        response = await client.post("/vendors", json=big, headers=keyed(auth, "big"))
+        assert response.status_code == 413, response.text
+        assert await Vendor.count() == 0 and await IdempotencyClaim.count() == 0
+
     async def test_a_refused_request_leaves_no_claim(self, client, auth):
         broken = await client.post("/vendors", json={**VENDOR, "country": "XX"}, headers=keyed(auth, "k-3"))
         assert broken.status_code in (400, 422) and await IdempotencyClaim.count() == 0
