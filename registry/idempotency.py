@@ -272,8 +272,12 @@ async def _answer_from_earlier(attempt: Attempt, scope: Scope, send: Send) -> bo
     headers = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in json.loads(earlier["headers"])
     ]
-    await send({"type": "http.response.start", "status": earlier["status"], "headers": [*headers, REPLAYED]})
-    await send({"type": "http.response.body", "body": bytes(earlier["body"] or b"")})
+    body = bytes(earlier["body"] or b"")
+    length = (b"content-length", str(len(body)).encode())
+    await send(
+        {"type": "http.response.start", "status": earlier["status"], "headers": [*headers, length, REPLAYED]}
+    )
+    await send({"type": "http.response.body", "body": body})
     return True
 
 

@@ -127,6 +127,23 @@ class TestConcurrency:
         assert all(a.status_code in (201, 409) for a in answers), [a.text for a in answers]
         assert await JournalEntry.count() == 1 and await changes_of("journal_entry") == 1
 
+    async def test_a_worker_that_missed_the_first_claim_rolls_its_write_back(
+        self, client, other_worker, auth, monkeypatch
+    ):
+        """Two workers both found no claim before either committed: the claim decides, in the writer's
+        transaction."""
+        vendor = await make_vendor(client, auth)
+        first = await note(client, keyed(auth, "race-3"), vendor["id"])
+
+        async def nothing_earlier(*args):
+            return False
+
+        monkeypatch.setattr("registry.idempotency._answer_from_earlier", nothing_earlier)
+        second = await note(other_worker, keyed(auth, "race-3"), vendor["id"])
+        assert first.status_code == 201 and second.status_code == 409, second.text
+        assert second.headers["retry-after"]
+        assert await JournalEntry.count() == 1 and await changes_of("journal_entry") == 1
+
     async def test_a_write_committed_without_its_answer_is_never_run_again(self, client, auth, monkeypatch):
         """The crash window: the write and its claim committed, the answer not stored."""
         vendor = await make_vendor(client, auth)
