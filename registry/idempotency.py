@@ -182,7 +182,7 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             key=key,
             fingerprint=fingerprint(scope, b"".join(m.get("body", b"") for m in messages)),
             method=scope["method"],
-            path=scope["path"],
+            path=scope["path"][:2000],  # the column's bound; the fingerprint has all of it
             request_id=scope.get("state", {}).get("request_id"),
             expires_at=clock.now() + timedelta(hours=settings.idempotency_ttl_hours),
         )
