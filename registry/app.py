@@ -34,6 +34,7 @@ from registry.disclosures.controller import DisclosureController
 from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
 from registry.head import HeadReader
+from registry.idempotency import idempotency_middleware
 from registry.imports.controller import ImportController
 from registry.interop.controller import FidesController
 from registry.journal.controller import JournalController
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             request_id_middleware,
             DefineMiddleware(ApiKeyAuthentication, exclude=list(PUBLIC_PATHS)),
+            idempotency_middleware,
         ],
         exception_handlers={**EXCEPTION_HANDLERS, SignInRequired: sign_in_redirect},
         request_max_body_size=settings.max_request_bytes,

@@ -1,6 +1,9 @@
-"""Small HTTP helpers shared by controllers: ETags and If-Match."""
+"""Small HTTP helpers shared by controllers: ETags and If-Match, and watching for a client that left."""
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from litestar import Request
 
@@ -22,3 +25,21 @@ def if_match_version(request: Request) -> int | None:
     if not match:
         raise precondition_failed(f"If-Match {header!r} is not an ETag this API issued")
     return int(match.group(1))
+
+
+@asynccontextmanager
+async def client_watch(request: Request) -> AsyncIterator[asyncio.Event]:
+    """An event set when the client disconnects. Call once the body has been read: the ASGI channel
+    then carries nothing but ``http.disconnect`` (the server sends it when the connection closes)."""
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield gone
+    finally:
+        watcher.cancel()

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         "the reverse proxy in front usually keeps that log, and here it costs about a fifth of a cached "
         "lookup's throughput.",
     )
+    idempotency_ttl_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 90,
+        description="How long the answer to a write made under an Idempotency-Key is kept for its retries.",
+    )
     # Webhooks (docs/webhooks.md)
     webhook_key_file: str = Field(
         default="signing/webhook.key",

@@ -353,6 +353,27 @@ class Change(Table, tablename="change"):
     hash = Varchar(length=64, unique=True)
 
 
+class IdempotencyClaim(Table, tablename="idempotency_claim"):
+    """A write made under a client's Idempotency-Key, committed with it, and the answer it got."""
+
+    # SHA-256 of actor and key: a one-column unique target for ON CONFLICT (a composite unique
+    # constraint is ALTER TABLE ADD CONSTRAINT in Piccolo, which SQLite lacks).
+    scope = Varchar(length=64, unique=True)
+    actor = Varchar(length=120)
+    idempotency_key = Varchar(length=255)  # as the client sent it
+    fingerprint = Varchar(length=64)  # SHA-256 of method, path, query, content type and body
+    method = Varchar(length=10)
+    path = Varchar(length=2000)
+    token = Varchar(length=32)  # which attempt wrote it
+    request_id = _text(100)
+    first_change_id = BigInt()
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(default=TimestamptzNow(), index=True)
+    status = Integer(null=True, default=None)  # NULL until the answer is stored
+    headers = _text()
+    body = Bytea(null=True, default=None)
+
+
 TABLES = (
     ApiKey,
     Person,
@@ -373,4 +394,5 @@ TABLES = (
     WebhookDelivery,
     WebhookAttempt,
     Change,
+    IdempotencyClaim,
 )

@@ -9,6 +9,7 @@ from typing import Any
 from registry import db
 from registry.auth import WriteContext
 from registry.enums import ChangeAction
+from registry.idempotency import claim
 from registry.tables import Change
 from registry.webhooks.events import enqueue_for_change
 
@@ -82,6 +83,8 @@ async def record_change(
     row["hash"] = row_hash(row)
     stored = {**row, "before": _json_or_none(row["before"]), "after": _json_or_none(row["after"])}
     inserted = await Change.insert(Change(**stored)).returning(Change.id)
+    # The request's Idempotency-Key, if any, is claimed by the same transaction as its write.
+    await claim(inserted[0]["id"])
     # The outbox: the event this change stands for, committed or rolled back with it.
     await enqueue_for_change(
         inserted[0]["id"], object_type, object_id, action.value, ctx.actor, row["before"], row["after"]

@@ -71,6 +71,10 @@ class _Refused(Exception):
     """Raised inside the transaction to roll the whole file back."""
 
 
+class ClientGone(Exception):
+    """The HTTP client disconnected before the import committed: raised inside it, to roll it back."""
+
+
 # --- reading the file ---------------------------------------------------------------------------------
 
 
@@ -582,8 +586,10 @@ async def import_sheets(
     sheets: dict[str, list[list[Any]]],
     dry_run: bool,
     progress: Callable[[int], None] | None = None,
+    client_gone: Callable[[], bool] = lambda: False,
 ) -> ImportResult:
-    """Import every sheet, in the order vendors, contracts, disclosures; all or nothing."""
+    """Import every sheet, in the order vendors, contracts, disclosures; all or nothing. ``client_gone``
+    is asked after each row and right before the commit: a client that left rolls it all back."""
     result = ImportResult(dry_run=dry_run)
     importer = _Importer(ctx, result)
     handlers = {
@@ -600,8 +606,12 @@ async def import_sheets(
                     await handlers[sheet](row)
                     if progress:
                         progress(1)
+                    if client_gone():
+                        raise ClientGone
             if result.errors or dry_run:
                 raise _Refused
+            if client_gone():
+                raise ClientGone
     except _Refused:
         pass
     return result
