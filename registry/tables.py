@@ -353,6 +353,16 @@ class Change(Table, tablename="change"):
     hash = Varchar(length=64, unique=True)
 
 
+class Checkpoint(Table, tablename="change_checkpoint"):
+    """The change log's head at one moment, signed with the registry's key; also kept as a file."""
+
+    change_id = BigInt(index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    # The canonical JSON that was signed (change id and hash, rows, time, certificate), kept verbatim.
+    content = Text()
+    signature = Text()
+
+
 TABLES = (
     ApiKey,
     Person,
@@ -373,4 +383,5 @@ TABLES = (
     WebhookDelivery,
     WebhookAttempt,
     Change,
+    Checkpoint,
 )

@@ -1,19 +1,21 @@
 """HTTP routes for reading and verifying the change log. Nothing here writes."""
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from registry.auth import API_KEY, needs
-from registry.changes.schemas import ChainVerification, ChangeRead
-from registry.changes.service import verify_chain
+from registry.changes.schemas import ChainVerification, ChangeRead, CheckpointRead
+from registry.changes.verify import verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
+from registry.public.controller import rate_limited_public
 from registry.schemas import MAX_OFFSET, Page
-from registry.tables import Change
+from registry.tables import Change, Checkpoint
 
 
 class ChangeController(Controller):
@@ -50,5 +52,43 @@ class ChangeController(Controller):
         )
 
     @get("/verify", operation_id="verify_changes", responses=problem_responses())
-    async def verify_changes(self) -> ChainVerification:
-        return ChainVerification(**asdict(await verify_chain()))
+    async def verify_changes(self, request: Request) -> ChainVerification:
+        return ChainVerification(**asdict(await verify_chain(request.app.state["settings"])))
+
+    @get(
+        "/checkpoints",
+        operation_id="list_checkpoints",
+        security=[],
+        guards=[rate_limited_public],
+        responses=problem_responses(429, public=True),
+        description="Public. The signed checkpoints of the change log, newest first.",
+    )
+    async def list_checkpoints(
+        self,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
+    ) -> Page[CheckpointRead]:
+        rows = await Checkpoint.select().order_by(Checkpoint.id, ascending=False).limit(limit).offset(offset)
+        return Page[CheckpointRead](
+            items=[_checkpoint(r) for r in rows], total=await Checkpoint.count(), limit=limit, offset=offset
+        )
+
+
+def _checkpoint(row: dict[str, Any]) -> CheckpointRead:
+    """A stored checkpoint as read; one whose content no longer parses is shown as stored (verify names it)."""
+    try:
+        fields = json.loads(row["content"])
+        fields = fields if isinstance(fields, dict) else {}
+    except ValueError:
+        fields = {}
+    return CheckpointRead(
+        id=row["id"],
+        change_id=row["change_id"],
+        change_hash=str(fields.get("change_hash", "")),
+        rows=fields.get("rows") if isinstance(fields.get("rows"), int) else 0,
+        created_at=row["created_at"],
+        certificate_sha256=str(fields.get("certificate_sha256", "")),
+        algorithm=str(fields.get("algorithm", "")),
+        content=row["content"],
+        signature=row["signature"],
+    )
