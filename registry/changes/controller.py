@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 
 from registry.auth import API_KEY, needs
+from registry.changes.records import verify_records
 from registry.changes.schemas import ChainVerification, ChangeRead, CheckpointRead
 from registry.changes.verify import verify_chain
 from registry.enums import Role
@@ -52,8 +54,20 @@ class ChangeController(Controller):
         )
 
     @get("/verify", operation_id="verify_changes", responses=problem_responses())
-    async def verify_changes(self, request: Request) -> ChainVerification:
-        return ChainVerification(**asdict(await verify_chain(request.app.state["settings"])))
+    async def verify_changes(
+        self,
+        request: Request,
+        records: Annotated[
+            bool, Parameter(description="Also compare every record with its last change (admin only; slow)")
+        ] = False,
+    ) -> ChainVerification:
+        if records and not request.user.has(Role.admin):
+            raise PermissionDeniedException(detail="records=true needs the admin role.")
+        report = asdict(await verify_chain(request.app.state["settings"]))
+        if records:
+            found = [asdict(m) for m in await verify_records()]
+            report |= {"records_checked": True, "record_problems": found, "ok": report["ok"] and not found}
+        return ChainVerification(**report)
 
     @get(
         "/checkpoints",

@@ -35,6 +35,14 @@ class CheckpointProblem(Schema):
     problem: str
 
 
+class RecordProblem(Schema):
+    """A record whose current state no change explains (an edit, insert or delete made in SQL)."""
+
+    object_type: str
+    object_id: str
+    problem: str = Field(description="What differs: the fields (never their values), or the row's absence")
+
+
 class ChainVerification(Schema):
     """Whether the chain of change rows is intact from the first row to the head, and agrees with every
     signed checkpoint (the database's and the checkpoint directory's)."""
@@ -52,6 +60,8 @@ class ChainVerification(Schema):
     )
     checkpoint_files: int = Field(description="Checkpoint files read from the checkpoint directory")
     checkpoint_problems: list[CheckpointProblem]
+    records_checked: bool = Field(default=False, description="records=true was asked (and ok covers it)")
+    record_problems: list[RecordProblem] = Field(default_factory=list)
 
 
 class CheckpointRead(Schema):
