@@ -14,7 +14,7 @@ import pytest
 from registry.app import create_app
 from registry.changes.service import row_hash
 from registry.tables import Checkpoint
-from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
+from tests.conftest import confirmed_deletion, make_contract, make_disclosure, make_vendor, run_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -198,6 +198,53 @@ async def _rehash_after_edit(client, auth, database_url: str, edited: int) -> No
 
 
 class TestRecords:
+    async def test_every_kind_written_through_the_services_is_explained(
+        self, client, auth, database_url, cli_env
+    ):
+        """No false alarm: deletions, evidence, attestations (issued, revoked), notes, webhooks, keys,
+        custom taxonomy entries and a deleted vendor all match their last change."""
+        deletion = await confirmed_deletion(client, auth)
+        confirmation = deletion["confirmations"][0]["id"]
+        evidence = await client.put(
+            f"/deletions/{deletion['id']}/confirmations/{confirmation}/evidence",
+            content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+            params={"filename": "shot.png"},
+            headers={**auth(), "Content-Type": "image/png"},
+        )
+        issued = await client.post(f"/deletions/{deletion['id']}/attestation", headers=auth("editor"))
+        serial = issued.json()["serial"]
+        writes = [
+            evidence,
+            issued,
+            await client.post(f"/attestations/{serial}/revoke", json={"reason": "test"}, headers=auth()),
+            await client.post(
+                "/journal",
+                json={
+                    "object_type": "vendor",
+                    "object_id": deletion["vendor_id"],
+                    "kind": "info",
+                    "text": "t",
+                },
+                headers=auth(),
+            ),
+            await client.post(
+                "/webhooks", json={"url": "https://example.com/hook/secret", "events": ["*"]}, headers=auth()
+            ),
+            await client.post(
+                "/taxonomy/data-categories", json={"key": "user.content.diagram", "name": "D"}, headers=auth()
+            ),
+            await client.post("/keys/test-lookup/revoke", headers=auth()),
+            await client.delete(
+                f"/vendors/{(await make_vendor(client, auth, name='Gone Ltd'))['id']}", headers=auth()
+            ),
+        ]
+        assert [w.status_code for w in writes] == [200, 201, 200, 201, 201, 201, 200, 204], [
+            w.text for w in writes
+        ]
+        result = await _cli(database_url, "changes", "verify", "--records", check=False)
+        assert (result.returncode, result.stderr.strip()) == (0, ""), result.stderr
+        assert "records: ok" in result.stdout
+
     async def test_direct_edits_are_named(self, client, auth, register, database_url, cli_env):
         vendor, disclosure = register
         await _sql(
