@@ -26,9 +26,9 @@ class ChangeController(Controller):
     path = "/changes"
     tags = ["changes"]
     opt = needs(Role.viewer)
-    security = API_KEY
+    # Per route, not here: Litestar adds a layer's security to its routes', and the checkpoints are public.
 
-    @get("/", operation_id="list_changes", responses=problem_responses())
+    @get("/", operation_id="list_changes", security=API_KEY, responses=problem_responses())
     async def list_changes(
         self,
         object_type: Annotated[str | None, Parameter(max_length=40)] = None,
@@ -53,7 +53,7 @@ class ChangeController(Controller):
             items=[ChangeRead(**r) for r in rows], total=await count, limit=limit, offset=offset
         )
 
-    @get("/verify", operation_id="verify_changes", responses=problem_responses())
+    @get("/verify", operation_id="verify_changes", security=API_KEY, responses=problem_responses())
     async def verify_changes(
         self,
         request: Request,
