@@ -304,3 +304,58 @@ async def _wait_for(count: int) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"no checkpoint {count} within 30 s")
+
+
+def _rsa_pair(folder: Path, passphrase: bytes) -> tuple[Path, Path]:
+    """An encrypted RSA key and its self-signed certificate, as an organisation's CA might issue."""
+    from datetime import UTC, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Registry RSA test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_file, cert_file = folder / "rsa-key.pem", folder / "rsa-cert.pem"
+    encryption = serialization.BestAvailableEncryption(passphrase)
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+class TestKeys:
+    async def test_an_encrypted_rsa_key_signs_and_verifies(
+        self, client, auth, register, database_url, tmp_path, cli_env, monkeypatch
+    ):
+        key_file, cert_file = _rsa_pair(tmp_path, b"correct horse")
+        monkeypatch.setenv("REGISTRY_SIGNING_KEY_FILE", str(key_file))
+        monkeypatch.setenv("REGISTRY_SIGNING_CERT_FILE", str(cert_file))
+        monkeypatch.setenv("REGISTRY_SIGNING_KEY_PASSPHRASE", "wrong")
+        refused = await _cli(database_url, "changes", "checkpoint", check=False)
+        assert refused.returncode == 1 and "could not be loaded" in refused.stderr
+        assert "correct horse" not in refused.stderr + refused.stdout
+        assert (await client.get("/changes/checkpoints")).json()["total"] == 0  # nothing half made
+        monkeypatch.setenv("REGISTRY_SIGNING_KEY_PASSPHRASE", "correct horse")
+        await _checkpoint(database_url)
+        [item] = (await client.get("/changes/checkpoints")).json()["items"]
+        assert item["algorithm"] == "rsa-pkcs1v15-sha256"
+        result = await _cli(database_url, "changes", "verify")
+        assert "1 checkpoint(s) agree" in result.stdout
+        # The app trusts another certificate (the ECDSA one): to it, this checkpoint is not the registry's.
+        report = (await client.get("/changes/verify", headers=auth())).json()
+        assert report["ok"] is False
+        assert "another certificate" in report["checkpoint_problems"][0]["problem"]
