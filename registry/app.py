@@ -27,6 +27,7 @@ from registry.auth import (
     provide_write_context,
     request_id_middleware,
 )
+from registry.changes.checkpoint_job import CheckpointTask
 from registry.changes.controller import ChangeController
 from registry.contracts.controller import ContractController
 from registry.deletions.controller import DeletionController
@@ -113,9 +114,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         # Each server process delivers webhooks; leases keep several from sending the same one.
         webhooks = WorkerTask(settings) if settings.webhook_worker else None
+        # Each server process looks for a due checkpoint; a lock makes one per interval.
+        checkpoints = CheckpointTask(settings) if settings.checkpoint_interval_seconds else None
         try:
             yield
         finally:
+            if checkpoints:
+                await checkpoints.stop()
             if webhooks:
                 await webhooks.stop()
             app.state["pdf_pool"].close()

@@ -24,8 +24,9 @@ from registry.tables import ApiKey
 
 KEY_PREFIX = "prk_"
 # Regexes of the routes anyone may call: health, the API docs, attestation verification, the public
-# sub-processor list.
+# sub-processor list, the change log's signed checkpoints (that one path only: /changes stays guarded).
 PUBLIC_PATHS = (
+    "^/changes/checkpoints$",
     "^/health$",
     "^/health/live$",
     "^/public/",

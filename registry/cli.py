@@ -151,20 +151,56 @@ def changes() -> None:
 
 
 @changes.command("verify")
-def verify_changes() -> None:
-    """Check the hash chain from the first row; exit status 1 names the first bad row."""
-    from registry.changes.service import verify_chain
+@click.option("--records", is_flag=True, help="Also compare every record with what its last change left.")
+def verify_changes(records: bool) -> None:
+    """Check the hash chain and every signed checkpoint; exit status 1 names what is wrong.
 
-    report = _run(verify_chain)
+    With --records, also replay the change log's after-images against the current rows and name each
+    record whose state no change explains (an edit made in SQL).
+    """
+    from registry.changes.verify import verify_chain
+
+    settings = load_settings()
+    report = _run(lambda: verify_chain(settings))
+    if not report.chain_ok:
+        click.echo(
+            f"FAILED: change row {report.first_bad_id} {report.problem} "
+            f"({report.rows} rows before it are intact)",
+            err=True,
+        )
+    for problem in report.checkpoint_problems:
+        click.echo(f"FAILED: {problem.checkpoint} {problem.problem}", err=True)
     if report.ok:
-        click.echo(f"ok: {report.rows} change rows, chain head {report.head}")
-        return
-    click.echo(
-        f"FAILED: change row {report.first_bad_id} {report.problem} "
-        f"({report.rows} rows before it are intact)",
-        err=True,
-    )
-    sys.exit(1)
+        click.echo(
+            f"ok: {report.rows} change rows, chain head {report.head}, "
+            f"{report.checkpoints} checkpoint(s) agree ({report.checkpoint_files} file(s) read)"
+        )
+    failed = not report.ok
+    if records:
+        failed = _verify_records() or failed
+    sys.exit(1 if failed else 0)
+
+
+def _verify_records() -> bool:
+    """Print one line per record no change explains; True when there is any."""
+    from registry.changes.records import verify_records
+
+    mismatches = _run(verify_records)
+    for m in mismatches:
+        click.echo(f"RECORD {m.object_type} {m.object_id}: {m.problem}", err=True)
+    click.echo(f"records: {len(mismatches)} not explained by the change log" if mismatches else "records: ok")
+    return bool(mismatches)
+
+
+@changes.command("checkpoint")
+def checkpoint_changes() -> None:
+    """Sign a checkpoint of the change log's head now (database and REGISTRY_CHECKPOINT_DIR)."""
+    from registry.changes.checkpoints import file_name, make_checkpoint
+
+    settings = load_settings()
+    made = _run(lambda: make_checkpoint(settings, _cli_context().actor))
+    click.echo(f"checkpoint {made['id']}: {made['content']}")
+    click.echo(f"file: {settings.checkpoint_dir.rstrip('/')}/{file_name(made['content'])}")
 
 
 @main.command("backup")

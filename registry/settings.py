@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     import_max_shared_strings: int = Field(
         default=500_000, ge=1, le=100_000_000, description="Shared strings (distinct texts) in a workbook."
     )
+    # Signed checkpoints of the change log (docs/security.md)
+    checkpoint_interval_seconds: float = Field(
+        default=3600,
+        ge=0,
+        le=7 * 86400,
+        description="How often the servers sign a checkpoint of the change log's head; 0 disables.",
+    )
+    checkpoint_dir: str = Field(
+        default="checkpoints",
+        min_length=1,
+        description="Directory each checkpoint is also written to, one JSON file each: put it on other storage.",
+    )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     access_log: bool = Field(
         default=False,

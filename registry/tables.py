@@ -374,6 +374,16 @@ class IdempotencyClaim(Table, tablename="idempotency_claim"):
     body = Bytea(null=True, default=None)
 
 
+class Checkpoint(Table, tablename="change_checkpoint"):
+    """The change log's head at one moment, signed with the registry's key; also kept as a file."""
+
+    change_id = BigInt(index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    # The canonical JSON that was signed (change id and hash, rows, time, certificate), kept verbatim.
+    content = Text()
+    signature = Text()
+
+
 TABLES = (
     ApiKey,
     Person,
@@ -395,4 +405,5 @@ TABLES = (
     WebhookAttempt,
     Change,
     IdempotencyClaim,
+    Checkpoint,
 )

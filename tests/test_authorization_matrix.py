@@ -61,6 +61,7 @@ MATRIX = {
     ("GET", "/exports/register.zip"): Role.viewer,
     ("GET", "/changes"): Role.viewer,
     ("GET", "/changes/verify"): Role.viewer,
+    ("GET", "/changes/checkpoints"): PUBLIC,
     ("GET", "/contracts/{contract_id:int}/conformance"): Role.viewer,
     ("GET", "/vendors/{vendor_id:int}/conformance"): Role.viewer,
     ("GET", "/reports/supervision"): Role.viewer,

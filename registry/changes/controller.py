@@ -1,19 +1,23 @@
 """HTTP routes for reading and verifying the change log. Nothing here writes."""
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 
 from registry.auth import API_KEY, needs
-from registry.changes.schemas import ChainVerification, ChangeRead
-from registry.changes.service import verify_chain
+from registry.changes.records import verify_records
+from registry.changes.schemas import ChainVerification, ChangeRead, CheckpointRead
+from registry.changes.verify import verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
+from registry.public.controller import rate_limited_public
 from registry.schemas import MAX_OFFSET, Page
-from registry.tables import Change
+from registry.tables import Change, Checkpoint
 
 
 class ChangeController(Controller):
@@ -22,9 +26,9 @@ class ChangeController(Controller):
     path = "/changes"
     tags = ["changes"]
     opt = needs(Role.viewer)
-    security = API_KEY
+    # Per route, not here: Litestar adds a layer's security to its routes', and the checkpoints are public.
 
-    @get("/", operation_id="list_changes", responses=problem_responses())
+    @get("/", operation_id="list_changes", security=API_KEY, responses=problem_responses())
     async def list_changes(
         self,
         object_type: Annotated[str | None, Parameter(max_length=40)] = None,
@@ -49,6 +53,56 @@ class ChangeController(Controller):
             items=[ChangeRead(**r) for r in rows], total=await count, limit=limit, offset=offset
         )
 
-    @get("/verify", operation_id="verify_changes", responses=problem_responses())
-    async def verify_changes(self) -> ChainVerification:
-        return ChainVerification(**asdict(await verify_chain()))
+    @get("/verify", operation_id="verify_changes", security=API_KEY, responses=problem_responses())
+    async def verify_changes(
+        self,
+        request: Request,
+        records: Annotated[
+            bool, Parameter(description="Also compare every record with its last change (admin only; slow)")
+        ] = False,
+    ) -> ChainVerification:
+        if records and not request.user.has(Role.admin):
+            raise PermissionDeniedException(detail="records=true needs the admin role.")
+        report = asdict(await verify_chain(request.app.state["settings"]))
+        if records:
+            found = [asdict(m) for m in await verify_records()]
+            report |= {"records_checked": True, "record_problems": found, "ok": report["ok"] and not found}
+        return ChainVerification(**report)
+
+    @get(
+        "/checkpoints",
+        operation_id="list_checkpoints",
+        security=[],
+        guards=[rate_limited_public],
+        responses=problem_responses(429, public=True),
+        description="Public. The signed checkpoints of the change log, newest first.",
+    )
+    async def list_checkpoints(
+        self,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
+    ) -> Page[CheckpointRead]:
+        rows = await Checkpoint.select().order_by(Checkpoint.id, ascending=False).limit(limit).offset(offset)
+        return Page[CheckpointRead](
+            items=[_checkpoint(r) for r in rows], total=await Checkpoint.count(), limit=limit, offset=offset
+        )
+
+
+def _checkpoint(row: dict[str, Any]) -> CheckpointRead:
+    """A stored checkpoint as read; one whose content no longer parses is shown as stored (verify names it)."""
+    try:
+        fields = json.loads(row["content"])
+        fields = fields if isinstance(fields, dict) else {}
+    except ValueError:
+        fields = {}
+    return CheckpointRead(
+        id=row["id"],
+        change_id=row["change_id"],
+        change_hash=str(fields.get("change_hash", "")),
+        rows=fields.get("rows") if isinstance(fields.get("rows"), int) else 0,
+        created_at=row["created_at"],
+        certificate_sha256=str(fields.get("certificate_sha256", "")),
+        algorithm=str(fields.get("algorithm", "")),
+        content=row["content"],
+        signature=row["signature"],
+    )

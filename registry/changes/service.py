@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -43,7 +42,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -51,7 +50,7 @@ def row_hash(row: dict[str, Any]) -> str:
     """The SHA-256 of a change row's content, including the previous row's hash."""
     content = {key: row.get(key) for key in HASHED}
     content["created_at"] = row["created_at"].astimezone(UTC).isoformat()
-    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
 
 
 async def record_change(
@@ -92,47 +91,4 @@ async def record_change(
 
 
 def _json_or_none(value: Any) -> str | None:
-    return None if value is None else _canonical(value)
-
-
-@dataclass
-class ChainReport:
-    """The result of checking the whole chain from the first row."""
-
-    ok: bool
-    rows: int
-    head: str
-    first_bad_id: int | None = None
-    problem: str | None = None
-
-
-async def verify_chain(batch: int = 1000) -> ChainReport:
-    previous, count, last_id = GENESIS, 0, 0
-    while True:
-        rows = (
-            await Change.select()
-            .where(Change.id > last_id)
-            .order_by(Change.id)
-            .limit(batch)
-            .output(load_json=True)
-        )
-        if not rows:
-            return ChainReport(ok=True, rows=count, head=previous)
-        for row in rows:
-            if row["prev_hash"] != previous:
-                return ChainReport(
-                    False,
-                    count,
-                    previous,
-                    row["id"],
-                    "does not follow the row before it (a row was removed, inserted or reordered)",
-                )
-            if row_hash(row) != row["hash"]:
-                return ChainReport(
-                    False,
-                    count,
-                    previous,
-                    row["id"],
-                    "its content does not match its hash (the row was edited)",
-                )
-            previous, count, last_id = row["hash"], count + 1, row["id"]
+    return None if value is None else canonical(value)

@@ -1,0 +1,209 @@
+"""Signed checkpoints of the change log: its head (id, hash, rows up to it) at a moment, signed with the
+registry's key and kept twice, in the database and as a file in a directory outside it.
+
+A checkpoint is about the log, not in it: making one writes no change row, so it moves no head and
+empties no cache (registry/head.py). Rewriting the log after a checkpoint (removing its tail, or editing
+a row and hashing every later row again) changes the row a checkpoint names; forging the checkpoint too
+takes the signing key, and deleting it from the database leaves its file.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from registry import db
+from registry.changes.service import GENESIS, canonical
+from registry.errors import RegistryError
+from registry.settings import Settings
+from registry.tables import Change, Checkpoint
+
+FORMAT = 1
+# Held while a checkpoint is made, so that two servers due at once make one (SQLite's IMMEDIATE
+# transaction already serialises them).
+_CHECKPOINT_LOCK = 724_050_102
+
+
+class SigningUnavailable(RegistryError):
+    """The signing key or certificate cannot be loaded."""
+
+
+def _unavailable(what: str) -> SigningUnavailable:
+    return SigningUnavailable(detail=f"checkpoints: {what}", status=503, title="Service unavailable")
+
+
+@cache
+def _private_key(key_file: str, passphrase: bytes | None) -> Any:
+    try:
+        key = serialization.load_pem_private_key(Path(key_file).read_bytes(), passphrase)
+    except Exception:  # noqa: BLE001 - the message must not carry key material
+        raise _unavailable("the signing key could not be loaded (file, format or passphrase)") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise _unavailable("the signing key is neither ECDSA nor RSA")
+    return key
+
+
+def certificate(cert_file: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
+    except (OSError, ValueError):
+        raise _unavailable(f"the certificate {cert_file} could not be read") from None
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _algorithm(key: Any) -> str:
+    return (
+        "ecdsa-sha256"
+        if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey)
+        else "rsa-pkcs1v15-sha256"
+    )
+
+
+def _sign(key: Any, data: bytes) -> bytes:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def signature_problem(content: str, signature: str, cert: x509.Certificate) -> str | None:
+    """Why ``signature`` is not the certificate's signature over ``content`` (None when it is)."""
+    try:
+        fields = json.loads(content)
+        raw = base64.b64decode(signature, validate=True)
+    except (ValueError, TypeError):
+        return "cannot be read (not JSON, or the signature is not base64)"
+    if not isinstance(fields, dict) or fields.get("certificate_sha256") != fingerprint(cert):
+        return "names another certificate than the registry's"
+    public = cert.public_key()
+    try:
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(raw, content.encode(), ec.ECDSA(hashes.SHA256()))
+        elif isinstance(public, rsa.RSAPublicKey):
+            public.verify(raw, content.encode(), padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return "the certificate's key is neither ECDSA nor RSA"
+    except InvalidSignature:
+        return "its signature does not verify (forged or altered)"
+    return None
+
+
+def _signer(settings: Settings) -> tuple[Any, str]:
+    secret = settings.signing_key_passphrase
+    key = _private_key(settings.signing_key_file, secret.get_secret_value().encode() if secret else None)
+    cert = certificate(settings.signing_cert_file)
+    if cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise _unavailable("the signing key and certificate do not belong together")
+    return key, fingerprint(cert)
+
+
+async def make_checkpoint(settings: Settings, made_by: str, interval: float | None = None) -> dict | None:
+    """Sign the log's head now, keep it in the database, then write its file; returns the record.
+
+    With ``interval`` (the background job), nothing is made when a checkpoint is younger than that or
+    the head has not moved since the newest one: the lock and the re-check make one per interval."""
+    key, cert_sha256 = _signer(settings)
+    async with db.write_transaction():
+        if not db.is_sqlite():
+            await Change.raw("SELECT pg_advisory_xact_lock({})", _CHECKPOINT_LOCK)
+        head = await Change.select(Change.id, Change.hash).order_by(Change.id, ascending=False).first()
+        head = head or {"id": 0, "hash": GENESIS}
+        if interval is not None and not await _due(interval, head["id"]):
+            return None
+        rows = await Change.count().where(Change.id <= head["id"])
+        now = datetime.now(UTC)
+        content = canonical(
+            {
+                "format": FORMAT,
+                "change_id": head["id"],
+                "change_hash": head["hash"],
+                "rows": rows,
+                "created_at": now.isoformat(),
+                "certificate_sha256": cert_sha256,
+                "algorithm": _algorithm(key),
+                "made_by": made_by,
+            }
+        )
+        signature = base64.b64encode(_sign(key, content.encode())).decode()
+        inserted = await Checkpoint.insert(
+            Checkpoint(change_id=head["id"], created_at=now, content=content, signature=signature)
+        ).returning(Checkpoint.id)
+    record = {"id": inserted[0]["id"], "content": content, "signature": signature}
+    # After the commit: a file is never left for a checkpoint the database does not hold.
+    write_file(Path(settings.checkpoint_dir), content, signature)
+    return record
+
+
+async def _due(interval: float, head_id: int) -> bool:
+    newest = (
+        await Checkpoint.select(Checkpoint.created_at, Checkpoint.change_id)
+        .order_by(Checkpoint.id, ascending=False)
+        .first()
+    )
+    if newest is None:
+        return True
+    fresh = newest["created_at"] > datetime.now(UTC) - timedelta(seconds=interval)
+    return not fresh and newest["change_id"] != head_id
+
+
+def file_name(content: str) -> str:
+    fields = json.loads(content)
+    stamp = datetime.fromisoformat(fields["created_at"]).strftime("%Y%m%dT%H%M%S%fZ")
+    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    return f"checkpoint-{stamp}-{fields['change_id']}-{digest}.json"
+
+
+def write_file(directory: Path, content: str, signature: str) -> Path:
+    """Write the checkpoint's file atomically (a temporary file, fsync, rename, fsync the directory)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / file_name(content)
+    body = json.dumps({"content": content, "signature": signature}, indent=2) + "\n"
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".checkpoint-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    folder = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return target
+
+
+def read_files(directory: Path) -> list[tuple[str, dict | None]]:
+    """Every checkpoint file in ``directory`` as (name, {"content", "signature"}), None if unreadable."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in sorted(directory.glob("checkpoint-*.json")):
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+            ok = isinstance(body, dict) and all(
+                isinstance(body.get(k), str) for k in ("content", "signature")
+            )
+            found.append((path.name, body if ok else None))
+        except (OSError, ValueError):
+            found.append((path.name, None))
+    return found
