@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         description="The controller named on documents the registry issues.",
     )
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    max_json_depth: int = Field(
+        default=64,
+        ge=2,
+        le=500,
+        description="How deep arrays and objects may nest in a JSON body; deeper is a 400 (json_depth).",
+    )
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, le=1024 * 1_048_576)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     postgres_pool_max_size: int = Field(default=10, ge=1, le=200)
