@@ -1,7 +1,7 @@
 """HTTP routes for reading and verifying the change log. Nothing here writes."""
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -12,7 +12,7 @@ from registry.changes.schemas import ChainVerification, ChangeRead
 from registry.changes.service import verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
-from registry.schemas import MAX_OFFSET, Page
+from registry.schemas import MAX_OFFSET, Page, utc_param
 from registry.tables import Change
 
 
@@ -38,8 +38,7 @@ class ChangeController(Controller):
             where.append(Change.object_type == object_type)
         if object_id:
             where.append(Change.object_id == object_id)
-        if since:
-            since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        if since := utc_param(since, "since"):
             where.append(Change.created_at >= since)
         query, count = Change.select().output(load_json=True), Change.count()
         if where:
