@@ -18,7 +18,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.enums import Role
-from registry.errors import invalid
+from registry.errors import bad_request, invalid
 from registry.head import observed_answers_head, observed_head, observed_keys_head
 from registry.tables import ApiKey
 
@@ -185,7 +185,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def provide_write_context(request: Request) -> WriteContext:
-    message = request.headers.get("x-change-message")
+    message = _change_message(request.headers.get("x-change-message"))
     if message is not None and not 1 <= len(message) <= 1000:
         raise invalid("X-Change-Message", "length", "must be 1 to 1000 characters")
     return WriteContext(
@@ -193,3 +193,13 @@ def provide_write_context(request: Request) -> WriteContext:
         request_id=request.scope.get("state", {}).get("request_id"),
         message=message,
     )
+
+
+def _change_message(raw: str | None) -> str | None:
+    """The header as its sender wrote it: HTTP carries bytes, which Litestar hands over as Latin-1."""
+    if raw is None:
+        return None
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("X-Change-Message", "utf8", "must be text encoded as UTF-8") from None
