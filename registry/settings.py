@@ -62,6 +62,19 @@ class Settings(BaseSettings):
         "the reverse proxy in front usually keeps that log, and here it costs about a fifth of a cached "
         "lookup's throughput.",
     )
+    keep_alive_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="`registry serve` closes a keep-alive connection idle this long between requests.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="`registry serve` closes a connection whose request head (request line and headers) "
+        "is not complete this long after the connection opened or after its previous response.",
+    )
     # Webhooks (docs/webhooks.md)
     webhook_key_file: str = Field(
         default="signing/webhook.key",
