@@ -6,11 +6,12 @@ nesting reaches Python's recursion limit. ``RegistryRequest`` replaces that one 
 
 Cost on the hot path, measured with ``timeit`` on a 162-byte ``POST /lookup/check`` body: ~2.2 µs
 against msgspec's bare ~0.6 µs (two ``bytes.count`` calls and a re-encode of the value). The exact
-checks (a walk of the value, Python's own JSON parser: ~2.4 µs in all for that body) run only for
-bodies that might break a rule: many brackets, or colons inside strings.
+checks (the body's bracket skeleton, Python's own JSON parser: ~2.4 µs in all for that body) run only
+for bodies that might break a rule: many brackets, or colons inside strings.
 """
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -21,6 +22,9 @@ from litestar.types import Empty
 from registry.errors import RegistryError, bad_request
 
 _decoder = msgspec.json.Decoder()
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # possessive: linear, whatever the string
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")  # the body is valid JSON: only the nesting matters
 _encode = msgspec.json.encode
 
 
@@ -61,7 +65,7 @@ def decode_json_body(body: bytes, max_depth: int) -> Any:
     except msgspec.DecodeError as exc:
         raise SerializationException(str(exc)) from exc  # Litestar's own 400 for malformed JSON
     # The brackets bound the depth from above, so most bodies need no walk at all.
-    if body.count(b"[") + body.count(b"{") > max_depth and _depth_exceeds(value, max_depth):
+    if body.count(b"[") + body.count(b"{") > max_depth and _depth_exceeds(body, max_depth):
         raise _too_deep(max_depth)
     if b":" in body and not _same_colons(body, value):
         key = _repeated_key(body)
@@ -87,9 +91,11 @@ def _repeated_key(body: bytes) -> str | None:
     repeated: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in items]
-        if not repeated and len(set(keys)) < len(keys):
-            repeated.append(next(key for n, key in enumerate(keys) if key in keys[:n]))
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and not repeated:
+                repeated.append(key)
+            seen.add(key)
         return dict(items)
 
     try:
@@ -99,16 +105,16 @@ def _repeated_key(body: bytes) -> str | None:
     return repeated[0] if repeated else None
 
 
-def _depth_exceeds(value: Any, max_depth: int) -> bool:
-    """Whether arrays and objects nest deeper than ``max_depth`` (``[]`` is 1), without recursion."""
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if level > max_depth:
-            return True
-        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+def _depth_exceeds(body: bytes, max_depth: int) -> bool:
+    """Whether arrays and objects nest deeper than ``max_depth`` (``[]`` is 1) in a body msgspec has
+    read. Works on the bytes, in C: strings out, brackets only, then one level of innermost pairs
+    removed per pass; a walk of the decoded value in Python cost twice the decode itself."""
+    skeleton = _STRING.sub(b"", body).translate(_AS_SQUARE, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"[]", b"")
+    return bool(skeleton)
 
 
 def _too_deep(max_depth: int) -> RegistryError:
