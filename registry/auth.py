@@ -17,6 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry.edge import refuse_nul
 from registry.enums import Role
 from registry.errors import bad_request, invalid
 from registry.head import observed_answers_head, observed_head, observed_keys_head
@@ -165,6 +166,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        refuse_nul(scope)
         observed_head.set(None)  # each request reads the head afresh (one task may serve several)
         observed_answers_head.set(None)
         observed_keys_head.set(None)

@@ -13,11 +13,12 @@ for bodies that might break a rule: many brackets, or colons inside strings.
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import SerializationException
-from litestar.types import Empty
+from litestar.types import Empty, Scope
 
 from registry.errors import RegistryError, bad_request
 
@@ -40,6 +41,17 @@ class RegistryRequest(Request):
                 state.json = decode_json_body(await self.body(), max_depth)
             self._json = state.json
         return self._json
+
+
+def refuse_nul(scope: Scope) -> None:
+    """400 for a NUL character in the path or the query: PostgreSQL refuses one in text (a 500)."""
+    if b"%00" not in scope["query_string"] and "\x00" not in scope["path"]:
+        return
+    where = "path"
+    if "\x00" not in scope["path"]:
+        pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        where = next((name for name, value in pairs if "\x00" in name + value), "query")
+    raise bad_request(where, "control_characters", "must not contain NUL")
 
 
 def require_json(content_type: str) -> None:

@@ -193,3 +193,17 @@ class TestImportMediaType:
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in response.json()["accepted"]
         )
         assert (await client.get("/vendors", headers=auth())).json()["total"] == 0
+
+
+class TestTextParameters:
+    @pytest.mark.parametrize(
+        ("path", "name"), [("/vendors", "q"), ("/changes", "object_type"), ("/changes", "object_id")]
+    )
+    async def test_a_nul_byte_in_a_text_parameter_is_400(self, client, auth, path, name):
+        response = await client.get(path, params={name: "a\x00b"}, headers=auth())
+        assert_problem(response, 400, name, "control_characters")
+
+    @pytest.mark.parametrize("path", ["/attestations/a%00b", "/keys/a%00b/revoke"])
+    async def test_a_nul_byte_in_the_path_is_400(self, client, auth, path):
+        response = await client.request("POST" if path.endswith("revoke") else "GET", path, headers=auth())
+        assert_problem(response, 400, "path", "control_characters")
