@@ -76,20 +76,25 @@ class TestJsonDepth:
 
 class TestDuplicateKeys:
     @pytest.mark.parametrize(
-        "body",
+        ("body", "key"),
         [
-            '{"name": "A", "name": "B", "kind": "agent", "country": "FR"}',
-            '{"name": "A", "kind": "agent", "country": "FR", "contact": {"email": "a@x.example",'
-            ' "email": "b@x.example"}}',
+            ('{"name": "A", "name": "B", "kind": "agent", "country": "FR"}', "name"),
+            (
+                '{"name": "A", "kind": "agent", "country": "FR", "contact": {"email": "a@x.example",'
+                ' "email": "b@x.example"}}',
+                "email",
+            ),
             # An escaped colon in a string must not hide the repeated key's lost colon.
-            '{"name": "A\\u003a", "name": "B", "kind": "agent", "country": "FR"}',
-            '{"name": "A", "website": "https://a.example", "name": "B", "kind": "agent", "country": "FR"}',
+            ('{"name": "A\\u003a", "name": "B", "kind": "agent", "country": "FR"}', "name"),
+            (
+                '{"name": "A", "website": "https://a.example", "name": "B", "kind": "agent", "country": "FR"}',
+                "name",
+            ),
         ],
     )
-    async def test_a_repeated_key_is_400(self, client, auth, body):
+    async def test_a_repeated_key_is_400(self, client, auth, body, key):
         response = await client.post("/vendors", content=body, headers={**auth(), **JSON})
-        assert_problem(response, 400, response.json()["errors"][0]["field"], "duplicate_key")
-        assert response.json()["errors"][0]["field"] in ("name", "email")
+        assert_problem(response, 400, key, "duplicate_key")
         assert (await client.get("/vendors", headers=auth())).json()["total"] == 0
 
     async def test_a_repeated_key_on_the_lookup_is_400(self, client, auth):
