@@ -32,6 +32,7 @@ from registry.changes.controller import ChangeController
 from registry.contracts.controller import ContractController
 from registry.deletions.controller import DeletionController
 from registry.disclosures.controller import DisclosureController
+from registry.edge import RegistryRequest
 from registry.errors import EXCEPTION_HANDLERS
 from registry.exports.controller import ExportController
 from registry.head import HeadReader
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             idempotency_middleware,
         ],
         exception_handlers={**EXCEPTION_HANDLERS, SignInRequired: sign_in_redirect},
+        request_class=RegistryRequest,
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(
             title="Processor Registry",

@@ -17,8 +17,9 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry.edge import refuse_nul
 from registry.enums import Role
-from registry.errors import invalid
+from registry.errors import bad_request, invalid
 from registry.head import observed_answers_head, observed_head, observed_keys_head
 from registry.tables import ApiKey
 
@@ -166,6 +167,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        refuse_nul(scope)
         observed_head.set(None)  # each request reads the head afresh (one task may serve several)
         observed_answers_head.set(None)
         observed_keys_head.set(None)
@@ -186,7 +188,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def provide_write_context(request: Request) -> WriteContext:
-    message = request.headers.get("x-change-message")
+    message = _change_message(request.headers.get("x-change-message"))
     if message is not None and not 1 <= len(message) <= 1000:
         raise invalid("X-Change-Message", "length", "must be 1 to 1000 characters")
     return WriteContext(
@@ -194,3 +196,13 @@ def provide_write_context(request: Request) -> WriteContext:
         request_id=request.scope.get("state", {}).get("request_id"),
         message=message,
     )
+
+
+def _change_message(raw: str | None) -> str | None:
+    """The header as its sender wrote it: HTTP carries bytes, which Litestar hands over as Latin-1."""
+    if raw is None:
+        return None
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("X-Change-Message", "utf8", "must be text encoded as UTF-8") from None

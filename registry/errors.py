@@ -53,6 +53,16 @@ def invalid(field_name: str, rule: str, message: str) -> RegistryError:
     )
 
 
+def bad_request(field_name: str, rule: str, message: str) -> RegistryError:
+    """A request malformed at the edge: a parameter, header or body that breaks a rule of the API (400)."""
+    return RegistryError(
+        detail=f"{field_name}: {message}",
+        status=400,
+        title="Invalid request",
+        errors=[FieldError(field_name, rule, message)],
+    )
+
+
 def not_found(kind: str, key: object) -> RegistryError:
     return RegistryError(detail=f"{kind} {key} does not exist", status=404, title="Not found")
 

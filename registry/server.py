@@ -11,18 +11,26 @@
   included, was capped at 64 connections / 44 ms. The socket is re-labelled as TCP before the workers
   get it, which turns TCP_NODELAY back on. Where SO_REUSEPORT exists (Linux), each worker listens on a
   socket of its own instead (``_PerWorkerSocket``): the kernel spreads connections over the workers.
+- Timeouts: uvicorn closes a keep-alive connection idle for ``keep_alive_seconds``, but nothing bounds
+  the wait for a request head (a connection that sends nothing, or half a head, stayed open for
+  ever: slowloris). ``_TimedHttpToolsProtocol`` closes a connection whose head is not complete
+  ``header_timeout_seconds`` after it opened or after its previous response. It also answers what
+  the parser refuses (a bad Content-Length, a 0xFF byte in the path) with problem+json, not text.
 - Once the app has started, everything it has built so far (modules, routes, schemas: ~160,000 objects
   the collector tracks) is moved out of the garbage collector's sight with ``gc.freeze()``. Otherwise
   a full collection walks all of it every several seconds under load: a 70-110 ms pause of the event
   loop, which was the lookups' whole p99 tail (seen with a loop-lag monitor and ``gc.callbacks``).
 """
 
+import asyncio
 import gc
+import json
 import socket
 import sys
 
 import uvicorn
 from litestar import Litestar
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from registry.app import create_app
@@ -42,6 +50,8 @@ def _freeze_heap() -> None:
 
 
 class _Config(uvicorn.Config):
+    header_timeout_seconds = 10.0  # read by _TimedHttpToolsProtocol; serve() sets the configured one
+
     def bind_socket(self) -> socket.socket:
         sock = super().bind_socket()
         if sock.family not in (socket.AF_INET, socket.AF_INET6):
@@ -79,7 +89,57 @@ def _bound(kind: type[socket.socket], family: int, address: tuple) -> socket.soc
     return sock
 
 
+class _TimedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, which also closes a connection whose request head is late."""
+
+    head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # cancels the keep-alive timer; may complete a head
+        between_requests = self.cycle is None or self.cycle.response_complete
+        if self.head_timer is None and between_requests and self.timeout_keep_alive_task is None:
+            self._await_head()  # bytes of a next head arrived (or only blank lines): time them too
+
+    def on_headers_complete(self) -> None:
+        self._stop_head_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if not self.transport.is_closing():
+            timeout = self.config.header_timeout_seconds
+            self.head_timer = self.loop.call_later(timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        # What the parser refuses never reaches the app: answer in the API's error format all the same.
+        detail = "The request is not valid HTTP/1.1 (request line, headers or Content-Length)."
+        body = json.dumps({"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail})
+        head = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            head.extend([name, b": ", value, b"\r\n"])
+        head.append(b"content-type: application/problem+json\r\ncontent-length: %d\r\n" % len(body))
+        self.transport.write(b"".join([*head, b"connection: close\r\n\r\n", body.encode()]))
+        self.transport.close()
+
+
 def serve(host: str, port: int, workers: int) -> None:
+    settings = get_settings()
     config = _Config(
         "registry.server:create_served_app",
         factory=True,
@@ -87,11 +147,13 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         loop="asyncio",
-        http="httptools",
-        access_log=get_settings().access_log,
+        http=_TimedHttpToolsProtocol,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
     )
+    config.header_timeout_seconds = settings.header_timeout_seconds
     if workers > 1:  # as uvicorn.run() does, with the socket above
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:

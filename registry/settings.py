@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         description="The controller named on documents the registry issues.",
     )
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    max_json_depth: int = Field(
+        default=64,
+        ge=2,
+        le=500,
+        description="How deep arrays and objects may nest in a JSON body; deeper is a 400 (json_depth).",
+    )
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, le=1024 * 1_048_576)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     postgres_pool_max_size: int = Field(default=10, ge=1, le=200)
@@ -86,6 +92,19 @@ class Settings(BaseSettings):
         ge=1,
         le=24 * 90,
         description="How long the answer to a write made under an Idempotency-Key is kept for its retries.",
+    )
+    keep_alive_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="`registry serve` closes a keep-alive connection idle this long between requests.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="`registry serve` closes a connection whose request head (request line and headers) "
+        "is not complete this long after the connection opened or after its previous response.",
     )
     # Webhooks (docs/webhooks.md)
     webhook_key_file: str = Field(

@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import json
 import socket
 import time
 from multiprocessing.reduction import ForkingPickler
@@ -128,3 +129,85 @@ async def test_the_served_app_freezes_its_heap_once_started(settings):
     assert before == 0
     assert frozen > 50_000, frozen
     assert (live.status_code, ready.status_code) == (200, 200)
+
+
+def read_until_closed(sock: socket.socket, deadline_seconds: float = 20) -> tuple[bool, bytes]:
+    """Everything the server sends, and whether it closed the connection before the deadline."""
+    received, deadline = b"", time.monotonic() + deadline_seconds
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        except ConnectionResetError:
+            return True, received
+        if not chunk:
+            return True, received
+        received += chunk
+    return False, received
+
+
+@pytest.fixture
+def timed_server(settings, tmp_path):
+    """`registry serve` with one-second timeouts, so that the tests wait little."""
+    server = Server(
+        settings,
+        log=tmp_path / "server.log",
+        REGISTRY_HEADER_TIMEOUT_SECONDS="1",
+        REGISTRY_KEEP_ALIVE_SECONDS="1",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def connect(server: Server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
+class TestTimeouts:
+    @pytest.mark.parametrize("sent", [b"", b"GET /health/live HTTP/1.1\r\nHost: registry\r\n"])
+    def test_a_connection_without_a_complete_head_is_closed(self, timed_server, sent):
+        """Before: a connection that sent nothing, or half a request head, stayed open for ever."""
+        with connect(timed_server) as sock:
+            sock.sendall(sent)
+            closed, received = read_until_closed(sock)
+        assert closed and received == b""
+        assert httpx.get(f"{timed_server.base}/health/live").status_code == 200
+
+    def test_an_idle_keep_alive_connection_is_closed_after_its_answers(self, timed_server):
+        with connect(timed_server) as sock:
+            for _ in range(2):  # a prompt request on a keep-alive connection is answered as always
+                sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: registry\r\n\r\n")
+                answer = b""
+                while not answer.endswith(b'{"status":"ok"}'):  # head and body may come apart
+                    answer += sock.recv(65536) or pytest.fail(f"closed after {answer!r}")
+                assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+            sock.sendall(b"\r\n")  # blank lines between requests do not hold the connection open either
+            closed, received = read_until_closed(sock)
+        assert closed and received == b""
+
+
+class TestMalformedRequests:
+    @pytest.mark.parametrize(
+        "request_bytes",
+        [
+            b"POST /vendors HTTP/1.1\r\nHost: registry\r\nContent-Length: abc\r\n\r\n{}",
+            b"GET /vendors/\xff HTTP/1.1\r\nHost: registry\r\n\r\n",
+            b"GET /health/live?q=" + b"a" * 1_048_576 + b" HTTP/1.1\r\nHost: registry\r\n\r\n",
+        ],
+        ids=["bad-content-length", "0xff-in-path", "1mb-query-string"],
+    )
+    def test_what_the_parser_refuses_is_a_problem_and_the_server_stays_up(self, timed_server, request_bytes):
+        with connect(timed_server) as sock:
+            try:
+                sock.sendall(request_bytes)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may answer and close before the client has sent everything
+            closed, received = read_until_closed(sock)
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert closed and head.startswith(b"HTTP/1.1 400 "), received[:300]
+        assert b"content-type: application/problem+json" in head.lower()
+        assert json.loads(body)["status"] == 400
+        assert httpx.get(f"{timed_server.base}/health/live").status_code == 200

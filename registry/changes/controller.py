@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -16,7 +16,7 @@ from registry.changes.verify import verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
 from registry.public.controller import rate_limited_public
-from registry.schemas import MAX_OFFSET, Page
+from registry.schemas import MAX_OFFSET, Page, utc_param
 from registry.tables import Change, Checkpoint
 
 
@@ -42,8 +42,7 @@ class ChangeController(Controller):
             where.append(Change.object_type == object_type)
         if object_id:
             where.append(Change.object_id == object_id)
-        if since:
-            since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        if since := utc_param(since, "since"):
             where.append(Change.created_at >= since)
         query, count = Change.select().output(load_json=True), Change.count()
         if where:

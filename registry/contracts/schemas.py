@@ -6,14 +6,14 @@ from typing import Literal
 from pydantic import Field
 
 from registry.enums import ContractKind, ContractStatus, EndOfContract
-from registry.schemas import Id, LongText, Schema, text
+from registry.schemas import Day, Id, LongText, Schema, text
 
 
 class _ContractFields(Schema):
     reference: text(100) | None = Field(default=None, description="Your reference; unique when set.")
-    signed_on: date | None = None
-    effective_from: date | None = None
-    expires_on: date | None = Field(default=None, description="Last day in force; none if open-ended.")
+    signed_on: Day | None = None
+    effective_from: Day | None = None
+    expires_on: Day | None = Field(default=None, description="Last day in force; none if open-ended.")
     governing_law: text(200) | None = None
     confidentiality_equivalent: bool = Field(
         default=False, description="Confidentiality obligations and measures equivalent to ours (§6.1)."
@@ -76,7 +76,7 @@ class ContractUpdate(_ContractFields):
 class ContractTermination(Schema):
     """Ending a contract early: the last day in force and why."""
 
-    terminated_on: date
+    terminated_on: Day
     reason: text(2000, min_length=1)
 
 

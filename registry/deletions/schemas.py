@@ -5,7 +5,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from registry.enums import DeletionStatus, EndOfContract, SanitizationMethod, SanitizationTechnique
-from registry.schemas import Schema, text
+from registry.schemas import Day, Schema, text
 from registry.taxonomy.schemas import TaxonomyKey
 
 Line = text(200, min_length=1)
@@ -24,7 +24,7 @@ class Retained(Schema):
 
     what: text(500, min_length=1)
     law: text(300, min_length=1)
-    until: date
+    until: Day
 
 
 class ConfirmationCreate(Schema):
@@ -44,12 +44,10 @@ class ConfirmationCreate(Schema):
     backups_handling: text(2000) | None = Field(
         default=None, description="Required when backups are in scope."
     )
-    last_backup_expires_on: date | None = Field(
-        default=None, description="When the last backup copy expires."
-    )
+    last_backup_expires_on: Day | None = Field(default=None, description="When the last backup copy expires.")
     subprocessors_covered: list[Line] = Field(default_factory=list, max_length=50)
     retained: list[Retained] = Field(default_factory=list, max_length=20)
-    completed_on: date
+    completed_on: Day
     verification_method: text(1000, min_length=1)
     verification_result: text(1000, min_length=1)
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from pydantic import Field, field_validator
 
 from registry.enums import LegalBasis
-from registry.schemas import CountryCode, Id, LongText, Schema, text
+from registry.schemas import CountryCode, Day, Id, LongText, Schema, text
 from registry.taxonomy.schemas import TaxonomyKey
 
 
@@ -33,8 +33,8 @@ class DisclosureCreate(_DisclosureFields):
     data_subjects: list[TaxonomyKey] = Field(min_length=1, max_length=20)
     purpose: TaxonomyKey = Field(description="A data use key, e.g. essential.service.operations.support")
     basis: LegalBasis
-    valid_from: date
-    valid_to: date | None = Field(
+    valid_from: Day
+    valid_to: Day | None = Field(
         default=None,
         description="Last day, inclusive. Omitted under a contract that ends: the contract's last day.",
     )
@@ -47,14 +47,14 @@ class DisclosureUpdate(_DisclosureFields):
     data_subjects: list[TaxonomyKey] | None = Field(default=None, min_length=1, max_length=20)
     purpose: TaxonomyKey | None = None
     basis: LegalBasis | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
 
 
 class DisclosureEnd(Schema):
     """Stop a disclosure: its last day and why."""
 
-    ended_on: date
+    ended_on: Day
     reason: text(2000, min_length=1)
 
 

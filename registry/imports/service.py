@@ -95,13 +95,16 @@ def sheets_of(
         if not is_xlsx:
             raise _file_error("not_xlsx", "the file is not an XLSX workbook")
         return _xlsx_sheets(content, max_rows, limits)
-    if media in ("text/csv", "text/plain", "application/csv", "", "application/octet-stream"):
+    # A workbook is known by its bytes; anything else must say it is CSV: bytes of an unnamed type
+    # (application/octet-stream, or no type) are not read as CSV on a guess.
+    if media in ("text/csv", "text/plain", "application/csv"):
         rows = _csv_rows(content, max_rows)
         return {kind or _guess(rows[0] if rows else []): rows}
     raise RegistryError(
         status=415,
         title="Unsupported media type",
-        detail=f"{media}: send text/csv or {XLSX}",
+        detail=f"Content-Type {media or '(none)'!r}: send text/csv (or application/csv, text/plain) or {XLSX}",
+        extra={"accepted": ["text/csv", "application/csv", "text/plain", XLSX]},
     )
 
 

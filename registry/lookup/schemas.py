@@ -6,7 +6,7 @@ from pydantic import Field
 
 from registry.disclosures.schemas import DisclosureRead
 from registry.enums import ContractKind, LegalBasis, VendorKind
-from registry.schemas import Id, Schema
+from registry.schemas import Day, Id, Schema
 from registry.taxonomy.schemas import TaxonomyKey
 
 
@@ -77,7 +77,7 @@ class CheckRequest(Schema):
     vendor: Id
     categories: list[TaxonomyKey] = Field(min_length=1, max_length=100)
     purpose: TaxonomyKey | None = Field(default=None, description="A data use; omitted: any purpose.")
-    on: date | None = Field(default=None, description="Default: today (UTC).")
+    on: Day | None = Field(default=None, description="Default: today (UTC).")
 
 
 class CheckResult(Schema):
