@@ -233,7 +233,7 @@ class TestContractBoundaries:
         assert response.status_code == 422, response.text
         [error] = response.json()["errors"]
         assert (error["field"], error["rule"]) == ("contract_id", "covering_contract")
-        assert fragment in error["message"]
+        assert error["message"].startswith(f"contract {contract['id']} ") and fragment in error["message"]
         assert (await client.get("/disclosures", headers=auth())).json()["total"] == 0
 
     async def test_the_first_and_last_days_are_covered(self, client, auth, bounded):
