@@ -1,6 +1,7 @@
 """Attestations: the PDF carries every fact, is signed, verifies, detects tampering, and renders
 user text literally without fetching anything."""
 
+import hashlib
 import io
 import json
 import threading
@@ -8,8 +9,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import anyio
 import pytest
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
+from registry.attestations.pdf import sign
+from registry.attestations.signing import init_signing
+from registry.tables import Attestation
 from tests.conftest import CONFIRMATION, confirmed_deletion
 
 pytestmark = pytest.mark.anyio
@@ -229,6 +233,46 @@ class TestVerificationWork:
         answer = await verify(client, self.stuffed(attestation["serial"].encode()))
         assert (answer["status"], answer["serial"]) == ("tampered", attestation["serial"])
         assert 1 <= len(queries) <= 3, len(queries)
+
+
+class TestSignatureIsChecked:
+    """A file whose hash matches a stored attestation is valid only if its signature holds too (a
+    stored row can be altered; the signature is what ties the file to the registry's key)."""
+
+    async def refused(self, client, serial: str, document: bytes) -> None:
+        await Attestation.update({Attestation.sha256: hashlib.sha256(document).hexdigest()}).where(
+            Attestation.serial == serial
+        )
+        verdict = await verify(client, document)
+        assert (verdict["status"], verdict["serial"]) == ("tampered", serial), verdict
+        assert verdict["detail"] == "The stored copy's signature does not verify."
+        page = await client.post("/ui/verify", files={"document": ("a.pdf", document, "application/pdf")})
+        assert page.status_code == 200 and "Altered or forged" in page.text and ">Valid<" not in page.text
+
+    async def test_a_matching_hash_with_a_broken_signature_is_tampered(self, client, auth, issued):
+        _, attestation, pdf = issued
+        assert (await verify(client, pdf))["status"] == "valid"
+        flipped = bytearray(pdf)
+        flipped[len(pdf) // 3] ^= 0x01  # inside the signed bytes: the signature no longer holds
+        await self.refused(client, attestation["serial"], bytes(flipped))
+
+    async def test_a_matching_hash_signed_by_another_key_is_tampered(self, client, auth, issued, tmp_path):
+        _, attestation, _ = issued
+        init_signing(tmp_path / "key.pem", tmp_path / "cert.pem", "Example Controller Ltd")
+        blank = io.BytesIO()
+        writer = PdfWriter()
+        writer.add_blank_page(595, 842)
+        writer.write(blank)
+        forged = await anyio.to_thread.run_sync(  # pyHanko's sign_pdf runs an event loop of its own
+            sign,
+            blank.getvalue(),
+            attestation["serial"],
+            "Example Controller Ltd",
+            str(tmp_path / "key.pem"),
+            str(tmp_path / "cert.pem"),
+            None,
+        )
+        await self.refused(client, attestation["serial"], forged)
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 PUBLIC = "public"
 # Web pages take a person's session, never an API key: every API caller is sent to the sign-in page.
-# Which role each page needs is tested with sessions in tests/test_web.py::test_roles_apply_to_pages.
+# Which role each page needs is tested with sessions in tests/test_web_authorization_matrix.py.
 SESSION = "session"
 SIGN_IN = "sign-in"  # the sign-in form: no form token and no credentials, so 403 whatever the API key
 # (method, path as Litestar lists it) → the weakest role allowed, or PUBLIC.

@@ -5,6 +5,11 @@ import asyncio
 import asyncpg
 import pytest
 
+from registry import db
+from registry.auth import WriteContext
+from registry.changes.service import record_change
+from registry.enums import ChangeAction
+from registry.tables import Change
 from tests.conftest import make_contract, make_vendor, run_cli
 
 pytestmark = pytest.mark.anyio
@@ -63,6 +68,41 @@ class TestChainVerification:
         await _tamper(database_url, "UPDATE change SET id = 6 WHERE id = -1")
         report = (await client.get("/changes/verify", headers=auth())).json()
         assert report["ok"] is False and report["first_bad_id"] == 5
+
+
+class TestLongChain:
+    """A chain longer than one batch of verification (1,000 rows) is checked to its end."""
+
+    ROWS = 1_500
+
+    @pytest.fixture
+    async def long_history(self, app):
+        ctx = WriteContext(actor="test-setup")
+        async with db.write_transaction():  # one transaction: 1,500 rows in a second or two
+            for number in range(self.ROWS):
+                await record_change(ctx, "note", number, ChangeAction.create, None, {"n": number})
+        return await Change.count()
+
+    @pytest.mark.parametrize(
+        ("sql", "bad_row", "problem"),
+        [
+            ("UPDATE change SET actor = 'someone-else' WHERE id = 1234", 1234, "content does not match"),
+            ("DELETE FROM change WHERE id = 1499", 1500, "does not follow"),
+        ],
+    )
+    async def test_a_row_after_the_first_batch_is_checked(
+        self, client, auth, long_history, database_url, sql, bad_row, problem
+    ):
+        assert long_history > self.ROWS
+        intact = (await client.get("/changes/verify", headers=auth("viewer"))).json()
+        assert (intact["ok"], intact["rows"]) == (True, long_history)
+        await _tamper(database_url, sql)
+        report = (await client.get("/changes/verify", headers=auth("viewer"))).json()
+        assert (report["ok"], report["first_bad_id"]) == (False, bad_row), report
+        assert problem in report["problem"]
+        result = await asyncio.to_thread(run_cli, database_url, "changes", "verify", check=False)
+        assert result.returncode == 1
+        assert f"change row {bad_row} " in result.stderr and problem in result.stderr
 
 
 class TestChangeApi:

@@ -141,6 +141,26 @@ class TestTerminateContract:
         fetched = (await client.get(f"/contracts/{contract['id']}", headers=auth())).json()
         assert fetched["terminated_on"] is None
 
+    @pytest.mark.parametrize("terminated_on", ["2025-01-01", "2030-01-01"])
+    async def test_first_and_last_days_are_within_the_period(self, client, auth, vendor, terminated_on):
+        contract = await make_contract(client, auth, vendor["id"], expires_on="2030-01-01")
+        response = await client.post(
+            f"/contracts/{contract['id']}/terminate",
+            json={"terminated_on": terminated_on, "reason": "x"},
+            headers=auth(),
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["terminated_on"], response.json()["ends_on"]) == (
+            terminated_on,
+            terminated_on,
+        )
+
+    async def test_a_one_day_contract_is_in_order(self, client, auth, vendor):
+        contract = await make_contract(
+            client, auth, vendor["id"], effective_from="2025-02-01", expires_on="2025-02-01"
+        )
+        assert (contract["effective_from"], contract["ends_on"]) == ("2025-02-01", "2025-02-01")
+
     async def test_draft_cannot_be_terminated(self, client, auth, vendor):
         contract = await make_contract(client, auth, vendor["id"], signed_on=None)
         response = await client.post(

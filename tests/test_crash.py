@@ -38,6 +38,17 @@ def _hammer(base: str, headers: dict, requests: list[tuple[str, str, dict | None
                 return  # the server died under us
 
 
+def _wait_for_answers(done: list, count: int, threads: list[threading.Thread], within: float = 120.0) -> None:
+    """Until ``count`` requests were answered; fails (never hangs) when the senders stop or time runs out."""
+    deadline = time.monotonic() + within
+    while len(done) < count:
+        if not any(thread.is_alive() for thread in threads) and len(done) < count:
+            raise AssertionError(f"the senders stopped after {len(done)} answers, before {count}: {done}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {len(done)} of {count} answers within {within} s")
+        time.sleep(0.005)
+
+
 @pytest.fixture
 def server(settings):
     running = Server(settings)
@@ -67,8 +78,7 @@ def test_kill_during_bulk_writes(server, database_url):
     ]
     for thread in threads:
         thread.start()
-    while len(done) < 40:
-        time.sleep(0.01)
+    _wait_for_answers(done, 40, threads)
     server.kill()
     for thread in threads:
         thread.join()
@@ -137,8 +147,7 @@ def test_kill_during_attestation_issuing(server, database_url):
         ),
     )
     thread.start()
-    while not done:
-        time.sleep(0.005)
+    _wait_for_answers(done, 1, [thread])
     server.kill()  # while the next attestations are rendering
     thread.join()
     server.start()
@@ -199,3 +208,20 @@ def _cmdline(pid: int) -> bytes:
             return cmdline.read()
     except OSError:
         return b""
+
+
+def test_waiting_for_answers_fails_instead_of_hanging():
+    stopped = threading.Thread(target=lambda: None)
+    stopped.start()
+    stopped.join()
+    with pytest.raises(AssertionError, match="the senders stopped after 0 answers, before 1"):
+        _wait_for_answers([], 1, [stopped])
+    asleep = threading.Event()
+    waiting = threading.Thread(target=asleep.wait)
+    waiting.start()
+    try:
+        with pytest.raises(AssertionError, match="only 0 of 1 answers within 0.05 s"):
+            _wait_for_answers([], 1, [waiting], within=0.05)
+    finally:
+        asleep.set()
+        waiting.join()

@@ -198,3 +198,61 @@ class TestUpdateDisclosure:
         vendor, contract = setup
         response = await client.post("/disclosures", json={}, headers=auth("viewer"))
         assert response.status_code == 403
+
+
+class TestContractBoundaries:
+    """A contract is in force from its first to its last day, both inclusive (policy §6.1)."""
+
+    @pytest.fixture
+    async def bounded(self, client, auth):
+        vendor = await make_vendor(client, auth)
+        contract = await make_contract(
+            client, auth, vendor["id"], effective_from="2025-03-01", expires_on="2025-08-31"
+        )
+        return vendor, contract
+
+    async def check(self, client, auth, vendor, on: str) -> dict:
+        body = {"vendor": vendor["id"], "categories": ["user.contact.email"], "on": on}
+        response = await client.post("/lookup/check", json=body, headers=auth("lookup"))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    @pytest.mark.parametrize(
+        ("fields", "fragment"),
+        [
+            (
+                {"valid_from": "2025-02-28"},
+                "takes effect on 2025-03-01, after the disclosure starts (2025-02-28)",
+            ),
+            ({"valid_from": "2025-03-01", "valid_to": "2025-09-01"}, "ends on 2025-08-31"),
+        ],
+    )
+    async def test_a_day_outside_the_contract_is_refused(self, client, auth, bounded, fields, fragment):
+        vendor, contract = bounded
+        response = await post(client, auth, vendor, contract, **fields)
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert (error["field"], error["rule"]) == ("contract_id", "covering_contract")
+        assert error["message"].startswith(f"contract {contract['id']} ") and fragment in error["message"]
+        assert (await client.get("/disclosures", headers=auth())).json()["total"] == 0
+
+    async def test_the_first_and_last_days_are_covered(self, client, auth, bounded):
+        vendor, contract = bounded
+        response = await post(client, auth, vendor, contract, valid_from="2025-03-01", valid_to="2025-08-31")
+        assert response.status_code == 201, response.text
+        assert (response.json()["valid_from"], response.json()["valid_to"]) == ("2025-03-01", "2025-08-31")
+        inherited = await post(client, auth, vendor, contract, valid_from="2025-03-01")
+        assert inherited.status_code == 201 and inherited.json()["valid_to"] == "2025-08-31"
+        for day, allowed in (
+            ("2025-02-28", False),
+            ("2025-03-01", True),
+            ("2025-08-31", True),
+            ("2025-09-01", False),
+        ):
+            answer = await self.check(client, auth, vendor, day)
+            assert answer["allowed"] is allowed, (day, answer["reasons"])
+            if allowed:
+                assert [d["id"] for d in answer["disclosures"]] == [
+                    response.json()["id"],
+                    inherited.json()["id"],
+                ]

@@ -8,7 +8,9 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from registry.tables import Vendor
 from tests.conftest import confirmed_deletion, make_contract, make_disclosure, make_vendor
+from tests.test_web import people, sign_in  # noqa: F401 (people is a fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -114,3 +116,45 @@ async def test_recipients_pdf_is_bounded(client, auth, register, monkeypatch):
 async def test_roles(client, auth, path):
     assert (await client.get(f"/exports/{path}", headers=auth("lookup"))).status_code == 403
     assert (await client.get(f"/exports/{path}")).status_code == 401
+
+
+# Every start OWASP lists for CSV injection. Tab and CR cannot come in through the API (text is stripped
+# and control characters are refused), but may be in older or imported rows: they are set via SQL.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture
+async def dangerous(client, auth) -> dict[int, str]:
+    """One vendor, with a disclosure, per dangerous start: vendor id → its legal name."""
+    names = {}
+    for number, start in enumerate(FORMULA_STARTS):
+        vendor = await make_vendor(client, auth, name=f"Vendor {number}")
+        await make_disclosure(client, auth, vendor["id"], None, basis="consent", consent_reference="ref")
+        names[vendor["id"]] = f"{start}1+cmd|' /C calc'!A{number}"
+        await Vendor.update({Vendor.legal_name: names[vendor["id"]]}).where(Vendor.id == vendor["id"])
+    return names
+
+
+def legal_names(text: str, id_column: str, name_column: str) -> dict[int, str]:
+    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    return {int(row[id_column]): row[name_column] for row in rows}
+
+
+def zipped_vendors(content: bytes) -> str:
+    return zipfile.ZipFile(io.BytesIO(content)).read("vendors.csv").decode("utf-8")
+
+
+async def test_every_formula_start_is_neutralised_in_every_csv(client, auth, dangerous, people):  # noqa: F811
+    expected = {vendor_id: "'" + name for vendor_id, name in dangerous.items()}
+    recipients = await client.get("/exports/recipients.csv", headers=auth("viewer"))
+    assert legal_names(recipients.text, "vendor_id", "vendor_legal_name") == expected
+    register = await client.get("/exports/register.zip", headers=auth("viewer"))
+    assert legal_names(zipped_vendors(register.content), "id", "legal_name") == expected
+    await sign_in(client, name="viewer-person")
+    page_recipients = await client.get("/ui/data/recipients.csv")
+    assert legal_names(page_recipients.text, "vendor_id", "vendor_legal_name") == expected
+    page_register = await client.get("/ui/data/register.zip")
+    assert legal_names(zipped_vendors(page_register.content), "id", "legal_name") == expected
+    # The JSON keeps the text as it is: only spreadsheet cells need the guard.
+    data = (await client.get("/exports/register.json", headers=auth("viewer"))).json()
+    assert {v["id"]: v["legal_name"] for v in data["vendors"]} == dangerous

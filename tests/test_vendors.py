@@ -1,7 +1,10 @@
 """Vendors through HTTP: create, read, list, change, delete, and every rule on the way."""
 
+from datetime import timedelta
+
 import pytest
 
+from registry import clock
 from tests.conftest import make_contract, make_vendor
 
 pytestmark = pytest.mark.anyio
@@ -160,6 +163,21 @@ class TestListVendors:
         fetched = (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()
         assert fetched["status"] == "former"
         listed = (await client.get("/vendors", params={"status": "former"}, headers=auth())).json()
+        assert [v["id"] for v in listed["items"]] == [vendor["id"]]
+
+    @pytest.mark.parametrize(("days_ago", "status"), [(30, "offboarding"), (31, "former")])
+    async def test_offboarding_until_the_deletion_due_day_inclusive(self, client, auth, days_ago, status):
+        vendor = await make_vendor(client, auth)
+        contract = await make_contract(client, auth, vendor["id"], deletion_deadline_days=30)
+        ended = (clock.today() - timedelta(days=days_ago)).isoformat()
+        response = await client.post(
+            f"/contracts/{contract['id']}/terminate",
+            json={"terminated_on": ended, "reason": "x"},
+            headers=auth(),
+        )
+        assert response.status_code == 200, response.text
+        assert (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()["status"] == status
+        listed = (await client.get("/vendors", params={"status": status}, headers=auth())).json()
         assert [v["id"] for v in listed["items"]] == [vendor["id"]]
 
 
