@@ -37,8 +37,7 @@ from registry.supervision.service import supervision_report
 from registry.tables import Change
 from registry.taxonomy.service import tree
 from registry.ui import people
-from registry.vendors.schemas import VendorCreate
-from registry.vendors.service import VendorFilter, create_vendor, get_vendor, list_vendors
+from registry.vendors.service import VendorFilter, get_vendor, list_vendors
 
 DASHBOARD_ITEMS = 50
 ITEM_LABELS = {
@@ -291,55 +290,6 @@ class WebController(Controller):
             statuses=[s.value for s in VendorStatus],
         )
 
-    @get("/vendors/new")
-    async def new_vendor_page(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        return _page(
-            request, "vendor_form.html.j2", actor=actor, csrf=csrf, values={}, errors={}, **_choices()
-        )
-
-    @post("/vendors/new", request_max_body_size=_FORM_LIMIT)
-    async def create_vendor_form(self, request: Request) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
-        form = await _form(request)
-        _check_csrf(form, csrf)
-        values = {k: form.get(k, "") for k in ("name", "legal_name", "kind", "country", "website", "notes")}
-        body = {k: v.strip() for k, v in values.items() if v.strip()}
-        if "country" in body:
-            body["country"] = body["country"].upper()
-        if "tags" in form and form["tags"].strip():
-            body["tags"] = [t.strip() for t in form["tags"].split(",") if t.strip()]
-        values["tags"] = form.get("tags", "")
-        body["public"] = form.get("public") == "on"
-        values["public"] = "on" if body["public"] else ""
-        try:
-            data = VendorCreate.model_validate(body)
-            vendor = await create_vendor(_context(request, actor), data)
-        except ValidationError as error:
-            return _page(
-                request,
-                "vendor_form.html.j2",
-                400,
-                actor=actor,
-                csrf=csrf,
-                values=values,
-                errors=_errors(error),
-                **_choices(),
-            )
-        except RegistryError as error:
-            field = error.errors[0].field if error.errors else "name"
-            return _page(
-                request,
-                "vendor_form.html.j2",
-                error.status,
-                actor=actor,
-                csrf=csrf,
-                values=values,
-                errors={field: error.detail},
-                **_choices(),
-            )
-        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
-
     @get("/vendors/{vendor_id:int}")
     async def vendor(self, request: Request, vendor_id: int) -> Template:
         actor, csrf = await _signed_in(request, Role.viewer)
@@ -516,10 +466,6 @@ async def vendor_page(
         note=note or {"about": f"vendor:{vendor.id}", "kind": "info", "text": ""},
         note_errors=note_errors or {},
     )
-
-
-def _choices() -> dict[str, Any]:
-    return {"kinds": [k.value for k in VendorKind]}
 
 
 def _context(request: Request, actor: Actor) -> WriteContext:

@@ -5,12 +5,13 @@ same service function as the API, so the same rules apply and the change log nam
 """
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
+from pydantic import BaseModel
 
 from registry.attestations import service as attestations
 from registry.contracts.controller import FILENAME
@@ -60,8 +61,8 @@ from registry.ui.forms import (
     validate,
     values_of,
 )
-from registry.vendors.schemas import VendorUpdate
-from registry.vendors.service import get_vendor, update_vendor
+from registry.vendors.schemas import VendorCreate, VendorUpdate
+from registry.vendors.service import create_vendor, get_vendor, update_vendor
 
 CONTRACT = [
     Field("kind", "Kind", "select", required=True, choices=choices(ContractKind)),
@@ -174,16 +175,22 @@ class RecordsController(Controller):
     async def create_contract_form(self, request: Request, vendor_id: int) -> Response:
         settings = request.app.state["settings"]
         refuse_large_body(request, settings.max_upload_bytes + _FORM_LIMIT)
-        actor, csrf, form = await _posted(request)
+        posted = await _posted(request)
         vendor = await get_vendor(_bounded(vendor_id))
-        values = values_of(CONTRACT, form)
-        data, errors = validate(ContractCreate, CONTRACT, values, vendor_id=vendor.id)
-        document = await _document(form, settings.max_upload_bytes, errors)
-        if not errors:  # the contract and its file in one transaction: never one without the other
-            errors = await _saved(create_contract(_context(request, actor), data, document), CONTRACT)
-        if errors:
-            return _form_page(request, actor, csrf, _contract_form(vendor), values, errors)
-        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+        errors: dict[str, str] = {}
+        document = await _document(posted[2], settings.max_upload_bytes, errors)
+        ctx = _context(request, posted[0])
+        # The contract and its file in one transaction: never one without the other.
+        return await _submit(
+            request,
+            posted,
+            _contract_form(vendor),
+            ContractCreate,
+            lambda data: create_contract(ctx, data, document),
+            f"/ui/vendors/{vendor.id}",
+            extra={"vendor_id": vendor.id},
+            errors=errors,
+        )
 
     @get("/contracts/{contract_id:int}/terminate")
     async def terminate_page(self, request: Request, contract_id: int) -> Template:
@@ -193,17 +200,17 @@ class RecordsController(Controller):
 
     @post("/contracts/{contract_id:int}/terminate", request_max_body_size=_FORM_LIMIT)
     async def terminate(self, request: Request, contract_id: int) -> Response:
-        actor, csrf, form = await _posted(request)
+        posted = await _posted(request)
         contract = await get_contract(_bounded(contract_id))
-        values = values_of(TERMINATION, form)
-        data, errors = validate(ContractTermination, TERMINATION, values)
-        if not errors:
-            errors = await _saved(
-                terminate_contract(_context(request, actor), contract.id, data), TERMINATION
-            )
-        if errors:
-            return _form_page(request, actor, csrf, _termination_form(contract), values, errors)
-        return Redirect(f"/ui/vendors/{contract.vendor_id}", status_code=303)
+        ctx = _context(request, posted[0])
+        return await _submit(
+            request,
+            posted,
+            _termination_form(contract),
+            ContractTermination,
+            lambda data: terminate_contract(ctx, contract.id, data),
+            f"/ui/vendors/{contract.vendor_id}",
+        )
 
     # --- disclosures -------------------------------------------------------------------------------
 
@@ -216,16 +223,43 @@ class RecordsController(Controller):
 
     @post("/vendors/{vendor_id:int}/disclosures/new", request_max_body_size=_FORM_LIMIT)
     async def create_disclosure_form(self, request: Request, vendor_id: int) -> Response:
-        actor, csrf, form = await _posted(request)
+        posted = await _posted(request)
         vendor = await get_vendor(_bounded(vendor_id))
-        fields = await _disclosure_fields(vendor.id)
-        values = values_of(fields, form)
-        data, errors = validate(DisclosureCreate, fields, values, vendor_id=vendor.id)
-        if not errors:
-            errors = await _saved(create_disclosure(_context(request, actor), data), fields)
-        if errors:
-            return _form_page(request, actor, csrf, _disclosure_form(vendor, fields), values, errors)
-        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+        spec = _disclosure_form(vendor, await _disclosure_fields(vendor.id))
+        ctx = _context(request, posted[0])
+        return await _submit(
+            request,
+            posted,
+            spec,
+            DisclosureCreate,
+            lambda data: create_disclosure(ctx, data),
+            f"/ui/vendors/{vendor.id}",
+            extra={"vendor_id": vendor.id},
+        )
+
+    # --- vendors -----------------------------------------------------------------------------------
+
+    @get("/vendors/new")
+    async def new_vendor_page(self, request: Request) -> Template:
+        actor, csrf = await _signed_in(request, Role.editor)
+        return _form_page(request, actor, csrf, NEW_VENDOR, {})
+
+    @post("/vendors/new", request_max_body_size=_FORM_LIMIT)
+    async def create_vendor_form(self, request: Request) -> Response:
+        posted = await _posted(request)
+        ctx = _context(request, posted[0])
+        # As this page always has: a refusal keeps the service's status (409 for a name taken), and
+        # one that names no field (the name taken) is shown beside the name.
+        return await _submit(
+            request,
+            posted,
+            NEW_VENDOR,
+            VendorCreate,
+            lambda data: create_vendor(ctx, data),
+            lambda vendor: f"/ui/vendors/{vendor.id}",
+            keep_status=True,
+            unplaced="name",
+        )
 
     # --- editing -------------------------------------------------------------------------------------
     # Each edit form carries the version it was opened at: a change saved meanwhile by someone else is
@@ -240,16 +274,18 @@ class RecordsController(Controller):
 
     @post("/vendors/{vendor_id:int}/edit", request_max_body_size=_FORM_LIMIT)
     async def edit_vendor(self, request: Request, vendor_id: int) -> Response:
-        actor, csrf, form = await _posted(request)
-        vendor, version = await get_vendor(_bounded(vendor_id)), _version(form)
-        values = values_of(VENDOR, form)
-        data, errors = validate(VendorUpdate, VENDOR, values, editing=True)
-        if not errors:
-            errors = await _saved(update_vendor(_context(request, actor), vendor.id, data, version), VENDOR)
-        if errors:
-            spec = _edit_form(f"Edit {vendor.name}", f"/ui/vendors/{vendor.id}/edit", VENDOR, version)
-            return _form_page(request, actor, csrf, spec, values, errors)
-        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
+        posted = await _posted(request)
+        vendor, version = await get_vendor(_bounded(vendor_id)), _version(posted[2])
+        ctx = _context(request, posted[0])
+        return await _submit(
+            request,
+            posted,
+            _edit_form(f"Edit {vendor.name}", f"/ui/vendors/{vendor.id}/edit", VENDOR, version),
+            VendorUpdate,
+            lambda data: update_vendor(ctx, vendor.id, data, version),
+            f"/ui/vendors/{vendor.id}",
+            editing=True,
+        )
 
     @get("/contracts/{contract_id:int}/edit")
     async def edit_contract_page(self, request: Request, contract_id: int) -> Template:
@@ -262,18 +298,19 @@ class RecordsController(Controller):
 
     @post("/contracts/{contract_id:int}/edit", request_max_body_size=_FORM_LIMIT)
     async def edit_contract(self, request: Request, contract_id: int) -> Response:
-        actor, csrf, form = await _posted(request)
-        contract, version = await get_contract(_bounded(contract_id)), _version(form)
-        values = values_of(CONTRACT_EDIT, form)
-        data, errors = validate(ContractUpdate, CONTRACT_EDIT, values, editing=True)
-        if not errors:
-            saving = update_contract(_context(request, actor), contract.id, data, version)
-            errors = await _saved(saving, CONTRACT_EDIT)
-        if errors:
-            action = f"/ui/contracts/{contract.id}/edit"
-            spec = _edit_form(f"Edit {contract.title}", action, CONTRACT_EDIT, version)
-            return _form_page(request, actor, csrf, spec, values, errors)
-        return Redirect(f"/ui/vendors/{contract.vendor_id}", status_code=303)
+        posted = await _posted(request)
+        contract, version = await get_contract(_bounded(contract_id)), _version(posted[2])
+        ctx = _context(request, posted[0])
+        action = f"/ui/contracts/{contract.id}/edit"
+        return await _submit(
+            request,
+            posted,
+            _edit_form(f"Edit {contract.title}", action, CONTRACT_EDIT, version),
+            ContractUpdate,
+            lambda data: update_contract(ctx, contract.id, data, version),
+            f"/ui/vendors/{contract.vendor_id}",
+            editing=True,
+        )
 
     @get("/disclosures/{disclosure_id:int}/edit")
     async def edit_disclosure_page(self, request: Request, disclosure_id: int) -> Template:
@@ -286,18 +323,19 @@ class RecordsController(Controller):
 
     @post("/disclosures/{disclosure_id:int}/edit", request_max_body_size=_FORM_LIMIT)
     async def edit_disclosure(self, request: Request, disclosure_id: int) -> Response:
-        actor, csrf, form = await _posted(request)
-        disclosure, version = await get_disclosure(_bounded(disclosure_id)), _version(form)
+        posted = await _posted(request)
+        disclosure, version = await get_disclosure(_bounded(disclosure_id)), _version(posted[2])
         fields = await _disclosure_fields(disclosure.vendor_id)
-        values = values_of(fields, form)
-        data, errors = validate(DisclosureUpdate, fields, values, editing=True)
-        if not errors:
-            saving = update_disclosure(_context(request, actor), disclosure.id, data, version)
-            errors = await _saved(saving, fields)
-        if errors:
-            spec = _edit_form("Edit disclosure", f"/ui/disclosures/{disclosure.id}/edit", fields, version)
-            return _form_page(request, actor, csrf, spec, values, errors)
-        return Redirect(f"/ui/vendors/{disclosure.vendor_id}", status_code=303)
+        ctx = _context(request, posted[0])
+        return await _submit(
+            request,
+            posted,
+            _edit_form("Edit disclosure", f"/ui/disclosures/{disclosure.id}/edit", fields, version),
+            DisclosureUpdate,
+            lambda data: update_disclosure(ctx, disclosure.id, data, version),
+            f"/ui/vendors/{disclosure.vendor_id}",
+            editing=True,
+        )
 
     # --- deletions and attestations -----------------------------------------------------------------
 
@@ -309,15 +347,17 @@ class RecordsController(Controller):
 
     @post("/deletions/{obligation_id:int}/confirm", request_max_body_size=_FORM_LIMIT)
     async def confirm(self, request: Request, obligation_id: int) -> Response:
-        actor, csrf, form = await _posted(request)
+        posted = await _posted(request)
         deletion = await get_deletion(_bounded(obligation_id))
-        values = values_of(CONFIRMATION, form)
-        data, errors = validate(ConfirmationCreate, CONFIRMATION, values)
-        if not errors:
-            errors = await _saved(add_confirmation(_context(request, actor), deletion.id, data), CONFIRMATION)
-        if errors:
-            return _form_page(request, actor, csrf, _confirmation_form(deletion), values, errors)
-        return Redirect(f"/ui/vendors/{deletion.vendor_id}", status_code=303)
+        ctx = _context(request, posted[0])
+        return await _submit(
+            request,
+            posted,
+            _confirmation_form(deletion),
+            ConfirmationCreate,
+            lambda data: add_confirmation(ctx, deletion.id, data),
+            f"/ui/vendors/{deletion.vendor_id}",
+        )
 
     @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=_FORM_LIMIT)
     async def issue_attestation(self, request: Request, obligation_id: int) -> Response:
@@ -333,6 +373,7 @@ class RecordsController(Controller):
 
 
 CONTRACT_EDIT = [f for f in CONTRACT if f.kind != "file"]
+NEW_VENDOR = {"heading": "New vendor", "action": "/ui/vendors/new", "fields": VENDOR, "submit": "Save vendor"}
 STALE = "Someone saved a change since you opened this form: reload it, then make your change."
 
 
@@ -349,13 +390,38 @@ def _version(form) -> int | None:
     return int(version) if isinstance(version, str) and version.isdigit() else None
 
 
-async def _saved(saving: Awaitable[Any], fields: list[Field]) -> dict[str, str]:
-    """Run the service call; {} when it succeeded, else its errors by field."""
-    try:
-        await saving
-    except RegistryError as error:
-        return {"form": STALE} if error.status == 412 else registry_errors(error, fields)
-    return {}
+async def _submit(
+    request: Request,
+    posted: tuple[Any, str, Any],
+    spec: dict[str, Any],
+    schema: type[BaseModel],
+    save: Callable[[Any], Awaitable[Any]],
+    done: str | Callable[[Any], str],
+    *,
+    editing: bool = False,
+    extra: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    keep_status: bool = False,
+    unplaced: str = "form",
+) -> Response:
+    """Validate the posted form with the API's schema, save it with the service and go on to ``done``
+    (303, a path or a function of what was saved); else show the form again (400, or the service's
+    status with ``keep_status``) with what was typed and each error beside its field."""
+    actor, csrf, form = posted
+    fields = spec["fields"]
+    values = values_of(fields, form)
+    data, found = validate(schema, fields, values, editing=editing, **(extra or {}))
+    found.update(errors or {})
+    status = 400
+    if not found:
+        try:
+            saved = await save(data)
+        except RegistryError as error:
+            found = {"form": STALE} if error.status == 412 else registry_errors(error, fields, unplaced)
+            status = error.status if keep_status else 400
+        else:
+            return Redirect(done if isinstance(done, str) else done(saved), status_code=303)
+    return _form_page(request, actor, csrf, spec, values, found, status)
 
 
 async def _document(form, limit: int, errors: dict[str, str]) -> tuple[bytes, str, str] | None:
@@ -377,10 +443,11 @@ async def _document(form, limit: int, errors: dict[str, str]) -> tuple[bytes, st
     return None
 
 
-def _form_page(request, actor, csrf, spec: dict[str, Any], values, errors=None) -> Template:
-    """A form page (templates/form.html.j2): 200 when opened, 400 with the errors beside their fields."""
+def _form_page(request, actor, csrf, spec: dict[str, Any], values, errors=None, status=400) -> Template:
+    """A form page (templates/form.html.j2): 200 when opened, else ``status`` with the errors beside
+    their fields."""
     context = {"intro": None, "upload": False, "version": None, **spec}
-    status = 400 if errors else 200
+    status = status if errors else 200
     return _page(
         request, "form.html.j2", status, actor=actor, csrf=csrf, values=values, errors=errors or {}, **context
     )
