@@ -232,12 +232,9 @@ def deletions() -> None:
 @deletions.command("sync")
 def deletions_sync() -> None:
     """Open the obligations of contracts whose expiry date has passed (run daily from cron)."""
-    from registry import clock
-    from registry.deletions.service import sync_obligations
+    from registry.deletions.service import open_expired
 
-    opened = _run(
-        lambda: sync_obligations(WriteContext(actor="system", message="contract expired"), clock.today())
-    )
+    opened = _run(open_expired)
     click.echo(f"opened {opened} deletion obligation(s)")
 
 
@@ -304,12 +301,11 @@ def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
 
     Exit status: 0 when nothing is overdue, 1 when a deletion or a backup follow-up is late.
     """
-    from registry import clock
-    from registry.deletions.service import sync_obligations
+    from registry.deletions.service import open_expired
     from registry.supervision.service import emit_due_events, supervision_report
 
     async def work():
-        await sync_obligations(WriteContext(actor="system", message="contract expired"), clock.today())
+        await open_expired()
         report = await supervision_report(within, review_months)
         return report, (await emit_due_events(report) if emit else None)
 

@@ -1,8 +1,9 @@
 """Small HTTP helpers shared by controllers: ETags and If-Match."""
 
 import re
+from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 
 from registry.errors import precondition_failed
 
@@ -11,6 +12,14 @@ _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def versioned(record: Any, status_code: int = 200, location: str | None = None) -> Response:
+    """``record`` (anything with a ``version``) with its ETag, and its Location when just created."""
+    headers = {"ETag": etag(record.version)}
+    if location:
+        headers["Location"] = location
+    return Response(record, status_code=status_code, headers=headers)
 
 
 def if_match_version(request: Request) -> int | None:

@@ -1,7 +1,7 @@
 """HTTP routes for reading and verifying the change log. Nothing here writes."""
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -9,11 +9,10 @@ from litestar.params import Parameter
 
 from registry.auth import API_KEY, needs
 from registry.changes.schemas import ChainVerification, ChangeRead
-from registry.changes.service import verify_chain
+from registry.changes.service import list_changes, verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
 from registry.schemas import MAX_OFFSET, Page
-from registry.tables import Change
 
 
 class ChangeController(Controller):
@@ -33,20 +32,9 @@ class ChangeController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[ChangeRead]:
-        where = []
-        if object_type:
-            where.append(Change.object_type == object_type)
-        if object_id:
-            where.append(Change.object_id == object_id)
-        if since:
-            since = since if since.tzinfo else since.replace(tzinfo=UTC)
-            where.append(Change.created_at >= since)
-        query, count = Change.select().output(load_json=True), Change.count()
-        if where:
-            query, count = query.where(*where), count.where(*where)
-        rows = await query.order_by(Change.id).limit(limit).offset(offset)
+        rows, total = await list_changes(object_type, object_id, since, limit, offset)
         return Page[ChangeRead](
-            items=[ChangeRead(**r) for r in rows], total=await count, limit=limit, offset=offset
+            items=[ChangeRead(**r) for r in rows], total=total, limit=limit, offset=offset
         )
 
     @get("/verify", operation_id="verify_changes", responses=problem_responses())

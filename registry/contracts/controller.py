@@ -17,7 +17,7 @@ from registry.contracts.schemas import (
 )
 from registry.enums import ContractKind, ContractStatus, Role
 from registry.errors import RegistryError, problem_responses
-from registry.http import etag, if_match_version
+from registry.http import if_match_version, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 ContractId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The contract's id")]
@@ -69,16 +69,12 @@ class ContractController(Controller):
     )
     async def create_contract(self, data: ContractCreate, ctx: WriteContext) -> Response[ContractRead]:
         contract = await service.create_contract(ctx, data)
-        return Response(
-            contract,
-            status_code=201,
-            headers={"ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"},
-        )
+        return versioned(contract, 201, f"/contracts/{contract.id}")
 
     @get("/{contract_id:int}", operation_id="get_contract", responses=problem_responses(404))
     async def get_contract(self, contract_id: ContractId) -> Response[ContractRead]:
         contract = await service.get_contract(contract_id)
-        return Response(contract, headers={"ETag": etag(contract.version)})
+        return versioned(contract)
 
     @patch(
         "/{contract_id:int}",
@@ -90,7 +86,7 @@ class ContractController(Controller):
         self, request: Request, contract_id: ContractId, data: ContractUpdate, ctx: WriteContext
     ) -> Response[ContractRead]:
         contract = await service.update_contract(ctx, contract_id, data, if_match_version(request))
-        return Response(contract, headers={"ETag": etag(contract.version)})
+        return versioned(contract)
 
     @get(
         "/{contract_id:int}/conformance",
@@ -119,7 +115,7 @@ class ContractController(Controller):
         self, request: Request, contract_id: ContractId, data: ContractTermination, ctx: WriteContext
     ) -> Response[ContractRead]:
         contract = await service.terminate_contract(ctx, contract_id, data, if_match_version(request))
-        return Response(contract, headers={"ETag": etag(contract.version)})
+        return versioned(contract)
 
     @put(
         "/{contract_id:int}/document",

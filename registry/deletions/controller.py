@@ -6,7 +6,6 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import Parameter
 
-from registry import clock
 from registry.attestations import service as attestations
 from registry.attestations.schemas import AttestationRead
 from registry.auth import API_KEY, WriteContext, needs
@@ -39,9 +38,7 @@ class DeletionController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[DeletionRead]:
         # Expired contracts open their obligations here too, so nobody has to touch them first.
-        await service.sync_obligations(
-            WriteContext("system", ctx.request_id, "contract expired"), clock.today()
-        )
+        await service.open_expired(ctx.request_id)
         items, total = await service.list_deletions(
             service.DeletionFilter(status, vendor_id, due_before, limit, offset)
         )

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from registry.disclosures.service import read_many, select_disclosures, valid_on
 from registry.enums import LegalBasis
+from registry.errors import invalid
 from registry.schemas import Schema
 from registry.tables import Contract, Disclosure, Vendor
 
@@ -129,3 +130,20 @@ def report_context(
         "total": len(rows),
         "vendors": list(vendors.values()),
     }
+
+
+# A PDF of more rows than this takes minutes to lay out: the CSV and XLSX have no such bound.
+MAX_PDF_ROWS = 1000
+
+
+async def recipient_rows_for_pdf(day: date, limit: int = MAX_PDF_ROWS) -> list[RecipientRow]:
+    """The recipients of ``day`` for the PDF report; 422 when they are more than one PDF holds."""
+    rows = await recipient_rows(day)
+    if len(rows) > limit:
+        raise invalid(
+            "as_of",
+            "too_many_rows",
+            f"{len(rows)} disclosures are too many for a PDF (at most {limit}): "
+            "use recipients.csv or register.xlsx",
+        )
+    return rows

@@ -22,9 +22,10 @@ from registry import clock, db
 from registry.attestations import pdf
 from registry.attestations import service as attestations
 from registry.auth import Actor, WriteContext
+from registry.changes.service import timeline
 from registry.contracts.conformance import CLAUSES
 from registry.contracts.service import ContractFilter, list_contracts, vendor_conformance
-from registry.deletions.service import DeletionFilter, list_deletions, sync_obligations
+from registry.deletions.service import DeletionFilter, list_deletions, open_expired
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import DeletionStatus, JournalKind, Role, TaxonomyKind, VendorKind, VendorStatus
 from registry.errors import RegistryError, invalid
@@ -34,7 +35,6 @@ from registry.lookup import service as lookup
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
-from registry.tables import Change
 from registry.taxonomy.service import tree
 from registry.ui import people
 from registry.vendors.service import VendorFilter, get_vendor, list_vendors
@@ -229,8 +229,7 @@ class WebController(Controller):
         if not actor.has(Role.viewer):
             return Redirect("/ui/lookup", status_code=303)
         # As GET /deletions does: expired contracts open their obligations, recorded as the system's.
-        own = _context(request, actor)
-        await sync_obligations(WriteContext("system", own.request_id, "contract expired"), clock.today())
+        await open_expired(_context(request, actor).request_id)
         report = await supervision_report()
         confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
         # Each group shows its most urgent items; the API has them all.
@@ -426,19 +425,7 @@ async def vendor_page(
             "attestation": [a.serial for a in issued],
             "journal_entry": [str(n.id) for n in notes],
         }
-        where = None
-        for object_type, ids in objects.items():
-            if ids:
-                clause = (Change.object_type == object_type) & Change.object_id.is_in(ids)
-                where = clause if where is None else where | clause
-        timeline = (
-            await Change.select(
-                Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
-            )
-            .where(where)
-            .order_by(Change.id, ascending=False)
-            .limit(200)
-        )
+        history = await timeline(objects)
     conformance = await vendor_conformance(vendor_id)
     # What a note can be about: the vendor and each of its records.
     about = [(f"vendor:{vendor.id}", f"The vendor, {vendor.name}")]
@@ -456,7 +443,7 @@ async def vendor_page(
         disclosures=disclosures,
         deletions=deletions,
         attestations=issued,
-        timeline=timeline,
+        timeline=history,
         conformance=conformance,
         clauses={c.id: c for c in CLAUSES},
         notes=notes,

@@ -12,7 +12,6 @@ from registry.enums import Role
 from registry.errors import RegistryError
 from registry.exports import register
 from registry.exports import service as exports
-from registry.exports.controller import MAX_PDF_ROWS
 from registry.exports.pdf import render_recipients
 from registry.imports import service as imports
 from registry.imports import templates
@@ -76,13 +75,7 @@ class DataController(Controller):
         elif name == "recipients.csv":
             body = exports.to_csv(await exports.recipient_rows(None)).encode()
         elif name == "recipients.pdf":
-            rows = await exports.recipient_rows(clock.today())
-            if len(rows) > MAX_PDF_ROWS:
-                raise RegistryError(
-                    status=422,
-                    title="Too many rows for a PDF",
-                    detail=f"{len(rows)} disclosures are too many for a PDF: download the CSV or XLSX.",
-                )
+            rows = await exports.recipient_rows_for_pdf(clock.today())
             context = exports.report_context(settings.organisation_name, clock.now(), clock.today(), rows)
             body = await request.app.state["pdf_pool"].run(render_recipients, context)
         elif name == "import-template.xlsx":
