@@ -1,12 +1,14 @@
-"""Small HTTP helpers shared by controllers: ETags and If-Match."""
+"""Small HTTP helpers shared by controllers: ETags and If-Match, bounded bodies, file names."""
 
 import re
 from typing import Any
 
 from litestar import Request, Response
 
-from registry.errors import precondition_failed
+from registry.errors import RegistryError, precondition_failed
 
+# No leading dot (so neither "." nor ".."), no slashes, no control characters.
+FILENAME = r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,255}$"
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
 
 
@@ -31,3 +33,20 @@ def if_match_version(request: Request) -> int | None:
     if not match:
         raise precondition_failed(f"If-Match {header!r} is not an ETag this API issued")
     return int(match.group(1))
+
+
+async def read_bounded(request: Request, limit: int) -> bytes:
+    """Read the body, refusing it as soon as it passes ``limit`` bytes (not after buffering it)."""
+    too_large = RegistryError(
+        status=413, title="Content too large", detail=f"The file is larger than the limit of {limit} bytes."
+    )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -8,9 +8,9 @@ from litestar.params import Parameter
 from registry.attestations import pdf, service
 from registry.attestations.schemas import AttestationRead, Revocation, Verification
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import read_bounded
 from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
+from registry.http import read_bounded
 from registry.ratelimit import rate_limited
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 

@@ -9,11 +9,11 @@ from litestar.params import Parameter
 from registry.attestations import service as attestations
 from registry.attestations.schemas import AttestationRead
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import FILENAME, read_bounded
 from registry.deletions import service
 from registry.deletions.schemas import ConfirmationCreate, DeletionRead
 from registry.enums import DeletionStatus, Role
 from registry.errors import problem_responses
+from registry.http import FILENAME, read_bounded
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 ObligationId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The deletion obligation's id")]

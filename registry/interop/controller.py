@@ -10,10 +10,10 @@ from litestar.params import Parameter
 
 from registry import clock
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import read_bounded
 from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
-from registry.imports.controller import refused, report_of
+from registry.http import read_bounded
+from registry.imports.report import refused, report_of
 from registry.imports.schemas import ImportReport
 from registry.interop import fides
 

@@ -16,14 +16,14 @@ from registry.exports.pdf import render_recipients
 from registry.imports import service as imports
 from registry.imports import templates
 from registry.imports.columns import SHEETS
-from registry.ui.controller import (
+from registry.ui.pages import (
     PAGE_ERRORS,
     UPLOAD_CAP,
-    _check_csrf,
-    _context,
-    _page,
-    _signed_in,
+    check_csrf,
     refuse_large_body,
+    render_page,
+    signed_in,
+    write_context,
 )
 
 # name -> (what it is, media type)
@@ -50,12 +50,12 @@ class DataController(Controller):
 
     @get("/")
     async def data_page(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.viewer)
-        return _page(request, "data.html.j2", **_context_of(actor, csrf))
+        actor, csrf = await signed_in(request, Role.viewer)
+        return render_page(request, "data.html.j2", **_context_of(actor, csrf))
 
     @get("/{name:str}")
     async def download(self, request: Request, name: str) -> Response:
-        await _signed_in(request, Role.viewer)
+        await signed_in(request, Role.viewer)
         known = DOWNLOADS | TEMPLATES
         if name not in known:
             raise RegistryError(
@@ -92,7 +92,7 @@ class DataController(Controller):
 
     @post("/import", request_max_body_size=UPLOAD_CAP)
     async def upload(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
+        actor, csrf = await signed_in(request, Role.editor)
         settings = request.app.state["settings"]
         limit = settings.max_upload_bytes
 
@@ -100,14 +100,14 @@ class DataController(Controller):
             status: int, error: str | None = None, report: imports.ImportResult | None = None
         ) -> Template:
             context = {**_context_of(actor, csrf), "error": error, "result": report}
-            return _page(request, "data.html.j2", status, **context)
+            return render_page(request, "data.html.j2", status, **context)
 
         try:
             refuse_large_body(request, limit + 64 * 1024)
         except RegistryError:
             return again(413, f"The file is over {limit // (1024 * 1024)} MiB.")
         form = await request.form()
-        _check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
+        check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
         upload = form.get("file")
         if upload is None or not hasattr(upload, "read"):
             return again(400, "Choose a CSV or XLSX file.")
@@ -123,7 +123,7 @@ class DataController(Controller):
             sheets = await asyncio.to_thread(imports.sheets_of, content, media, None, imports.MAX_HTTP_ROWS)
         except RegistryError as error:
             return again(error.status if error.status < 500 else 400, error.detail)
-        result = await imports.import_sheets(_context(request, actor), sheets, dry_run)
+        result = await imports.import_sheets(write_context(request, actor), sheets, dry_run)
         return again(200 if result.ok else 422, None, result)
 
 

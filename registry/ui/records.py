@@ -14,7 +14,6 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 
 from registry.attestations import service as attestations
-from registry.contracts.controller import FILENAME
 from registry.contracts.schemas import ContractCreate, ContractTermination, ContractUpdate
 from registry.contracts.service import (
     ContractFilter,
@@ -40,18 +39,8 @@ from registry.enums import (
 )
 from registry.errors import RegistryError
 from registry.files import check_upload
+from registry.http import FILENAME
 from registry.taxonomy.service import tree
-from registry.ui.controller import (
-    _FORM_LIMIT,
-    PAGE_ERRORS,
-    UPLOAD_CAP,
-    _bounded,
-    _check_csrf,
-    _context,
-    _page,
-    _signed_in,
-    refuse_large_body,
-)
 from registry.ui.forms import (
     Field,
     choices,
@@ -60,6 +49,17 @@ from registry.ui.forms import (
     tree_choices,
     validate,
     values_of,
+)
+from registry.ui.pages import (
+    FORM_LIMIT,
+    PAGE_ERRORS,
+    UPLOAD_CAP,
+    bounded_id,
+    check_csrf,
+    refuse_large_body,
+    render_page,
+    signed_in,
+    write_context,
 )
 from registry.vendors.schemas import VendorCreate, VendorUpdate
 from registry.vendors.service import create_vendor, get_vendor, update_vendor
@@ -166,20 +166,20 @@ class RecordsController(Controller):
 
     @get("/vendors/{vendor_id:int}/contracts/new")
     async def new_contract(self, request: Request, vendor_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        vendor = await get_vendor(_bounded(vendor_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        vendor = await get_vendor(bounded_id(vendor_id))
         defaults = {"kind": "dpa", "end_of_contract": "delete", "deletion_deadline_days": "30"}
         return _form_page(request, actor, csrf, _contract_form(vendor), defaults)
 
     @post("/vendors/{vendor_id:int}/contracts/new", request_max_body_size=UPLOAD_CAP)
     async def create_contract_form(self, request: Request, vendor_id: int) -> Response:
         settings = request.app.state["settings"]
-        refuse_large_body(request, settings.max_upload_bytes + _FORM_LIMIT)
+        refuse_large_body(request, settings.max_upload_bytes + FORM_LIMIT)
         posted = await _posted(request)
-        vendor = await get_vendor(_bounded(vendor_id))
+        vendor = await get_vendor(bounded_id(vendor_id))
         errors: dict[str, str] = {}
         document = await _document(posted[2], settings.max_upload_bytes, errors)
-        ctx = _context(request, posted[0])
+        ctx = write_context(request, posted[0])
         # The contract and its file in one transaction: never one without the other.
         return await _submit(
             request,
@@ -194,15 +194,15 @@ class RecordsController(Controller):
 
     @get("/contracts/{contract_id:int}/terminate")
     async def terminate_page(self, request: Request, contract_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        contract = await get_contract(_bounded(contract_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        contract = await get_contract(bounded_id(contract_id))
         return _form_page(request, actor, csrf, _termination_form(contract), {})
 
-    @post("/contracts/{contract_id:int}/terminate", request_max_body_size=_FORM_LIMIT)
+    @post("/contracts/{contract_id:int}/terminate", request_max_body_size=FORM_LIMIT)
     async def terminate(self, request: Request, contract_id: int) -> Response:
         posted = await _posted(request)
-        contract = await get_contract(_bounded(contract_id))
-        ctx = _context(request, posted[0])
+        contract = await get_contract(bounded_id(contract_id))
+        ctx = write_context(request, posted[0])
         return await _submit(
             request,
             posted,
@@ -216,17 +216,17 @@ class RecordsController(Controller):
 
     @get("/vendors/{vendor_id:int}/disclosures/new")
     async def new_disclosure(self, request: Request, vendor_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        vendor = await get_vendor(_bounded(vendor_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        vendor = await get_vendor(bounded_id(vendor_id))
         spec = _disclosure_form(vendor, await _disclosure_fields(vendor.id))
         return _form_page(request, actor, csrf, spec, {"basis": "contract"})
 
-    @post("/vendors/{vendor_id:int}/disclosures/new", request_max_body_size=_FORM_LIMIT)
+    @post("/vendors/{vendor_id:int}/disclosures/new", request_max_body_size=FORM_LIMIT)
     async def create_disclosure_form(self, request: Request, vendor_id: int) -> Response:
         posted = await _posted(request)
-        vendor = await get_vendor(_bounded(vendor_id))
+        vendor = await get_vendor(bounded_id(vendor_id))
         spec = _disclosure_form(vendor, await _disclosure_fields(vendor.id))
-        ctx = _context(request, posted[0])
+        ctx = write_context(request, posted[0])
         return await _submit(
             request,
             posted,
@@ -241,13 +241,13 @@ class RecordsController(Controller):
 
     @get("/vendors/new")
     async def new_vendor_page(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
+        actor, csrf = await signed_in(request, Role.editor)
         return _form_page(request, actor, csrf, NEW_VENDOR, {})
 
-    @post("/vendors/new", request_max_body_size=_FORM_LIMIT)
+    @post("/vendors/new", request_max_body_size=FORM_LIMIT)
     async def create_vendor_form(self, request: Request) -> Response:
         posted = await _posted(request)
-        ctx = _context(request, posted[0])
+        ctx = write_context(request, posted[0])
         # As this page always has: a refusal keeps the service's status (409 for a name taken), and
         # one that names no field (the name taken) is shown beside the name.
         return await _submit(
@@ -267,16 +267,16 @@ class RecordsController(Controller):
 
     @get("/vendors/{vendor_id:int}/edit")
     async def edit_vendor_page(self, request: Request, vendor_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        vendor = await get_vendor(_bounded(vendor_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        vendor = await get_vendor(bounded_id(vendor_id))
         spec = _edit_form(f"Edit {vendor.name}", f"/ui/vendors/{vendor.id}/edit", VENDOR, vendor.version)
         return _form_page(request, actor, csrf, spec, form_values(VENDOR, vendor.model_dump(mode="json")))
 
-    @post("/vendors/{vendor_id:int}/edit", request_max_body_size=_FORM_LIMIT)
+    @post("/vendors/{vendor_id:int}/edit", request_max_body_size=FORM_LIMIT)
     async def edit_vendor(self, request: Request, vendor_id: int) -> Response:
         posted = await _posted(request)
-        vendor, version = await get_vendor(_bounded(vendor_id)), _version(posted[2])
-        ctx = _context(request, posted[0])
+        vendor, version = await get_vendor(bounded_id(vendor_id)), _version(posted[2])
+        ctx = write_context(request, posted[0])
         return await _submit(
             request,
             posted,
@@ -289,18 +289,18 @@ class RecordsController(Controller):
 
     @get("/contracts/{contract_id:int}/edit")
     async def edit_contract_page(self, request: Request, contract_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        contract = await get_contract(_bounded(contract_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        contract = await get_contract(bounded_id(contract_id))
         action = f"/ui/contracts/{contract.id}/edit"
         spec = _edit_form(f"Edit {contract.title}", action, CONTRACT_EDIT, contract.version)
         values = form_values(CONTRACT_EDIT, contract.model_dump(mode="json"))
         return _form_page(request, actor, csrf, spec, values)
 
-    @post("/contracts/{contract_id:int}/edit", request_max_body_size=_FORM_LIMIT)
+    @post("/contracts/{contract_id:int}/edit", request_max_body_size=FORM_LIMIT)
     async def edit_contract(self, request: Request, contract_id: int) -> Response:
         posted = await _posted(request)
-        contract, version = await get_contract(_bounded(contract_id)), _version(posted[2])
-        ctx = _context(request, posted[0])
+        contract, version = await get_contract(bounded_id(contract_id)), _version(posted[2])
+        ctx = write_context(request, posted[0])
         action = f"/ui/contracts/{contract.id}/edit"
         return await _submit(
             request,
@@ -314,19 +314,19 @@ class RecordsController(Controller):
 
     @get("/disclosures/{disclosure_id:int}/edit")
     async def edit_disclosure_page(self, request: Request, disclosure_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        disclosure = await get_disclosure(_bounded(disclosure_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        disclosure = await get_disclosure(bounded_id(disclosure_id))
         fields = await _disclosure_fields(disclosure.vendor_id)
         action = f"/ui/disclosures/{disclosure.id}/edit"
         spec = _edit_form("Edit disclosure", action, fields, disclosure.version)
         return _form_page(request, actor, csrf, spec, form_values(fields, disclosure.model_dump(mode="json")))
 
-    @post("/disclosures/{disclosure_id:int}/edit", request_max_body_size=_FORM_LIMIT)
+    @post("/disclosures/{disclosure_id:int}/edit", request_max_body_size=FORM_LIMIT)
     async def edit_disclosure(self, request: Request, disclosure_id: int) -> Response:
         posted = await _posted(request)
-        disclosure, version = await get_disclosure(_bounded(disclosure_id)), _version(posted[2])
+        disclosure, version = await get_disclosure(bounded_id(disclosure_id)), _version(posted[2])
         fields = await _disclosure_fields(disclosure.vendor_id)
-        ctx = _context(request, posted[0])
+        ctx = write_context(request, posted[0])
         return await _submit(
             request,
             posted,
@@ -341,15 +341,15 @@ class RecordsController(Controller):
 
     @get("/deletions/{obligation_id:int}/confirm")
     async def confirm_page(self, request: Request, obligation_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        deletion = await get_deletion(_bounded(obligation_id))
+        actor, csrf = await signed_in(request, Role.editor)
+        deletion = await get_deletion(bounded_id(obligation_id))
         return _form_page(request, actor, csrf, _confirmation_form(deletion), {})
 
-    @post("/deletions/{obligation_id:int}/confirm", request_max_body_size=_FORM_LIMIT)
+    @post("/deletions/{obligation_id:int}/confirm", request_max_body_size=FORM_LIMIT)
     async def confirm(self, request: Request, obligation_id: int) -> Response:
         posted = await _posted(request)
-        deletion = await get_deletion(_bounded(obligation_id))
-        ctx = _context(request, posted[0])
+        deletion = await get_deletion(bounded_id(obligation_id))
+        ctx = write_context(request, posted[0])
         return await _submit(
             request,
             posted,
@@ -359,12 +359,12 @@ class RecordsController(Controller):
             f"/ui/vendors/{deletion.vendor_id}",
         )
 
-    @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=_FORM_LIMIT)
+    @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=FORM_LIMIT)
     async def issue_attestation(self, request: Request, obligation_id: int) -> Response:
         actor, _, _ = await _posted(request)
-        deletion = await get_deletion(_bounded(obligation_id))
+        deletion = await get_deletion(bounded_id(obligation_id))
         await attestations.issue(
-            _context(request, actor),
+            write_context(request, actor),
             deletion.id,
             request.app.state["settings"],
             request.app.state["pdf_pool"].render,
@@ -379,9 +379,9 @@ STALE = "Someone saved a change since you opened this form: reload it, then make
 
 async def _posted(request: Request):
     """(person, their CSRF token, the form) of an editor's form submission whose token matches."""
-    actor, csrf = await _signed_in(request, Role.editor)
+    actor, csrf = await signed_in(request, Role.editor)
     form = await request.form()
-    _check_csrf({"csrf": form.get("csrf")}, csrf)
+    check_csrf({"csrf": form.get("csrf")}, csrf)
     return actor, csrf, form
 
 
@@ -448,7 +448,7 @@ def _form_page(request, actor, csrf, spec: dict[str, Any], values, errors=None, 
     their fields."""
     context = {"intro": None, "upload": False, "version": None, **spec}
     status = status if errors else 200
-    return _page(
+    return render_page(
         request, "form.html.j2", status, actor=actor, csrf=csrf, values=values, errors=errors or {}, **context
     )
 
