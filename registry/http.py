@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Request, Response
 
-from registry.errors import RegistryError, precondition_failed
+from registry.errors import precondition_failed, too_large
 
 # No leading dot (so neither "." nor ".."), no slashes, no control characters.
 FILENAME = r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,255}$"
@@ -37,16 +37,14 @@ def if_match_version(request: Request) -> int | None:
 
 async def read_bounded(request: Request, limit: int) -> bytes:
     """Read the body, refusing it as soon as it passes ``limit`` bytes (not after buffering it)."""
-    too_large = RegistryError(
-        status=413, title="Content too large", detail=f"The file is larger than the limit of {limit} bytes."
-    )
+    refused = too_large(f"The file is larger than the limit of {limit} bytes.")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise refused
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise refused
         chunks.append(chunk)
     return b"".join(chunks)

@@ -1,6 +1,6 @@
 """An import's result as the API answers it: the report, or the 422 that refuses the file."""
 
-from registry.errors import RegistryError
+from registry.errors import RegistryError, unprocessable
 from registry.imports import service
 from registry.imports.schemas import ImportReport
 
@@ -21,10 +21,9 @@ def report_of(result: service.ImportResult) -> ImportReport:
 def refused(result: service.ImportResult) -> RegistryError:
     """422 problem+json: every error with its sheet, row and column, and nothing written."""
     shown = result.errors[:MAX_ERRORS_SHOWN]
-    return RegistryError(
-        status=422,
-        title="Import refused",
-        detail=f"{len(result.errors)} problem(s) in the file; nothing was imported.",
-        errors=[service.field_error(e) for e in shown],
-        extra={"report": report_of(result).model_dump(mode="json"), "errors_total": len(result.errors)},
+    return unprocessable(
+        f"{len(result.errors)} problem(s) in the file; nothing was imported.",
+        [service.field_error(e) for e in shown],
+        report=report_of(result).model_dump(mode="json"),
+        errors_total=len(result.errors),
     )

@@ -23,7 +23,7 @@ from registry.contracts import service as contracts
 from registry.contracts.schemas import ContractCreate, ContractUpdate
 from registry.disclosures import service as disclosures
 from registry.disclosures.schemas import DisclosureCreate, DisclosureUpdate
-from registry.errors import RegistryError
+from registry.errors import RegistryError, unprocessable, unsupported
 from registry.imports.columns import SHEETS, Column
 from registry.tables import Contract, Disclosure, Vendor
 from registry.vendors import service as vendors
@@ -90,20 +90,11 @@ def sheets_of(
     if media in ("text/csv", "text/plain", "application/csv", "", "application/octet-stream"):
         rows = _csv_rows(content, max_rows)
         return {kind or _guess(rows[0] if rows else []): rows}
-    raise RegistryError(
-        status=415,
-        title="Unsupported media type",
-        detail=f"{media}: send text/csv or {XLSX}",
-    )
+    raise unsupported(f"{media}: send text/csv or {XLSX}")
 
 
 def _file_error(rule: str, message: str) -> RegistryError:
-    return RegistryError(
-        status=422,
-        title="Invalid file",
-        detail=f"file: {message}",
-        errors=[field_error(RowError("file", 0, "file", rule, message))],
-    )
+    return unprocessable(f"file: {message}", [field_error(RowError("file", 0, "file", rule, message))])
 
 
 def _too_many_rows(sheet: str, max_rows: int) -> RegistryError:

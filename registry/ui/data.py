@@ -9,7 +9,7 @@ from litestar.response import Template
 
 from registry import clock
 from registry.enums import Role
-from registry.errors import RegistryError
+from registry.errors import RegistryError, missing
 from registry.exports import register
 from registry.exports import service as exports
 from registry.exports.pdf import render_recipients
@@ -58,9 +58,7 @@ class DataController(Controller):
         await signed_in(request, Role.viewer)
         known = DOWNLOADS | TEMPLATES
         if name not in known:
-            raise RegistryError(
-                status=404, title="Not found", detail=f"There is no download named {name[:80]!r}."
-            )
+            raise missing(f"There is no download named {name[:80]!r}.")
         settings = request.app.state["settings"]
         if name.startswith("register."):
             data = await register.register(settings)

@@ -11,7 +11,7 @@ from litestar.response import Template
 from registry import clock
 from registry.auth import Actor, WriteContext
 from registry.enums import Role
-from registry.errors import RegistryError
+from registry.errors import RegistryError, forbidden, missing, too_large
 from registry.ui import people
 
 COOKIE = "registry_session"
@@ -24,9 +24,7 @@ UPLOAD_CAP = 64 * 1024 * 1024
 def refuse_large_body(request: Request, limit: int) -> None:
     declared = request.headers.get("content-length", "")
     if declared and (not declared.isdigit() or int(declared) > limit):
-        raise RegistryError(
-            status=413, title="Request too large", detail=f"The upload is over {limit} bytes."
-        )
+        raise too_large(f"The upload is over {limit} bytes.")
 
 
 class SignInRequired(Exception):
@@ -41,10 +39,8 @@ async def signed_in(request: Request, role: Role) -> tuple[Actor, str]:
         raise SignInRequired
     actor, csrf = found
     if not actor.has(role):
-        raise RegistryError(
-            status=403,
-            title="Forbidden",
-            detail=f"This page needs the {role.value} role; you have {actor.role.value}.",
+        raise forbidden(
+            f"This page needs the {role.value} role; you have {actor.role.value}.",
         )
     return actor, csrf
 
@@ -69,13 +65,13 @@ def same_secret(sent: Any, expected: str) -> bool:
 
 def check_csrf(form: dict[str, Any], csrf: str) -> None:
     if not same_secret(form.get("csrf"), csrf):
-        raise RegistryError(status=403, title="Forbidden", detail="The form has expired: reload the page.")
+        raise forbidden("The form has expired: reload the page.")
 
 
 def bounded_id(value: int) -> int:
     """A record id from a page's path, within the database's integer range (else 404, not a 500)."""
     if not 1 <= value <= 2**31 - 1:
-        raise RegistryError(status=404, title="Not found", detail=f"No record {value}.")
+        raise missing(f"No record {value}.")
     return value
 
 
