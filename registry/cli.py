@@ -135,7 +135,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def create_user(name: str, role: str, password_stdin: bool) -> None:
     """Create a person; the password is asked for twice (at least 12 characters) and stored as an Argon2id hash."""
-    from registry.ui.people import create_person
+    from registry.people.service import create_person
 
     if password_stdin:
         password = click.get_text_stream("stdin").readline().rstrip("\r\n")
@@ -331,8 +331,8 @@ async def _demo_person() -> tuple[str, str] | None:
     """A person 'demo' (admin) with a fresh random password, the first time only."""
     import secrets
 
+    from registry.people.service import create_person
     from registry.tables import Person
-    from registry.ui.people import create_person
 
     if await Person.exists().where(Person.name == "demo"):
         return None

@@ -30,11 +30,11 @@ from registry.errors import RegistryError, invalid
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
 from registry.lookup import service as lookup
+from registry.people import service as people
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
 from registry.taxonomy.service import tree
-from registry.ui import people
 from registry.ui.pages import (
     COOKIE,
     FORM_LIMIT,

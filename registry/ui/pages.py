@@ -12,7 +12,7 @@ from registry import clock
 from registry.auth import Actor, WriteContext
 from registry.enums import Role
 from registry.errors import RegistryError, forbidden, missing, too_large
-from registry.ui import people
+from registry.people import service as people
 
 COOKIE = "registry_session"
 FORM_LIMIT = 64 * 1024
