@@ -67,13 +67,10 @@ def precondition_failed(detail: str) -> RegistryError:
 
 # One title per status: every error of a status is built by its factory here.
 def bad_request(field_name: str, rule: str, message: str) -> RegistryError:
-    """A request parameter the route cannot read (400)."""
-    return RegistryError(
-        detail=f"{field_name}: {message}",
-        status=400,
-        title="Invalid request",
-        errors=[FieldError(field_name, rule, message)],
-    )
+    """A request parameter the route cannot read (400): as :func:`invalid`, with the status of its own."""
+    error = invalid(field_name, rule, message)
+    error.status, error.title = 400, "Invalid request"
+    return error
 
 
 def missing(detail: str) -> RegistryError:
