@@ -50,8 +50,9 @@ from registry.settings import Settings, get_settings
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
-from registry.ui.controller import SignInRequired, WebController, sign_in_redirect
+from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
+from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
 from registry.webhooks.controller import WebhookController

@@ -135,7 +135,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def create_user(name: str, role: str, password_stdin: bool) -> None:
     """Create a person; the password is asked for twice (at least 12 characters) and stored as an Argon2id hash."""
-    from registry.ui.people import create_person
+    from registry.people.service import create_person
 
     if password_stdin:
         password = click.get_text_stream("stdin").readline().rstrip("\r\n")
@@ -268,12 +268,9 @@ def deletions() -> None:
 @deletions.command("sync")
 def deletions_sync() -> None:
     """Open the obligations of contracts whose expiry date has passed (run daily from cron)."""
-    from registry import clock
-    from registry.deletions.service import sync_obligations
+    from registry.deletions.service import open_expired
 
-    opened = _run(
-        lambda: sync_obligations(WriteContext(actor="system", message="contract expired"), clock.today())
-    )
+    opened = _run(open_expired)
     click.echo(f"opened {opened} deletion obligation(s)")
 
 
@@ -342,12 +339,11 @@ def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
 
     Exit status: 0 when nothing is overdue, 1 when a deletion or a backup follow-up is late.
     """
-    from registry import clock
-    from registry.deletions.service import sync_obligations
+    from registry.deletions.service import open_expired
     from registry.supervision.service import emit_due_events, supervision_report
 
     async def work():
-        await sync_obligations(WriteContext(actor="system", message="contract expired"), clock.today())
+        await open_expired()
         report = await supervision_report(within, review_months)
         return report, (await emit_due_events(report) if emit else None)
 
@@ -373,8 +369,8 @@ async def _demo_person() -> tuple[str, str] | None:
     """A person 'demo' (admin) with a fresh random password, the first time only."""
     import secrets
 
+    from registry.people.service import create_person
     from registry.tables import Person
-    from registry.ui.people import create_person
 
     if await Person.exists().where(Person.name == "demo"):
         return None

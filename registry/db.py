@@ -84,6 +84,26 @@ def for_update(query):
     return query if is_sqlite() else query.lock_rows()
 
 
+async def locked_row(query, kind: str, key: object, if_match: int | None = None) -> dict:
+    """The row ``query`` selects, locked until the write transaction ends: 404 when there is none,
+    412 when ``if_match`` is not its version."""
+    from registry.errors import not_found  # errors' handlers may use db: imported here, not above
+
+    row = await for_update(query).first()
+    if row is None:
+        raise not_found(kind, key)
+    check_version(kind, key, row["version"], if_match)
+    return row
+
+
+def check_version(kind: str, key: object, version: int, if_match: int | None) -> None:
+    """412 when the client's If-Match names another version than the stored one."""
+    from registry.errors import precondition_failed
+
+    if if_match is not None and if_match != version:
+        raise precondition_failed(f"{kind} {key} is at version {version}, not {if_match}")
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """True for a UNIQUE constraint failure on either engine (other integrity errors are bugs)."""
     import sqlite3

@@ -75,6 +75,39 @@ def precondition_failed(detail: str) -> RegistryError:
     return RegistryError(detail=detail, status=412, title="Precondition failed")
 
 
+# One title per status: every error of a status is built by its factory here.
+def missing(detail: str) -> RegistryError:
+    """404 in words of the caller's (a page, a download); :func:`not_found` names a record."""
+    return RegistryError(detail=detail, status=404, title="Not found")
+
+
+def forbidden(detail: str) -> RegistryError:
+    return RegistryError(detail=detail, status=403, title="Forbidden")
+
+
+def too_large(detail: str) -> RegistryError:
+    return RegistryError(detail=detail, status=413, title="Content too large")
+
+
+def unsupported(detail: str) -> RegistryError:
+    return RegistryError(detail=detail, status=415, title="Unsupported media type")
+
+
+def unprocessable(detail: str, errors: list[FieldError], **extra: Any) -> RegistryError:
+    """A whole input refused for the rules it breaks, each named (422, as :func:`invalid`)."""
+    return RegistryError(detail=detail, status=422, title="Invalid input", errors=errors, extra=extra)
+
+
+def too_many(detail: str, retry_after: int) -> RegistryError:
+    return RegistryError(
+        detail=detail, status=429, title="Too many requests", headers={"Retry-After": str(retry_after)}
+    )
+
+
+def unavailable(detail: str) -> RegistryError:
+    return RegistryError(detail=detail, status=503, title="Service unavailable")
+
+
 def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": "about:blank",

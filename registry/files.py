@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass
 
 from registry.auth import WriteContext
-from registry.errors import RegistryError, invalid
+from registry.errors import invalid, unsupported
 from registry.tables import StoredFile
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -19,10 +19,6 @@ _SIGNATURES = {
 UPLOAD_TYPES = tuple(_SIGNATURES)
 
 
-def _unsupported(detail: str) -> RegistryError:
-    return RegistryError(status=415, title="Unsupported media type", detail=detail)
-
-
 def media_type(content_type: str) -> str:
     return content_type.split(";")[0].strip().lower()
 
@@ -31,13 +27,13 @@ def check_upload(content: bytes, content_type: str) -> str:
     """The upload's media type, once its content is shown to be what it claims to be."""
     declared = media_type(content_type)
     if declared not in _SIGNATURES:
-        raise _unsupported(f"Content-Type must be one of: {', '.join(UPLOAD_TYPES)}.")
+        raise unsupported(f"Content-Type must be one of: {', '.join(UPLOAD_TYPES)}.")
     if not content:
         raise invalid("body", "not_empty", "the file is empty")
     if not content.startswith(_SIGNATURES[declared][0]):
-        raise _unsupported(f"The file's content is not {declared}.")
+        raise unsupported(f"The file's content is not {declared}.")
     if declared == DOCX and b"word/" not in content[:65536]:
-        raise _unsupported("The ZIP file is not a Word (DOCX) document.")
+        raise unsupported("The ZIP file is not a Word (DOCX) document.")
     return declared
 
 

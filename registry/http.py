@@ -1,19 +1,31 @@
-"""Small HTTP helpers shared by controllers: ETags and If-Match, and watching for a client that left."""
+"""Small HTTP helpers shared by controllers: ETags and If-Match, bounded bodies, file names, and
+watching for a client that left."""
 
 import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 
-from registry.errors import precondition_failed
+from registry.errors import precondition_failed, too_large
 
+# No leading dot (so neither "." nor ".."), no slashes, no control characters.
+FILENAME = r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,255}$"
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def versioned(record: Any, status_code: int = 200, location: str | None = None) -> Response:
+    """``record`` (anything with a ``version``) with its ETag, and its Location when just created."""
+    headers = {"ETag": etag(record.version)}
+    if location:
+        headers["Location"] = location
+    return Response(record, status_code=status_code, headers=headers)
 
 
 def if_match_version(request: Request) -> int | None:
@@ -43,3 +55,18 @@ async def client_watch(request: Request) -> AsyncIterator[asyncio.Event]:
         yield gone
     finally:
         watcher.cancel()
+
+
+async def read_bounded(request: Request, limit: int) -> bytes:
+    """Read the body, refusing it as soon as it passes ``limit`` bytes (not after buffering it)."""
+    refused = too_large(f"The file is larger than the limit of {limit} bytes.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise refused
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise refused
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -6,7 +6,7 @@ from collections import deque
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from registry.errors import RegistryError
+from registry.errors import too_many
 
 _MAX_CLIENTS = 10_000
 
@@ -25,12 +25,7 @@ class RateLimiter:
             window.popleft()
         if len(window) >= self.per_minute:
             wait = int(60 - (now - window[0])) + 1
-            raise RegistryError(
-                status=429,
-                title="Too many requests",
-                detail=f"At most {self.per_minute} verifications a minute; try again in {wait} s.",
-                headers={"Retry-After": str(wait)},
-            )
+            raise too_many(f"At most {self.per_minute} verifications a minute; try again in {wait} s.", wait)
         window.append(now)
 
 

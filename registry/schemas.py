@@ -7,7 +7,7 @@ from typing import Annotated, Generic, TypeVar
 import pycountry
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, StringConstraints
 
-from registry.errors import FieldError, RegistryError, bad_request
+from registry.errors import bad_request
 
 # Ids are SERIAL (int4) on PostgreSQL: anything larger cannot exist, so it is rejected up front.
 MAX_ID = 2_147_483_647
@@ -34,12 +34,7 @@ def country_param(value: str | None, field: str = "country") -> str | None:
     try:
         return _country(value)
     except ValueError as exc:
-        raise RegistryError(
-            status=400,
-            title="Invalid request",
-            detail=f"{field}: {exc}",
-            errors=[FieldError(field, "iso_3166_1_alpha_2", str(exc))],
-        ) from None
+        raise bad_request(field, "iso_3166_1_alpha_2", str(exc)) from None
 
 
 def utc_param(value: datetime | None, field: str) -> datetime | None:

@@ -10,8 +10,8 @@ import pytest
 from registry.app import create_app
 from registry.auth import WriteContext
 from registry.enums import Role
+from registry.people.service import create_person
 from registry.tables import Change, Person, Vendor, WebSession
-from registry.ui.people import create_person
 from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
 
 pytestmark = pytest.mark.anyio

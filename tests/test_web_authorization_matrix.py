@@ -9,9 +9,9 @@ import re
 import pytest
 
 from registry.enums import Role
+from registry.people.service import session, start_session
 from registry.tables import Person
 from registry.ui.controller import COOKIE
-from registry.ui.people import session, start_session
 from tests.conftest import ended_contract
 from tests.test_authorization_matrix import app_routes
 

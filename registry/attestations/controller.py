@@ -8,9 +8,9 @@ from litestar.params import Parameter
 from registry.attestations import pdf, service
 from registry.attestations.schemas import AttestationRead, Revocation, Verification
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import read_bounded
 from registry.enums import Role
-from registry.errors import RegistryError, problem_responses
+from registry.errors import problem_responses, unsupported
+from registry.http import read_bounded
 from registry.ratelimit import rate_limited
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
@@ -93,9 +93,7 @@ class AttestationController(Controller):
     async def verify_attestation_pdf(self, request: Request) -> Verification:
         settings = request.app.state["settings"]
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/pdf":
-            raise RegistryError(
-                status=415, title="Unsupported media type", detail="Send the PDF as application/pdf."
-            )
+            raise unsupported("Send the PDF as application/pdf.")
         document = await read_bounded(request, settings.max_upload_bytes)
         return await service.verify_pdf(
             document, request.app.state["pdf_pool"].signature_valid, pdf.serials_in

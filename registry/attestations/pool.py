@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from registry.attestations import pdf
-from registry.errors import RegistryError
+from registry.errors import unavailable
 from registry.settings import Settings
 
 
@@ -51,10 +51,8 @@ class PdfPool:
     def _signing_files(self) -> tuple[str, str]:
         key, cert = self.settings.signing_key_file, self.settings.signing_cert_file
         if not (Path(key).is_file() and Path(cert).is_file()):
-            raise RegistryError(
-                status=503,
-                title="Signing key not configured",
-                detail="No signing key and certificate: run `registry signing init` for a trial key, or set "
+            raise unavailable(
+                "No signing key and certificate: run `registry signing init` for a trial key, or set "
                 "REGISTRY_SIGNING_KEY_FILE and REGISTRY_SIGNING_CERT_FILE.",
             )
         return str(Path(key).resolve()), str(Path(cert).resolve())
@@ -69,10 +67,8 @@ class PdfPool:
                 self.executor, pdf.render_and_sign, facts, key, cert, passphrase
             )
         except pdf.SigningKeyError:
-            raise RegistryError(
-                status=503,
-                title="Signing key not usable",
-                detail="The signing key or certificate could not be loaded: check the files, that they "
+            raise unavailable(
+                "The signing key or certificate could not be loaded: check the files, that they "
                 "belong together, and REGISTRY_SIGNING_KEY_PASSPHRASE.",
             ) from None
 

@@ -12,12 +12,13 @@ from litestar.params import Parameter
 from registry.auth import API_KEY, needs
 from registry.changes.records import verify_records
 from registry.changes.schemas import ChainVerification, ChangeRead, CheckpointRead
+from registry.changes.service import list_changes
 from registry.changes.verify import verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
 from registry.public.controller import rate_limited_public
 from registry.schemas import MAX_OFFSET, Page, utc_param
-from registry.tables import Change, Checkpoint
+from registry.tables import Checkpoint
 
 
 class ChangeController(Controller):
@@ -37,19 +38,9 @@ class ChangeController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[ChangeRead]:
-        where = []
-        if object_type:
-            where.append(Change.object_type == object_type)
-        if object_id:
-            where.append(Change.object_id == object_id)
-        if since := utc_param(since, "since"):
-            where.append(Change.created_at >= since)
-        query, count = Change.select().output(load_json=True), Change.count()
-        if where:
-            query, count = query.where(*where), count.where(*where)
-        rows = await query.order_by(Change.id).limit(limit).offset(offset)
+        rows, total = await list_changes(object_type, object_id, utc_param(since, "since"), limit, offset)
         return Page[ChangeRead](
-            items=[ChangeRead(**r) for r in rows], total=await count, limit=limit, offset=offset
+            items=[ChangeRead(**r) for r in rows], total=total, limit=limit, offset=offset
         )
 
     @get("/verify", operation_id="verify_changes", security=API_KEY, responses=problem_responses())

@@ -92,3 +92,38 @@ async def record_change(
 
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else canonical(value)
+
+
+async def list_changes(
+    object_type: str | None, object_id: str | None, since: datetime | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the change log, oldest first, and how many changes match."""
+    where = []
+    if object_type:
+        where.append(Change.object_type == object_type)
+    if object_id:
+        where.append(Change.object_id == object_id)
+    if since:
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        where.append(Change.created_at >= since)
+    query, count = Change.select().output(load_json=True), Change.count()
+    if where:
+        query, count = query.where(*where), count.where(*where)
+    return await query.order_by(Change.id).limit(limit).offset(offset), await count
+
+
+async def timeline(objects: dict[str, list[str]], limit: int = 200) -> list[dict[str, Any]]:
+    """The latest changes of the objects named ({object type: ids}), newest first."""
+    where = None
+    for object_type, ids in objects.items():
+        if ids:
+            clause = (Change.object_type == object_type) & Change.object_id.is_in(ids)
+            where = clause if where is None else where | clause
+    return (
+        await Change.select(
+            Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
+        )
+        .where(where)
+        .order_by(Change.id, ascending=False)
+        .limit(limit)
+    )

@@ -21,6 +21,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from registry.contracts import rules
+
 
 class Framework(StrEnum):
     gdpr = "gdpr"
@@ -245,22 +247,20 @@ def evaluate(
     return [(clause, clause.check(contract, has_categories)) for clause in clauses_of(frameworks)]
 
 
-# A contract (aliased ``c``) in force on the day in the placeholders.
-IN_FORCE_SQL = "c.signed_on IS NOT NULL AND c.effective_from <= {} AND (c.ends_on IS NULL OR c.ends_on >= {})"
-
-
-def _in_force_with(vendor: str, condition: str) -> str:
-    return f"EXISTS (SELECT 1 FROM contract c WHERE c.vendor = {vendor} AND {IN_FORCE_SQL} AND {condition})"
+def _in_force_with(day: date, vendor: str, condition: str) -> tuple[str, list[date]]:
+    return rules.vendor_has_contract_sql(rules.in_force_sql(day, "c"), vendor, condition)
 
 
 def vendor_gaps_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list[date]]:
     """Vendors with a contract in force, where some clause is in none of their contracts in force.
     The law asks for the clauses in "a contract or other legal act": an MSA and its DPA together count."""
-    missing = " OR ".join(f"NOT {_in_force_with(vendor, clause.sql)}" for clause in CLAUSES)
-    return f"({_in_force_with(vendor, 'TRUE')} AND ({missing}))", [day, day] * (len(CLAUSES) + 1)
+    any_, args = _in_force_with(day, vendor, "TRUE")
+    missing = [_in_force_with(day, vendor, clause.sql) for clause in CLAUSES]
+    sql = " OR ".join(f"NOT {m}" for m, _ in missing)
+    return f"({any_} AND ({sql}))", args + [a for _, margs in missing for a in margs]
 
 
 def vendor_complete_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list[date]]:
     """Vendors with a contract in force whose contracts in force together have every clause."""
-    every = " AND ".join(_in_force_with(vendor, clause.sql) for clause in CLAUSES)
-    return f"({every})", [day, day] * len(CLAUSES)
+    every = [_in_force_with(day, vendor, clause.sql) for clause in CLAUSES]
+    return f"({' AND '.join(sql for sql, _ in every)})", [a for _, args in every for a in args]

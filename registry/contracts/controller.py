@@ -16,8 +16,8 @@ from registry.contracts.schemas import (
     ContractUpdate,
 )
 from registry.enums import ContractKind, ContractStatus, Role
-from registry.errors import RegistryError, problem_responses
-from registry.http import etag, if_match_version
+from registry.errors import problem_responses
+from registry.http import FILENAME, if_match_version, read_bounded, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 ContractId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The contract's id")]
@@ -33,8 +33,6 @@ Sort = Literal[
     "created_at",
     "-created_at",
 ]
-# No leading dot (so neither "." nor ".."), no slashes, no control characters.
-FILENAME = r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,255}$"
 
 
 class ContractController(Controller):
@@ -69,16 +67,12 @@ class ContractController(Controller):
     )
     async def create_contract(self, data: ContractCreate, ctx: WriteContext) -> Response[ContractRead]:
         contract = await service.create_contract(ctx, data)
-        return Response(
-            contract,
-            status_code=201,
-            headers={"ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"},
-        )
+        return versioned(contract, 201, f"/contracts/{contract.id}")
 
     @get("/{contract_id:int}", operation_id="get_contract", responses=problem_responses(404))
     async def get_contract(self, contract_id: ContractId) -> Response[ContractRead]:
         contract = await service.get_contract(contract_id)
-        return Response(contract, headers={"ETag": etag(contract.version)})
+        return versioned(contract)
 
     @patch(
         "/{contract_id:int}",
@@ -90,7 +84,7 @@ class ContractController(Controller):
         self, request: Request, contract_id: ContractId, data: ContractUpdate, ctx: WriteContext
     ) -> Response[ContractRead]:
         contract = await service.update_contract(ctx, contract_id, data, if_match_version(request))
-        return Response(contract, headers={"ETag": etag(contract.version)})
+        return versioned(contract)
 
     @get(
         "/{contract_id:int}/conformance",
@@ -119,7 +113,7 @@ class ContractController(Controller):
         self, request: Request, contract_id: ContractId, data: ContractTermination, ctx: WriteContext
     ) -> Response[ContractRead]:
         contract = await service.terminate_contract(ctx, contract_id, data, if_match_version(request))
-        return Response(contract, headers={"ETag": etag(contract.version)})
+        return versioned(contract)
 
     @put(
         "/{contract_id:int}/document",
@@ -160,20 +154,3 @@ class ContractController(Controller):
                 "X-Content-Type-Options": "nosniff",
             },
         )
-
-
-async def read_bounded(request: Request, limit: int) -> bytes:
-    """Read the body, refusing it as soon as it passes ``limit`` bytes (not after buffering it)."""
-    too_large = RegistryError(
-        status=413, title="Content too large", detail=f"The file is larger than the limit of {limit} bytes."
-    )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)

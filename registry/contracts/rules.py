@@ -27,55 +27,108 @@ def deletion_due_on(end: date | None, deadline_days: int) -> date | None:
         ) from None
 
 
-def contract_status(contract: Mapping[str, Any], day: date) -> ContractStatus:
-    if not contract["signed_on"] or not contract["effective_from"] or contract["effective_from"] > day:
-        return ContractStatus.draft
+def in_force(contract: Mapping[str, Any], day: date) -> bool:
+    """Signed, taken effect on or before ``day``, and not ended before it."""
     end = contract["ends_on"]
-    if end is None or end >= day:
+    return _signed_and_started(contract, day) and (end is None or end >= day)
+
+
+def ended(contract: Mapping[str, Any], day: date) -> bool:
+    """Signed and taken effect, but over before ``day`` (expired or terminated)."""
+    end = contract["ends_on"]
+    return _signed_and_started(contract, day) and end is not None and end < day
+
+
+def in_deletion_window(contract: Mapping[str, Any], day: date) -> bool:
+    """Ended, with its deletion deadline still to come (or today)."""
+    return ended(contract, day) and contract["deletion_due_on"] >= day
+
+
+def _signed_and_started(contract: Mapping[str, Any], day: date) -> bool:
+    start = contract["effective_from"]
+    return bool(contract["signed_on"]) and start is not None and start <= day
+
+
+def contract_status(contract: Mapping[str, Any], day: date) -> ContractStatus:
+    if in_force(contract, day):
         return ContractStatus.active
-    if contract["terminated_on"] is not None and contract["terminated_on"] == end:
+    if not ended(contract, day):
+        return ContractStatus.draft
+    if contract["terminated_on"] is not None and contract["terminated_on"] == contract["ends_on"]:
         return ContractStatus.terminated
     return ContractStatus.expired
 
 
 def vendor_status(contracts: Iterable[Mapping[str, Any]], day: date) -> VendorStatus:
     """Active while any contract is in force; offboarding until the last deletion deadline passes."""
-    statuses = [(c, contract_status(c, day)) for c in contracts]
-    if any(status is ContractStatus.active for _, status in statuses):
+    contracts = list(contracts)
+    if any(in_force(c, day) for c in contracts):
         return VendorStatus.active
-    ended = [c for c, status in statuses if status in (ContractStatus.expired, ContractStatus.terminated)]
-    if not ended:
+    if not any(ended(c, day) for c in contracts):
         return VendorStatus.prospective
-    if any(c["deletion_due_on"] >= day for c in ended):
+    if any(in_deletion_window(c, day) for c in contracts):
         return VendorStatus.offboarding
     return VendorStatus.former
 
 
-# The same rules as SQL, for filtering lists; {} placeholders take the day. Kept beside the Python
-# above so that a change to one is made to both (tests compare them on the demo data).
-_IN_FORCE = (
-    "EXISTS (SELECT 1 FROM contract c WHERE c.vendor = vendor.id AND c.signed_on IS NOT NULL"
-    " AND c.effective_from <= {} AND (c.ends_on IS NULL OR c.ends_on >= {}))"
-)
-_ENDED = (
-    "EXISTS (SELECT 1 FROM contract c WHERE c.vendor = vendor.id AND c.signed_on IS NOT NULL"
-    " AND c.effective_from IS NOT NULL AND c.ends_on < {})"
-)
-_IN_DELETION_WINDOW = (
-    "EXISTS (SELECT 1 FROM contract c WHERE c.vendor = vendor.id AND c.signed_on IS NOT NULL"
-    " AND c.effective_from IS NOT NULL AND c.ends_on < {} AND c.deletion_due_on >= {})"
-)
+# The same rules as SQL, for filtering lists: each function is the twin of the predicate of its name
+# and returns its SQL (``{}`` placeholders, for WhereRaw) with the arguments, over the contract table
+# aliased ``alias``. tests/test_rules.py runs both forms over the same edge dates on both engines.
+SQL = tuple[str, list[date]]
 
 
-def vendor_status_sql(status: VendorStatus, day: date) -> tuple[str, list[date]]:
+def _signed_and_started_sql(day: date, alias: str) -> SQL:
+    return f"{alias}.signed_on IS NOT NULL AND {alias}.effective_from <= {{}}", [day]
+
+
+def in_force_sql(day: date, alias: str = "contract") -> SQL:
+    started, args = _signed_and_started_sql(day, alias)
+    return f"({started} AND ({alias}.ends_on IS NULL OR {alias}.ends_on >= {{}}))", [*args, day]
+
+
+def ended_sql(day: date, alias: str = "contract") -> SQL:
+    started, args = _signed_and_started_sql(day, alias)
+    return f"({started} AND {alias}.ends_on < {{}})", [*args, day]
+
+
+def in_deletion_window_sql(day: date, alias: str = "contract") -> SQL:
+    sql, args = ended_sql(day, alias)
+    return f"({sql} AND {alias}.deletion_due_on >= {{}})", [*args, day]
+
+
+def contract_status_sql(status: ContractStatus, day: date, alias: str = "contract") -> SQL:
+    """The SQL twin of :func:`contract_status`."""
+    if status is ContractStatus.draft:
+        return (
+            f"({alias}.signed_on IS NULL OR {alias}.effective_from IS NULL OR {alias}.effective_from > {{}})",
+            [day],
+        )
+    if status is ContractStatus.active:
+        return in_force_sql(day, alias)
+    sql, args = ended_sql(day, alias)
+    if status is ContractStatus.terminated:
+        return f"({sql} AND {alias}.terminated_on = {alias}.ends_on)", args
+    return f"({sql} AND ({alias}.terminated_on IS NULL OR {alias}.terminated_on <> {alias}.ends_on))", args
+
+
+def vendor_has_contract_sql(rule: SQL, vendor: str = "vendor.id", condition: str = "TRUE") -> SQL:
+    """Some contract (aliased ``c``) of ``vendor`` meets ``rule`` (a ``*_sql(day, "c")``) and ``condition``."""
+    sql, args = rule
+    return f"EXISTS (SELECT 1 FROM contract c WHERE c.vendor = {vendor} AND {sql} AND {condition})", args
+
+
+def vendor_status_sql(status: VendorStatus, day: date) -> SQL:
+    """The SQL twin of :func:`vendor_status`, over the vendor table."""
+    active, a = vendor_has_contract_sql(in_force_sql(day, "c"))
+    ended_, e = vendor_has_contract_sql(ended_sql(day, "c"))
+    window, w = vendor_has_contract_sql(in_deletion_window_sql(day, "c"))
     if status is VendorStatus.active:
-        return _IN_FORCE, [day, day]
-    not_active = f"NOT {_IN_FORCE}"
+        return active, a
     if status is VendorStatus.prospective:
-        return f"{not_active} AND NOT {_ENDED}", [day, day, day]
+        return f"NOT {active} AND NOT {ended_}", [*a, *e]
     if status is VendorStatus.offboarding:
-        return f"{not_active} AND {_IN_DELETION_WINDOW}", [day, day, day, day]
-    return f"{not_active} AND {_ENDED} AND NOT {_IN_DELETION_WINDOW}", [day, day, day, day, day]
+        return f"NOT {active} AND {window}", [*a, *w]
+    return f"NOT {active} AND {ended_} AND NOT {window}", [*a, *e, *w]
 
 
 def check_dates(c: Mapping[str, Any]) -> None:
@@ -88,27 +141,6 @@ def check_dates(c: Mapping[str, Any]) -> None:
             raise invalid("effective_from", "date_order", "must not be after the termination date")
         if expiry and terminated > expiry:
             raise invalid("expires_on", "date_order", "must not be before the termination date")
-
-
-_SIGNED_AND_STARTED = "contract.signed_on IS NOT NULL AND contract.effective_from <= {}"
-
-
-def contract_status_sql(status: ContractStatus, day: date) -> tuple[str, list[date]]:
-    """The SQL twin of :func:`contract_status`."""
-    if status is ContractStatus.draft:
-        return (
-            "(contract.signed_on IS NULL OR contract.effective_from IS NULL OR contract.effective_from > {})",
-            [day],
-        )
-    if status is ContractStatus.active:
-        return f"{_SIGNED_AND_STARTED} AND (contract.ends_on IS NULL OR contract.ends_on >= {{}})", [day, day]
-    ended = f"{_SIGNED_AND_STARTED} AND contract.ends_on < {{}}"
-    if status is ContractStatus.terminated:
-        return f"{ended} AND contract.terminated_on = contract.ends_on", [day, day]
-    return (f"{ended} AND (contract.terminated_on IS NULL OR contract.terminated_on <> contract.ends_on)"), [
-        day,
-        day,
-    ]
 
 
 def coverage_problem(contract: Mapping[str, Any], valid_from: date, valid_to: date | None) -> str | None:

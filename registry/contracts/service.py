@@ -24,7 +24,7 @@ from registry.contracts.schemas import (
 from registry.deletions import service as deletions
 from registry.disclosures import service as disclosures
 from registry.enums import ChangeAction, ContractKind, ContractStatus
-from registry.errors import conflict, invalid, not_found, precondition_failed
+from registry.errors import conflict, invalid, not_found
 from registry.files import check_upload, store_file
 from registry.tables import Contract, Disclosure, StoredFile, Vendor
 
@@ -193,12 +193,9 @@ async def update_contract(
 
 
 async def _locked_row(contract_id: int, if_match: int | None) -> dict[str, Any]:
-    row = await db.for_update(Contract.select().where(Contract.id == contract_id)).first()
-    if row is None:
-        raise not_found("contract", contract_id)
-    if if_match is not None and if_match != row["version"]:
-        raise precondition_failed(f"contract {contract_id} is at version {row['version']}, not {if_match}")
-    return row
+    return await db.locked_row(
+        Contract.select().where(Contract.id == contract_id), "contract", contract_id, if_match
+    )
 
 
 async def terminate_contract(

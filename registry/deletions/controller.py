@@ -6,15 +6,14 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import Parameter
 
-from registry import clock
 from registry.attestations import service as attestations
 from registry.attestations.schemas import AttestationRead
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import FILENAME, read_bounded
 from registry.deletions import service
 from registry.deletions.schemas import ConfirmationCreate, DeletionRead
 from registry.enums import DeletionStatus, Role
 from registry.errors import problem_responses
+from registry.http import FILENAME, read_bounded
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 ObligationId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The deletion obligation's id")]
@@ -39,9 +38,7 @@ class DeletionController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[DeletionRead]:
         # Expired contracts open their obligations here too, so nobody has to touch them first.
-        await service.sync_obligations(
-            WriteContext("system", ctx.request_id, "contract expired"), clock.today()
-        )
+        await service.open_expired(ctx.request_id)
         items, total = await service.list_deletions(
             service.DeletionFilter(status, vendor_id, due_before, limit, offset)
         )

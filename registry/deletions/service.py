@@ -89,6 +89,12 @@ async def sync_obligations(ctx: WriteContext, today: date) -> int:
     return opened
 
 
+async def open_expired(request_id: str | None = None) -> int:
+    """Catch up: contracts that expired since anyone looked open their obligations, recorded as the
+    system's. Whatever shows deletions or what is due runs this first."""
+    return await sync_obligations(WriteContext("system", request_id, "contract expired"), clock.today())
+
+
 @dataclass
 class DeletionFilter:
     status: DeletionStatus | None = None

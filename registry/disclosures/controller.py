@@ -11,7 +11,7 @@ from registry.disclosures import service
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
 from registry.enums import LegalBasis, Role
 from registry.errors import problem_responses
-from registry.http import etag, if_match_version
+from registry.http import if_match_version, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 DisclosureId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The disclosure's id")]
@@ -47,16 +47,12 @@ class DisclosureController(Controller):
     )
     async def create_disclosure(self, data: DisclosureCreate, ctx: WriteContext) -> Response[DisclosureRead]:
         disclosure = await service.create_disclosure(ctx, data)
-        return Response(
-            disclosure,
-            status_code=201,
-            headers={"ETag": etag(disclosure.version), "Location": f"/disclosures/{disclosure.id}"},
-        )
+        return versioned(disclosure, 201, f"/disclosures/{disclosure.id}")
 
     @get("/{disclosure_id:int}", operation_id="get_disclosure", responses=problem_responses(404))
     async def get_disclosure(self, disclosure_id: DisclosureId) -> Response[DisclosureRead]:
         disclosure = await service.get_disclosure(disclosure_id)
-        return Response(disclosure, headers={"ETag": etag(disclosure.version)})
+        return versioned(disclosure)
 
     @patch(
         "/{disclosure_id:int}",
@@ -68,7 +64,7 @@ class DisclosureController(Controller):
         self, request: Request, disclosure_id: DisclosureId, data: DisclosureUpdate, ctx: WriteContext
     ) -> Response[DisclosureRead]:
         disclosure = await service.update_disclosure(ctx, disclosure_id, data, if_match_version(request))
-        return Response(disclosure, headers={"ETag": etag(disclosure.version)})
+        return versioned(disclosure)
 
     @post(
         "/{disclosure_id:int}/end",
@@ -81,4 +77,4 @@ class DisclosureController(Controller):
         self, request: Request, disclosure_id: DisclosureId, data: DisclosureEnd, ctx: WriteContext
     ) -> Response[DisclosureRead]:
         disclosure = await service.end_disclosure(ctx, disclosure_id, data, if_match_version(request))
-        return Response(disclosure, headers={"ETag": etag(disclosure.version)})
+        return versioned(disclosure)

@@ -12,7 +12,7 @@ from registry.changes.service import record_change
 from registry.contracts import rules
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
 from registry.enums import ChangeAction, LegalBasis, TaxonomyKind
-from registry.errors import conflict, invalid, not_found, precondition_failed
+from registry.errors import conflict, invalid, not_found
 from registry.tables import Contract, Disclosure, DisclosureCategory, Vendor
 from registry.taxonomy.service import require_keys
 
@@ -193,15 +193,9 @@ async def create_disclosure(ctx: WriteContext, data: DisclosureCreate) -> Disclo
 
 
 async def _locked(disclosure_id: int, if_match: int | None) -> DisclosureRead:
-    row = await db.for_update(Disclosure.select(Disclosure.id).where(Disclosure.id == disclosure_id)).first()
-    if row is None:
-        raise not_found("disclosure", disclosure_id)
-    current = await get_disclosure(disclosure_id)
-    if if_match is not None and if_match != current.version:
-        raise precondition_failed(
-            f"disclosure {disclosure_id} is at version {current.version}, not {if_match}"
-        )
-    return current
+    query = Disclosure.select(Disclosure.id, Disclosure.version).where(Disclosure.id == disclosure_id)
+    await db.locked_row(query, "disclosure", disclosure_id, if_match)
+    return await get_disclosure(disclosure_id)
 
 
 def _columns(read: DisclosureRead) -> dict[str, Any]:

@@ -1,41 +1,22 @@
 """HTTP routes for exports of the registers."""
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from registry import clock
-from registry.attestations.schemas import AttestationRead
 from registry.auth import API_KEY, needs
-from registry.contracts.schemas import ContractRead
-from registry.deletions.schemas import DeletionRead
-from registry.disclosures.schemas import DisclosureRead
 from registry.enums import Role
-from registry.errors import invalid, problem_responses
+from registry.errors import problem_responses
 from registry.exports import register, service
 from registry.exports.pdf import render_recipients
-from registry.exports.service import RecipientRegister
+from registry.exports.schemas import RecipientRegister, Register
 from registry.imports.service import XLSX
-from registry.schemas import Schema
-from registry.vendors.schemas import VendorRead
 
-# A report of 1,000 rows renders in ~7 s in a PDF worker shared with attestations; more, use CSV/XLSX.
-MAX_PDF_ROWS = 1000
-
-
-class Register(Schema):
-    """Every record of the registry, as the API returns each."""
-
-    controller: str
-    generated_at: datetime
-    vendors: list[VendorRead]
-    contracts: list[ContractRead]
-    disclosures: list[DisclosureRead]
-    deletions: list[DeletionRead]
-    attestations: list[AttestationRead]
+MAX_PDF_ROWS = service.MAX_PDF_ROWS  # passed to the service from here, where tests lower it
 
 
 AsOf = Annotated[date | None, Parameter(description="Only disclosures valid on this day; default: all")]
@@ -88,14 +69,7 @@ class ExportController(Controller):
     ) -> Response[bytes]:
         settings = request.app.state["settings"]
         day = as_of or clock.today()
-        rows = await service.recipient_rows(day)
-        if len(rows) > MAX_PDF_ROWS:
-            raise invalid(
-                "as_of",
-                "too_many_rows",
-                f"{len(rows)} disclosures are too many for a PDF (at most {MAX_PDF_ROWS}): "
-                "use recipients.csv or register.xlsx",
-            )
+        rows = await service.recipient_rows_for_pdf(day, MAX_PDF_ROWS)
         context = service.report_context(settings.organisation_name, clock.now(), day, rows)
         pdf = await request.app.state["pdf_pool"].run(render_recipients, context)
         return Response(

@@ -5,41 +5,9 @@ import io
 from datetime import date, datetime
 
 from registry.disclosures.service import read_many, select_disclosures, valid_on
-from registry.enums import LegalBasis
-from registry.schemas import Schema
+from registry.errors import invalid
+from registry.exports.schemas import RecipientRow
 from registry.tables import Contract, Disclosure, Vendor
-
-
-class RecipientRow(Schema):
-    """One disclosure to one vendor, as the register lists it."""
-
-    vendor_id: int
-    vendor_name: str
-    vendor_legal_name: str | None
-    vendor_kind: str
-    vendor_country: str
-    disclosure_id: int
-    categories: list[str]
-    data_subjects: list[str]
-    purpose: str
-    basis: LegalBasis
-    contract_id: int | None
-    contract_reference: str | None
-    contract_title: str | None
-    consent_reference: str | None
-    legal_reference: str | None
-    valid_from: date
-    valid_to: date | None
-    destination_country: str
-
-
-class RecipientRegister(Schema):
-    """The whole register, with who keeps it and when it was drawn up."""
-
-    controller: str
-    generated_at: datetime
-    as_of: date | None
-    rows: list[RecipientRow]
 
 
 async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
@@ -129,3 +97,20 @@ def report_context(
         "total": len(rows),
         "vendors": list(vendors.values()),
     }
+
+
+# A report of 1,000 rows renders in ~7 s in a PDF worker shared with attestations; more, use CSV/XLSX.
+MAX_PDF_ROWS = 1000
+
+
+async def recipient_rows_for_pdf(day: date, limit: int = MAX_PDF_ROWS) -> list[RecipientRow]:
+    """The recipients of ``day`` for the PDF report; 422 when they are more than one PDF holds."""
+    rows = await recipient_rows(day)
+    if len(rows) > limit:
+        raise invalid(
+            "as_of",
+            "too_many_rows",
+            f"{len(rows)} disclosures are too many for a PDF (at most {limit}): "
+            "use recipients.csv or register.xlsx",
+        )
+    return rows

@@ -8,11 +8,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import read_bounded
 from registry.enums import Role
 from registry.errors import RegistryError, problem_responses
-from registry.http import client_watch
+from registry.http import client_watch, read_bounded
 from registry.imports import service, templates
+from registry.imports.report import refused, report_of
 from registry.imports.schemas import ImportReport
 from registry.imports.workbook import WorkbookLimits
 
@@ -20,29 +20,6 @@ MAX_ERRORS_SHOWN = 1000
 log = logging.getLogger("registry.imports")
 # What the server would answer, were anyone listening (nginx's 499: the client closed the request).
 CLIENT_GONE = RegistryError(status=499, title="Client closed request", detail="Nothing was imported.")
-
-
-def report_of(result: service.ImportResult) -> ImportReport:
-    return ImportReport.model_validate(
-        {
-            "dry_run": result.dry_run,
-            "committed": result.ok and not result.dry_run,
-            "counts": {name: vars(counts) for name, counts in result.counts.items()},
-            "errors": [vars(e) for e in result.errors[:MAX_ERRORS_SHOWN]],
-        }
-    )
-
-
-def refused(result: service.ImportResult) -> RegistryError:
-    """422 problem+json: every error with its sheet, row and column, and nothing written."""
-    shown = result.errors[:MAX_ERRORS_SHOWN]
-    return RegistryError(
-        status=422,
-        title="Import refused",
-        detail=f"{len(result.errors)} problem(s) in the file; nothing was imported.",
-        errors=[service.field_error(e) for e in shown],
-        extra={"report": report_of(result).model_dump(mode="json"), "errors_total": len(result.errors)},
-    )
 
 
 class ImportController(Controller):

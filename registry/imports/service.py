@@ -23,7 +23,7 @@ from registry.contracts import service as contracts
 from registry.contracts.schemas import ContractCreate, ContractUpdate
 from registry.disclosures import service as disclosures
 from registry.disclosures.schemas import DisclosureCreate, DisclosureUpdate
-from registry.errors import RegistryError
+from registry.errors import RegistryError, unprocessable, unsupported
 from registry.imports.columns import SHEETS, Column
 from registry.imports.workbook import WorkbookLimits, check_workbook
 from registry.tables import Contract, Disclosure, Vendor
@@ -100,21 +100,15 @@ def sheets_of(
     if media in ("text/csv", "text/plain", "application/csv"):
         rows = _csv_rows(content, max_rows)
         return {kind or _guess(rows[0] if rows else []): rows}
-    raise RegistryError(
-        status=415,
-        title="Unsupported media type",
-        detail=f"Content-Type {media or '(none)'!r}: send text/csv (or application/csv, text/plain) or {XLSX}",
-        extra={"accepted": ["text/csv", "application/csv", "text/plain", XLSX]},
+    error = unsupported(
+        f"Content-Type {media or '(none)'!r}: send text/csv (or application/csv, text/plain) or {XLSX}"
     )
+    error.extra["accepted"] = ["text/csv", "application/csv", "text/plain", XLSX]
+    raise error
 
 
 def _file_error(rule: str, message: str) -> RegistryError:
-    return RegistryError(
-        status=422,
-        title="Invalid file",
-        detail=f"file: {message}",
-        errors=[field_error(RowError("file", 0, "file", rule, message))],
-    )
+    return unprocessable(f"file: {message}", [field_error(RowError("file", 0, "file", rule, message))])
 
 
 def _too_many_rows(sheet: str, max_rows: int) -> RegistryError:

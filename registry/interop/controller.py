@@ -10,10 +10,10 @@ from litestar.params import Parameter
 
 from registry import clock
 from registry.auth import API_KEY, WriteContext, needs
-from registry.contracts.controller import read_bounded
 from registry.enums import Role
-from registry.errors import RegistryError, problem_responses
-from registry.imports.controller import refused, report_of
+from registry.errors import problem_responses, unsupported
+from registry.http import read_bounded
+from registry.imports.report import refused, report_of
 from registry.imports.schemas import ImportReport
 from registry.interop import fides
 
@@ -84,9 +84,7 @@ class FidesController(Controller):
     async def import_fides(self, request: Request, ctx: WriteContext, dry_run: bool = False) -> ImportReport:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media not in fides.MEDIA_TYPES:
-            raise RegistryError(
-                status=415, title="Unsupported media type", detail=f"{media or 'none'}: send {YAML}"
-            )
+            raise unsupported(f"{media or 'none'}: send {YAML}")
         content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
         result = await fides.import_manifest(ctx, content, dry_run)
         if not result.ok:

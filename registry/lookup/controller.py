@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from registry import clock
 from registry.auth import API_KEY, needs
 from registry.enums import LegalBasis, Role
-from registry.errors import FieldError, RegistryError, problem_responses
+from registry.errors import bad_request, problem_responses
 from registry.lookup import service
 from registry.lookup.cache import AnswerCache
 from registry.lookup.schemas import CheckRequest, CheckResult, RecipientList, VendorHoldings
@@ -30,12 +30,7 @@ def _check_keys(values: list[str]) -> list[str]:
     bad = [v for v in values if not re.match(KEY, v)]
     if bad:
         message = f"not a taxonomy key: {', '.join(map(repr, bad))}"
-        raise RegistryError(
-            status=400,
-            title="Invalid request",
-            detail=f"category: {message}",
-            errors=[FieldError("category", "pattern", message)],
-        )
+        raise bad_request("category", "pattern", message)
     return values
 
 

@@ -5,7 +5,6 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from registry import clock
 from registry.auth import API_KEY, WriteContext, needs
 from registry.deletions import service as deletions
 from registry.enums import Role
@@ -37,7 +36,5 @@ class SupervisionController(Controller):
         ] = 1000,
     ) -> SupervisionReport:
         # Contracts that expired since anyone looked open their deletion obligations first.
-        await deletions.sync_obligations(
-            WriteContext("system", ctx.request_id, "contract expired"), clock.today()
-        )
+        await deletions.open_expired(ctx.request_id)
         return await service.supervision_report(within, review_months, limit)

@@ -7,7 +7,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from registry import clock, db
-from registry.contracts import conformance
+from registry.contracts import conformance, rules
 from registry.contracts.rules import vendor_status_sql
 from registry.enums import JournalKind, JournalObject, LegalBasis, VendorStatus
 from registry.supervision.schemas import ItemKind, ReportItem, Severity, SupervisionReport
@@ -74,18 +74,14 @@ def _item(
 
 
 async def _expiring_contracts(today: date, horizon: date) -> list[ReportItem]:
+    in_force, args = rules.in_force_sql(today)
     rows = await Contract.select(
         Contract.id,
         Contract.title,
         Contract.vendor,
         Contract.vendor.name.as_alias("vendor_name"),
         Contract.ends_on,
-    ).where(
-        Contract.signed_on.is_not_null(),
-        Contract.effective_from <= today,
-        Contract.ends_on >= today,
-        Contract.ends_on <= horizon,
-    )
+    ).where(WhereRaw(in_force, *args), Contract.ends_on <= horizon)
     return [
         _item(
             ItemKind.contract_expiring,
@@ -177,10 +173,6 @@ async def _backup_follow_ups(today: date) -> list[ReportItem]:
     return items
 
 
-_IN_FORCE_EQUIVALENT = (
-    "EXISTS (SELECT 1 FROM contract c WHERE c.vendor = vendor.id AND c.confidentiality_equivalent = TRUE"
-    " AND c.signed_on IS NOT NULL AND c.effective_from <= {} AND (c.ends_on IS NULL OR c.ends_on >= {}))"
-)
 _HOLDS_DATA = (
     "EXISTS (SELECT 1 FROM disclosure d WHERE d.vendor = vendor.id AND d.valid_from <= {}"
     " AND (d.valid_to IS NULL OR d.valid_to >= {}))"
@@ -192,8 +184,11 @@ _HOLDS_DATA_BY_CHOICE = _HOLDS_DATA.replace(
 
 
 async def _without_equivalent_confidentiality(today: date) -> list[ReportItem]:
+    equivalent, args = rules.vendor_has_contract_sql(
+        rules.in_force_sql(today, "c"), condition="c.confidentiality_equivalent = TRUE"
+    )
     rows = await Vendor.select(Vendor.id, Vendor.name).where(
-        WhereRaw(f"{_HOLDS_DATA_BY_CHOICE} AND NOT {_IN_FORCE_EQUIVALENT}", today, today, today, today)
+        WhereRaw(f"{_HOLDS_DATA_BY_CHOICE} AND NOT {equivalent}", today, today, *args)
     )
     return [
         _item(
@@ -288,9 +283,9 @@ async def _clause_gaps(today: date) -> list[ReportItem]:
     if not vendors:
         return []
     gaps_of = f"SELECT vendor.id FROM vendor WHERE {sql}"
-    in_force = conformance.IN_FORCE_SQL.replace("c.", "contract.")
+    in_force, in_force_args = rules.in_force_sql(today)
     contracts = await Contract.select().where(
-        WhereRaw(f"contract.vendor IN ({gaps_of}) AND {in_force}", *args, today, today)
+        WhereRaw(f"contract.vendor IN ({gaps_of}) AND {in_force}", *args, *in_force_args)
     )
     with_categories = {
         r["contract"]

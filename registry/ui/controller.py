@@ -4,16 +4,14 @@ Every page works without JavaScript. Pages are not part of the OpenAPI (they are
 the same service functions as the API, so the same rules and the same change log apply.
 """
 
-import hmac
 import re
 import secrets
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
@@ -21,24 +19,37 @@ from pydantic import ValidationError
 from registry import clock, db
 from registry.attestations import pdf
 from registry.attestations import service as attestations
-from registry.auth import Actor, WriteContext
+from registry.auth import Actor
+from registry.changes.service import timeline
 from registry.contracts.conformance import CLAUSES
 from registry.contracts.service import ContractFilter, list_contracts, vendor_conformance
-from registry.deletions.service import DeletionFilter, list_deletions, sync_obligations
+from registry.deletions.service import DeletionFilter, list_deletions, open_expired
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import DeletionStatus, JournalKind, Role, TaxonomyKind, VendorKind, VendorStatus
 from registry.errors import RegistryError, invalid
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
 from registry.lookup import service as lookup
+from registry.people import service as people
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
-from registry.tables import Change
 from registry.taxonomy.service import tree
-from registry.ui import people
-from registry.vendors.schemas import VendorCreate
-from registry.vendors.service import VendorFilter, create_vendor, get_vendor, list_vendors
+from registry.ui.pages import (
+    COOKIE,
+    FORM_LIMIT,
+    PAGE_ERRORS,
+    UPLOAD_CAP,
+    SignInRequired,
+    bounded_id,
+    check_csrf,
+    refuse_large_body,
+    render_page,
+    same_secret,
+    signed_in,
+    write_context,
+)
+from registry.vendors.service import VendorFilter, get_vendor, list_vendors
 
 DASHBOARD_ITEMS = 50
 ITEM_LABELS = {
@@ -51,63 +62,12 @@ ITEM_LABELS = {
     ItemKind.deletion_due: "Deletion due",
     ItemKind.contract_expiring: "Contract ending",
 }
-COOKIE = "registry_session"
 LOGIN_COOKIE = "registry_sign_in"
-_FORM_LIMIT = 64 * 1024
-# Pages that take a file read at most this much, whatever the Content-Length says (chunked bodies too);
-# the configured REGISTRY_MAX_UPLOAD_BYTES is then checked on the file itself.
-UPLOAD_CAP = 64 * 1024 * 1024
-
-
-def refuse_large_body(request: Request, limit: int) -> None:
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isdigit() or int(declared) > limit):
-        raise RegistryError(
-            status=413, title="Request too large", detail=f"The upload is over {limit} bytes."
-        )
-
-
-class SignInRequired(Exception):
-    """Raised by pages when nobody (or someone without the role) is signed in."""
-
-
-async def _signed_in(request: Request, role: Role) -> tuple[Actor, str]:
-    # As the API's authentication does: what the worker keeps (the taxonomy) is checked against it.
-    await request.app.state["change_head"].read()
-    found = await people.session(request.cookies.get(COOKIE))
-    if found is None:
-        raise SignInRequired
-    actor, csrf = found
-    if not actor.has(role):
-        raise RegistryError(
-            status=403,
-            title="Forbidden",
-            detail=f"This page needs the {role.value} role; you have {actor.role.value}.",
-        )
-    return actor, csrf
-
-
-def _page(request: Request, template: str, http_status: int = 200, **context: Any) -> Template:
-    return Template(
-        template_name=template,
-        context={"request": request, "today": clock.today(), "Role": Role, "actor": None, **context},
-        status_code=http_status,
-        headers={
-            "Cache-Control": "no-store",
-            # Pages are never framed (no clickjacking of the one-button forms).
-            "Content-Security-Policy": "frame-ancestors 'none'",
-            "X-Frame-Options": "DENY",
-        },
-    )
 
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def _same(sent: Any, expected: str) -> bool:
-    return isinstance(sent, str) and bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def _login_page(request: Request, status: int, target: str, name: str, error: str | None) -> Template:
@@ -116,23 +76,11 @@ def _login_page(request: Request, status: int, target: str, name: str, error: st
     token = request.cookies.get(LOGIN_COOKIE, "")
     if not re.fullmatch(r"[A-Za-z0-9_-]{43}", token):
         token = secrets.token_urlsafe(32)
-    page = _page(request, "login.html.j2", status, next=target, name=name, error=error, csrf=token)
+    page = render_page(request, "login.html.j2", status, next=target, name=name, error=error, csrf=token)
     page.set_cookie(
         key=LOGIN_COOKIE, value=token, path="/ui/login", httponly=True, samesite="strict", max_age=3600
     )
     return page
-
-
-def _check_csrf(form: dict[str, Any], csrf: str) -> None:
-    if not _same(form.get("csrf"), csrf):
-        raise RegistryError(status=403, title="Forbidden", detail="The form has expired: reload the page.")
-
-
-def _bounded(value: int) -> int:
-    """A record id from a page's path, within the database's integer range (else 404, not a 500)."""
-    if not 1 <= value <= 2**31 - 1:
-        raise RegistryError(status=404, title="Not found", detail=f"No record {value}.")
-    return value
 
 
 def _safe_next(target: str | None) -> str:
@@ -150,20 +98,6 @@ def _errors(error: ValidationError) -> dict[str, str]:
     return found
 
 
-def error_page(request: Request, error: Exception) -> Template:
-    """Errors on pages are pages too (the API answers problem+json)."""
-    if isinstance(error, RegistryError):
-        status, title, detail = error.status, error.title, error.detail
-    elif isinstance(error, HTTPException):
-        status, title, detail = error.status_code, "Request refused", str(error.detail)
-    else:
-        raise error
-    return _page(request, "error.html.j2", status, title=title, detail=detail)
-
-
-PAGE_ERRORS = {RegistryError: error_page, HTTPException: error_page}
-
-
 class WebController(Controller):
     path = "/ui"
     include_in_schema = False
@@ -177,12 +111,12 @@ class WebController(Controller):
     ) -> Template:
         return _login_page(request, 200, _safe_next(next_), "", None)
 
-    @post("/login", request_max_body_size=_FORM_LIMIT)
+    @post("/login", request_max_body_size=FORM_LIMIT)
     async def login(self, request: Request) -> Response:
         form = await _form(request)
         name, target = form.get("name", "")[:100], _safe_next(form.get("next"))
         expected = request.cookies.get(LOGIN_COOKIE, "")
-        if not expected or not _same(form.get("csrf"), expected):  # login CSRF: double-submit token
+        if not expected or not same_secret(form.get("csrf"), expected):  # login CSRF: double-submit token
             error = "The sign-in form has expired: please sign in again."
             return _login_page(request, 403, target, name, error)
         limiter: RateLimiter = request.app.state["login_limiter"]
@@ -213,10 +147,10 @@ class WebController(Controller):
         response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
         return response
 
-    @post("/logout", request_max_body_size=_FORM_LIMIT)
+    @post("/logout", request_max_body_size=FORM_LIMIT)
     async def logout(self, request: Request) -> Response:
-        _, csrf = await _signed_in(request, Role.lookup)
-        _check_csrf(await _form(request), csrf)
+        _, csrf = await signed_in(request, Role.lookup)
+        check_csrf(await _form(request), csrf)
         await people.end_session(request.cookies[COOKIE])
         response = Redirect("/ui/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
@@ -226,12 +160,11 @@ class WebController(Controller):
 
     @get("/")
     async def dashboard(self, request: Request) -> Response:
-        actor, csrf = await _signed_in(request, Role.lookup)
+        actor, csrf = await signed_in(request, Role.lookup)
         if not actor.has(Role.viewer):
             return Redirect("/ui/lookup", status_code=303)
         # As GET /deletions does: expired contracts open their obligations, recorded as the system's.
-        own = _context(request, actor)
-        await sync_obligations(WriteContext("system", own.request_id, "contract expired"), clock.today())
+        await open_expired(write_context(request, actor).request_id)
         report = await supervision_report()
         confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
         # Each group shows its most urgent items; the API has them all.
@@ -239,7 +172,7 @@ class WebController(Controller):
         for severity in Severity:
             found = [item for item in report.items if item.severity is severity]
             groups.append((severity, found[:DASHBOARD_ITEMS], len(found)))
-        return _page(
+        return render_page(
             request,
             "dashboard.html.j2",
             actor=actor,
@@ -260,7 +193,7 @@ class WebController(Controller):
         conformance: str | None = None,
         page: int = 1,
     ) -> Template:
-        actor, csrf = await _signed_in(request, Role.viewer)
+        actor, csrf = await signed_in(request, Role.viewer)
         kind_ = kind if kind in {k.value for k in VendorKind} else None
         status_ = status if status in {s.value for s in VendorStatus} else None
         conformance_ = conformance if conformance in ("gaps", "complete") else None
@@ -275,7 +208,7 @@ class WebController(Controller):
                 offset=(page - 1) * 50,
             )
         )
-        return _page(
+        return render_page(
             request,
             "vendors.html.j2",
             actor=actor,
@@ -291,66 +224,17 @@ class WebController(Controller):
             statuses=[s.value for s in VendorStatus],
         )
 
-    @get("/vendors/new")
-    async def new_vendor_page(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
-        return _page(
-            request, "vendor_form.html.j2", actor=actor, csrf=csrf, values={}, errors={}, **_choices()
-        )
-
-    @post("/vendors/new", request_max_body_size=_FORM_LIMIT)
-    async def create_vendor_form(self, request: Request) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
-        form = await _form(request)
-        _check_csrf(form, csrf)
-        values = {k: form.get(k, "") for k in ("name", "legal_name", "kind", "country", "website", "notes")}
-        body = {k: v.strip() for k, v in values.items() if v.strip()}
-        if "country" in body:
-            body["country"] = body["country"].upper()
-        if "tags" in form and form["tags"].strip():
-            body["tags"] = [t.strip() for t in form["tags"].split(",") if t.strip()]
-        values["tags"] = form.get("tags", "")
-        body["public"] = form.get("public") == "on"
-        values["public"] = "on" if body["public"] else ""
-        try:
-            data = VendorCreate.model_validate(body)
-            vendor = await create_vendor(_context(request, actor), data)
-        except ValidationError as error:
-            return _page(
-                request,
-                "vendor_form.html.j2",
-                400,
-                actor=actor,
-                csrf=csrf,
-                values=values,
-                errors=_errors(error),
-                **_choices(),
-            )
-        except RegistryError as error:
-            field = error.errors[0].field if error.errors else "name"
-            return _page(
-                request,
-                "vendor_form.html.j2",
-                error.status,
-                actor=actor,
-                csrf=csrf,
-                values=values,
-                errors={field: error.detail},
-                **_choices(),
-            )
-        return Redirect(f"/ui/vendors/{vendor.id}", status_code=303)
-
     @get("/vendors/{vendor_id:int}")
     async def vendor(self, request: Request, vendor_id: int) -> Template:
-        actor, csrf = await _signed_in(request, Role.viewer)
-        return await vendor_page(request, actor, csrf, _bounded(vendor_id))
+        actor, csrf = await signed_in(request, Role.viewer)
+        return await vendor_page(request, actor, csrf, bounded_id(vendor_id))
 
-    @post("/vendors/{vendor_id:int}/journal", request_max_body_size=_FORM_LIMIT)
+    @post("/vendors/{vendor_id:int}/journal", request_max_body_size=FORM_LIMIT)
     async def add_note(self, request: Request, vendor_id: int) -> Response:
-        actor, csrf = await _signed_in(request, Role.editor)
-        vendor_id = _bounded(vendor_id)
+        actor, csrf = await signed_in(request, Role.editor)
+        vendor_id = bounded_id(vendor_id)
         form = await _form(request)
-        _check_csrf(form, csrf)
+        check_csrf(form, csrf)
         values = {k: form.get(k, "") for k in ("about", "kind", "text")}
         object_type, _, object_id = values["about"].partition(":")
         body = {
@@ -364,7 +248,7 @@ class WebController(Controller):
             data = JournalCreate.model_validate(body)
             if await vendor_of(data.object_type, data.object_id) != vendor_id:
                 raise invalid("object_id", "of_vendor", "choose one of this vendor's records")
-            await add_entry(_context(request, actor), data)
+            await add_entry(write_context(request, actor), data)
         except ValidationError as error:
             errors = _errors(error)
         except RegistryError as error:
@@ -379,7 +263,7 @@ class WebController(Controller):
 
     @get("/attestations/{serial:str}/pdf")
     async def attestation_pdf(self, request: Request, serial: str) -> Response:
-        await _signed_in(request, Role.viewer)
+        await signed_in(request, Role.viewer)
         document = await attestations.get_pdf(serial[:40])
         return Response(
             content=document,
@@ -391,7 +275,7 @@ class WebController(Controller):
     async def lookup_page(
         self, request: Request, category: str | None = None, as_of: str | None = None
     ) -> Template:
-        actor, csrf = await _signed_in(request, Role.lookup)
+        actor, csrf = await signed_in(request, Role.lookup)
         categories = await tree(TaxonomyKind.data_category)
         result, error, day = None, None, clock.today()
         if as_of:
@@ -405,7 +289,7 @@ class WebController(Controller):
                     result = await lookup.recipients([category[:400]], day, day, None, None, 1000, 0)
             except RegistryError as failed:
                 error = failed.errors[0].message if failed.errors else failed.detail
-        return _page(
+        return render_page(
             request,
             "lookup.html.j2",
             actor=actor,
@@ -421,7 +305,7 @@ class WebController(Controller):
 
     @get("/verify")
     async def verify_page(self, request: Request) -> Template:
-        return _page(request, "verify.html.j2", verdict=None, error=None)
+        return render_page(request, "verify.html.j2", verdict=None, error=None)
 
     @post("/verify", request_max_body_size=UPLOAD_CAP)
     async def verify_upload(self, request: Request) -> Template:
@@ -430,25 +314,29 @@ class WebController(Controller):
         try:
             request.app.state["verify_limiter"].check(client)
         except RegistryError as throttled:
-            return _page(request, "verify.html.j2", 429, verdict=None, error=throttled.detail)
+            return render_page(request, "verify.html.j2", 429, verdict=None, error=throttled.detail)
         limit = settings.max_upload_bytes // (1024 * 1024)
         try:
-            refuse_large_body(request, settings.max_upload_bytes + _FORM_LIMIT)
+            refuse_large_body(request, settings.max_upload_bytes + FORM_LIMIT)
         except RegistryError:
-            return _page(request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB.")
+            return render_page(
+                request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB."
+            )
         form = await request.form()
         upload = form.get("document")
         document = await upload.read() if upload is not None and hasattr(upload, "read") else b""
         if len(document) > settings.max_upload_bytes:
-            return _page(request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB.")
+            return render_page(
+                request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB."
+            )
         if not document.startswith(b"%PDF-"):
-            return _page(
+            return render_page(
                 request, "verify.html.j2", 400, verdict=None, error="Choose the attestation's PDF file."
             )
         verdict = await attestations.verify_pdf(
             document, request.app.state["pdf_pool"].signature_valid, pdf.serials_in
         )
-        return _page(request, "verify.html.j2", verdict=verdict, error=None)
+        return render_page(request, "verify.html.j2", verdict=verdict, error=None)
 
 
 async def vendor_page(
@@ -476,26 +364,14 @@ async def vendor_page(
             "attestation": [a.serial for a in issued],
             "journal_entry": [str(n.id) for n in notes],
         }
-        where = None
-        for object_type, ids in objects.items():
-            if ids:
-                clause = (Change.object_type == object_type) & Change.object_id.is_in(ids)
-                where = clause if where is None else where | clause
-        timeline = (
-            await Change.select(
-                Change.created_at, Change.object_type, Change.object_id, Change.action, Change.actor
-            )
-            .where(where)
-            .order_by(Change.id, ascending=False)
-            .limit(200)
-        )
+        history = await timeline(objects)
     conformance = await vendor_conformance(vendor_id)
     # What a note can be about: the vendor and each of its records.
     about = [(f"vendor:{vendor.id}", f"The vendor, {vendor.name}")]
     about += [(f"contract:{c.id}", f"Contract: {c.title}") for c in contracts]
     about += [(f"deletion:{d.id}", f"Deletion {d.id} (due {d.due_on})") for d in deletions]
     about += [(f"attestation:{a.id}", f"Attestation {a.serial}") for a in issued]
-    return _page(
+    return render_page(
         request,
         "vendor.html.j2",
         http_status,
@@ -506,7 +382,7 @@ async def vendor_page(
         disclosures=disclosures,
         deletions=deletions,
         attestations=issued,
-        timeline=timeline,
+        timeline=history,
         conformance=conformance,
         clauses={c.id: c for c in CLAUSES},
         notes=notes,
@@ -516,14 +392,6 @@ async def vendor_page(
         note=note or {"about": f"vendor:{vendor.id}", "kind": "info", "text": ""},
         note_errors=note_errors or {},
     )
-
-
-def _choices() -> dict[str, Any]:
-    return {"kinds": [k.value for k in VendorKind]}
-
-
-def _context(request: Request, actor: Actor) -> WriteContext:
-    return WriteContext(actor=actor.name, request_id=request.scope.get("state", {}).get("request_id"))
 
 
 def sign_in_redirect(request: Request, _: SignInRequired) -> Response:

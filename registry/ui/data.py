@@ -9,23 +9,22 @@ from litestar.response import Template
 
 from registry import clock
 from registry.enums import Role
-from registry.errors import RegistryError
+from registry.errors import RegistryError, missing
 from registry.exports import register
 from registry.exports import service as exports
-from registry.exports.controller import MAX_PDF_ROWS
 from registry.exports.pdf import render_recipients
 from registry.imports import service as imports
 from registry.imports import templates
 from registry.imports.columns import SHEETS
 from registry.imports.workbook import WorkbookLimits
-from registry.ui.controller import (
+from registry.ui.pages import (
     PAGE_ERRORS,
     UPLOAD_CAP,
-    _check_csrf,
-    _context,
-    _page,
-    _signed_in,
+    check_csrf,
     refuse_large_body,
+    render_page,
+    signed_in,
+    write_context,
 )
 
 # name -> (what it is, media type)
@@ -52,17 +51,15 @@ class DataController(Controller):
 
     @get("/")
     async def data_page(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.viewer)
-        return _page(request, "data.html.j2", **_context_of(actor, csrf))
+        actor, csrf = await signed_in(request, Role.viewer)
+        return render_page(request, "data.html.j2", **_context_of(actor, csrf))
 
     @get("/{name:str}")
     async def download(self, request: Request, name: str) -> Response:
-        await _signed_in(request, Role.viewer)
+        await signed_in(request, Role.viewer)
         known = DOWNLOADS | TEMPLATES
         if name not in known:
-            raise RegistryError(
-                status=404, title="Not found", detail=f"There is no download named {name[:80]!r}."
-            )
+            raise missing(f"There is no download named {name[:80]!r}.")
         settings = request.app.state["settings"]
         if name.startswith("register."):
             data = await register.register(settings)
@@ -77,13 +74,7 @@ class DataController(Controller):
         elif name == "recipients.csv":
             body = exports.to_csv(await exports.recipient_rows(None)).encode()
         elif name == "recipients.pdf":
-            rows = await exports.recipient_rows(clock.today())
-            if len(rows) > MAX_PDF_ROWS:
-                raise RegistryError(
-                    status=422,
-                    title="Too many rows for a PDF",
-                    detail=f"{len(rows)} disclosures are too many for a PDF: download the CSV or XLSX.",
-                )
+            rows = await exports.recipient_rows_for_pdf(clock.today())
             context = exports.report_context(settings.organisation_name, clock.now(), clock.today(), rows)
             body = await request.app.state["pdf_pool"].run(render_recipients, context)
         elif name == "import-template.xlsx":
@@ -100,7 +91,7 @@ class DataController(Controller):
 
     @post("/import", request_max_body_size=UPLOAD_CAP)
     async def upload(self, request: Request) -> Template:
-        actor, csrf = await _signed_in(request, Role.editor)
+        actor, csrf = await signed_in(request, Role.editor)
         settings = request.app.state["settings"]
         limit = settings.max_upload_bytes
 
@@ -108,14 +99,14 @@ class DataController(Controller):
             status: int, error: str | None = None, report: imports.ImportResult | None = None
         ) -> Template:
             context = {**_context_of(actor, csrf), "error": error, "result": report}
-            return _page(request, "data.html.j2", status, **context)
+            return render_page(request, "data.html.j2", status, **context)
 
         try:
             refuse_large_body(request, limit + 64 * 1024)
         except RegistryError:
             return again(413, f"The file is over {limit // (1024 * 1024)} MiB.")
         form = await request.form()
-        _check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
+        check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
         upload = form.get("file")
         if upload is None or not hasattr(upload, "read"):
             return again(400, "Choose a CSV or XLSX file.")
@@ -133,7 +124,7 @@ class DataController(Controller):
             )
         except RegistryError as error:
             return again(error.status if error.status < 500 else 400, error.detail)
-        result = await imports.import_sheets(_context(request, actor), sheets, dry_run)
+        result = await imports.import_sheets(write_context(request, actor), sheets, dry_run)
         return again(200 if result.ok else 422, None, result)
 
 

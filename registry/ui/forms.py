@@ -119,9 +119,10 @@ def errors_of(error: ValidationError, fields: list[Field]) -> dict[str, str]:
     return found
 
 
-def registry_errors(error: RegistryError, fields: list[Field]) -> dict[str, str]:
+def registry_errors(error: RegistryError, fields: list[Field], unplaced: str = "form") -> dict[str, str]:
+    """A service's refusal by field; one that names no field of the form goes beside ``unplaced``."""
     names = {f.name for f in fields}
     found: dict[str, str] = {}
     for item in error.errors or []:
         found.setdefault(item.field if item.field in names else "form", item.message)
-    return found or {"form": error.detail}
+    return found or {unplaced: error.detail}

@@ -11,7 +11,7 @@ from registry.contracts.conformance import Framework
 from registry.contracts.schemas import VendorConformance
 from registry.enums import Role, VendorKind, VendorStatus
 from registry.errors import problem_responses
-from registry.http import etag, if_match_version
+from registry.http import if_match_version, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page, country_param
 from registry.vendors import service
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
@@ -86,16 +86,12 @@ class VendorController(Controller):
     )
     async def create_vendor(self, data: VendorCreate, ctx: WriteContext) -> Response[VendorRead]:
         vendor = await service.create_vendor(ctx, data)
-        return Response(
-            vendor,
-            status_code=201,
-            headers={"ETag": etag(vendor.version), "Location": f"/vendors/{vendor.id}"},
-        )
+        return versioned(vendor, 201, f"/vendors/{vendor.id}")
 
     @get("/{vendor_id:int}", operation_id="get_vendor", responses=problem_responses(404))
     async def get_vendor(self, vendor_id: VendorId) -> Response[VendorRead]:
         vendor = await service.get_vendor(vendor_id)
-        return Response(vendor, headers={"ETag": etag(vendor.version)})
+        return versioned(vendor)
 
     @get(
         "/{vendor_id:int}/conformance",
@@ -123,7 +119,7 @@ class VendorController(Controller):
         self, request: Request, vendor_id: VendorId, data: VendorUpdate, ctx: WriteContext
     ) -> Response[VendorRead]:
         vendor = await service.update_vendor(ctx, vendor_id, data, if_match_version(request))
-        return Response(vendor, headers={"ETag": etag(vendor.version)})
+        return versioned(vendor)
 
     @delete(
         "/{vendor_id:int}",

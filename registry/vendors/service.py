@@ -12,7 +12,7 @@ from registry.changes.service import record_change
 from registry.contracts import conformance
 from registry.contracts.rules import vendor_status, vendor_status_sql
 from registry.enums import ChangeAction, VendorKind, VendorStatus
-from registry.errors import conflict, invalid, not_found, precondition_failed
+from registry.errors import conflict, invalid, not_found
 from registry.tables import Contract, Disclosure, JournalEntry, Vendor
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
 
@@ -191,13 +191,8 @@ async def update_vendor(
         if required in sent and sent[required] is None:
             raise invalid(required, "not_null", "cannot be cleared")
     async with db.write_transaction():
-        before = (
-            await db.for_update(Vendor.select().where(Vendor.id == vendor_id)).output(load_json=True).first()
-        )
-        if before is None:
-            raise not_found("vendor", vendor_id)
-        if if_match is not None and if_match != before["version"]:
-            raise precondition_failed(f"vendor {vendor_id} is at version {before['version']}, not {if_match}")
+        query = Vendor.select().where(Vendor.id == vendor_id).output(load_json=True)
+        before = await db.locked_row(query, "vendor", vendor_id, if_match)
         if "name" in sent:
             await _check_name_free(sent["name"], vendor_id)
         if "parent_id" in sent:

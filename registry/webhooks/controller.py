@@ -8,7 +8,7 @@ from litestar.params import Parameter
 from registry.auth import API_KEY, WriteContext, needs
 from registry.enums import Role
 from registry.errors import problem_responses
-from registry.http import etag, if_match_version
+from registry.http import if_match_version, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 from registry.webhooks import service
 from registry.webhooks.schemas import (
@@ -29,10 +29,6 @@ def _key(request: Request) -> bytes:
     return server_key(request.app.state["settings"].webhook_key_file)
 
 
-def _with_etag(webhook: WebhookRead, status_code: int = 200) -> Response:
-    return Response(webhook, status_code=status_code, headers={"ETag": etag(webhook.version)})
-
-
 class WebhookController(Controller):
     """Endpoints that receive signed events, and the log of what was sent to them."""
 
@@ -50,13 +46,13 @@ class WebhookController(Controller):
         self, request: Request, data: WebhookCreate, ctx: WriteContext
     ) -> Response[WebhookCreated]:
         created = await service.create_webhook(ctx, data, _key(request))
-        response = _with_etag(created, 201)
+        response = versioned(created, 201)
         response.headers["Location"] = f"/webhooks/{created.id}"
         return response
 
     @get("/{webhook_id:int}", operation_id="get_webhook", responses=problem_responses(404))
     async def get_webhook(self, webhook_id: WebhookId) -> Response[WebhookRead]:
-        return _with_etag(await service.get_webhook(webhook_id))
+        return versioned(await service.get_webhook(webhook_id))
 
     @patch(
         "/{webhook_id:int}",
@@ -66,7 +62,7 @@ class WebhookController(Controller):
     async def update_webhook(
         self, request: Request, webhook_id: WebhookId, data: WebhookUpdate, ctx: WriteContext
     ) -> Response[WebhookRead]:
-        return _with_etag(await service.update_webhook(ctx, webhook_id, data, if_match_version(request)))
+        return versioned(await service.update_webhook(ctx, webhook_id, data, if_match_version(request)))
 
     @delete(
         "/{webhook_id:int}",

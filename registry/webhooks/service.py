@@ -12,7 +12,7 @@ from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
 from registry.enums import ChangeAction
-from registry.errors import conflict, invalid, not_found, precondition_failed
+from registry.errors import conflict, invalid, not_found
 from registry.tables import Webhook, WebhookAttempt, WebhookDelivery
 from registry.webhooks.events import EVENT_TYPES, enqueue
 from registry.webhooks.schemas import (
@@ -93,8 +93,7 @@ async def _enabled_row(webhook_id: int, if_match: int | None = None) -> dict[str
     row = await _row(webhook_id, lock=True)
     if row["disabled_at"] is not None:
         raise conflict(f"Webhook {webhook_id} was disabled at {row['disabled_at']:%Y-%m-%d %H:%M} UTC.")
-    if if_match is not None and if_match != row["version"]:
-        raise precondition_failed(f"webhook {webhook_id} is at version {row['version']}, not {if_match}")
+    db.check_version("webhook", webhook_id, row["version"], if_match)
     return row
 
 

@@ -1,0 +1,55 @@
+"""What the exports answer: the register of recipients, and the whole register."""
+
+from datetime import date, datetime
+
+from registry.attestations.schemas import AttestationRead
+from registry.contracts.schemas import ContractRead
+from registry.deletions.schemas import DeletionRead
+from registry.disclosures.schemas import DisclosureRead
+from registry.enums import LegalBasis
+from registry.schemas import Schema
+from registry.vendors.schemas import VendorRead
+
+
+class RecipientRow(Schema):
+    """One disclosure to one vendor, as the register lists it."""
+
+    vendor_id: int
+    vendor_name: str
+    vendor_legal_name: str | None
+    vendor_kind: str
+    vendor_country: str
+    disclosure_id: int
+    categories: list[str]
+    data_subjects: list[str]
+    purpose: str
+    basis: LegalBasis
+    contract_id: int | None
+    contract_reference: str | None
+    contract_title: str | None
+    consent_reference: str | None
+    legal_reference: str | None
+    valid_from: date
+    valid_to: date | None
+    destination_country: str
+
+
+class RecipientRegister(Schema):
+    """The whole register, with who keeps it and when it was drawn up."""
+
+    controller: str
+    generated_at: datetime
+    as_of: date | None
+    rows: list[RecipientRow]
+
+
+class Register(Schema):
+    """Every record of the registry, as the API returns each."""
+
+    controller: str
+    generated_at: datetime
+    vendors: list[VendorRead]
+    contracts: list[ContractRead]
+    disclosures: list[DisclosureRead]
+    deletions: list[DeletionRead]
+    attestations: list[AttestationRead]

@@ -1,0 +1,93 @@
+"""What every page of the web interface shares: who is signed in, the CSRF check, the page response
+with its headers, error pages, and the bounds on what a form may send."""
+
+import hmac
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+
+from registry import clock
+from registry.auth import Actor, WriteContext
+from registry.enums import Role
+from registry.errors import RegistryError, forbidden, missing, too_large
+from registry.people import service as people
+
+COOKIE = "registry_session"
+FORM_LIMIT = 64 * 1024
+# Pages that take a file read at most this much, whatever the Content-Length says (chunked bodies too);
+# the configured REGISTRY_MAX_UPLOAD_BYTES is then checked on the file itself.
+UPLOAD_CAP = 64 * 1024 * 1024
+
+
+def refuse_large_body(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        raise too_large(f"The upload is over {limit} bytes.")
+
+
+class SignInRequired(Exception):
+    """Raised by pages when nobody (or someone without the role) is signed in."""
+
+
+async def signed_in(request: Request, role: Role) -> tuple[Actor, str]:
+    # As the API's authentication does: what the worker keeps (the taxonomy) is checked against it.
+    await request.app.state["change_head"].read()
+    found = await people.session(request.cookies.get(COOKIE))
+    if found is None:
+        raise SignInRequired
+    actor, csrf = found
+    if not actor.has(role):
+        raise forbidden(
+            f"This page needs the {role.value} role; you have {actor.role.value}.",
+        )
+    return actor, csrf
+
+
+def render_page(request: Request, template: str, http_status: int = 200, **context: Any) -> Template:
+    return Template(
+        template_name=template,
+        context={"request": request, "today": clock.today(), "Role": Role, "actor": None, **context},
+        status_code=http_status,
+        headers={
+            "Cache-Control": "no-store",
+            # Pages are never framed (no clickjacking of the one-button forms).
+            "Content-Security-Policy": "frame-ancestors 'none'",
+            "X-Frame-Options": "DENY",
+        },
+    )
+
+
+def same_secret(sent: Any, expected: str) -> bool:
+    return isinstance(sent, str) and bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def check_csrf(form: dict[str, Any], csrf: str) -> None:
+    if not same_secret(form.get("csrf"), csrf):
+        raise forbidden("The form has expired: reload the page.")
+
+
+def bounded_id(value: int) -> int:
+    """A record id from a page's path, within the database's integer range (else 404, not a 500)."""
+    if not 1 <= value <= 2**31 - 1:
+        raise missing(f"No record {value}.")
+    return value
+
+
+def error_page(request: Request, error: Exception) -> Template:
+    """Errors on pages are pages too (the API answers problem+json)."""
+    if isinstance(error, RegistryError):
+        status, title, detail = error.status, error.title, error.detail
+    elif isinstance(error, HTTPException):
+        status, title, detail = error.status_code, "Request refused", str(error.detail)
+    else:
+        raise error
+    return render_page(request, "error.html.j2", status, title=title, detail=detail)
+
+
+PAGE_ERRORS = {RegistryError: error_page, HTTPException: error_page}
+
+
+def write_context(request: Request, actor: Actor) -> WriteContext:
+    return WriteContext(actor=actor.name, request_id=request.scope.get("state", {}).get("request_id"))

@@ -1,0 +1,212 @@
+"""Each record's form in the web interface: its fields (rendered by templates/form.html.j2 and
+parsed by ui/forms.py into the API's schema) and its page's heading, action and button."""
+
+from typing import Any
+
+from registry.contracts.service import ContractFilter, list_contracts
+from registry.enums import (
+    ContractKind,
+    EndOfContract,
+    LegalBasis,
+    SanitizationMethod,
+    SanitizationTechnique,
+    TaxonomyKind,
+    VendorKind,
+)
+from registry.taxonomy.service import tree
+from registry.ui.forms import Field, choices, tree_choices
+
+CONTRACT = [
+    Field("kind", "Kind", "select", required=True, choices=choices(ContractKind)),
+    Field("title", "Title", required=True),
+    Field("reference", "Reference", hint="Your reference; unique when set."),
+    Field("signed_on", "Signed on", "date"),
+    Field("effective_from", "In force from", "date"),
+    Field("expires_on", "Last day in force", "date", hint="Leave empty if open-ended."),
+    Field(
+        "confidentiality_equivalent",
+        "Confidentiality obligations equivalent to ours (policy §6.1)",
+        "checkbox",
+    ),
+    Field(
+        "end_of_contract",
+        "At the end, the vendor must",
+        "select",
+        required=True,
+        choices=choices(EndOfContract),
+    ),
+    Field("deletion_deadline_days", "Days to delete after the end", "number", required=True),
+    Field("backups_covered", "The deletion duty covers backups", "checkbox"),
+    # The clauses GDPR Art. 28(3) and PIPL Art. 21 require (GET /contracts/{id}/conformance).
+    Field(
+        "documented_instructions", "Processes only on our documented instructions (Art. 28(3)(a))", "checkbox"
+    ),
+    Field("personnel_confidentiality", "Its staff are bound to confidentiality (Art. 28(3)(b))", "checkbox"),
+    Field("security_measures", "Security measures (Art. 28(3)(c), Art. 32)", "textarea"),
+    Field(
+        "subprocessing_requires_consent",
+        "Sub-processors only with our prior consent (Art. 28(3)(d))",
+        "checkbox",
+    ),
+    Field("assists_data_subject_rights", "Helps answer data subjects' requests (Art. 28(3)(e))", "checkbox"),
+    Field(
+        "assists_compliance",
+        "Helps with security, breach notification and impact assessments (Art. 28(3)(f))",
+        "checkbox",
+    ),
+    Field("audit_right", "We may audit; it shows how it complies (Art. 28(3)(h))", "checkbox"),
+    Field("purposes", "Purposes of processing (PIPL Art. 21)", "textarea"),
+    Field("processing_period", "Period of processing (PIPL Art. 21)"),
+    Field("processing_method", "Method of processing (PIPL Art. 21)"),
+    Field("governing_law", "Governing law"),
+    Field("notes", "Notes", "textarea"),
+    Field("document", "Signed contract (PDF, DOCX, ODT, PNG or JPEG)", "file"),
+]
+
+
+TERMINATION = [
+    Field("terminated_on", "Last day in force", "date", required=True),
+    Field("reason", "Reason", "textarea", required=True),
+]
+
+
+CONFIRMATION = [
+    Field("performed_by.name", "Performed by: name", required=True),
+    Field("performed_by.title", "Performed by: title", required=True),
+    Field("performed_by.organisation", "Performed by: organisation", required=True),
+    Field("verified_by.name", "Verified by: name", required=True),
+    Field("verified_by.title", "Verified by: title", required=True),
+    Field("verified_by.organisation", "Verified by: organisation", required=True),
+    Field(
+        "method_category",
+        "Method (NIST SP 800-88)",
+        "select",
+        required=True,
+        choices=choices(SanitizationMethod),
+    ),
+    Field("technique", "Technique", "select", required=True, choices=choices(SanitizationTechnique)),
+    Field("tool", "Tool"),
+    Field("tool_version", "Tool version"),
+    Field("systems", "Systems covered", "lines", required=True, hint="One per line."),
+    Field("environments", "Environments", "lines", hint="One per line, e.g. production, backup."),
+    Field(
+        "backups_handling", "How backups were handled", "textarea", hint="Required when backups are in scope."
+    ),
+    Field("last_backup_expires_on", "Last backup copy expires on", "date"),
+    Field("subprocessors_covered", "Sub-processors covered", "lines", hint="One per line."),
+    Field("completed_on", "Completed on", "date", required=True),
+    Field("verification_method", "Verification method", required=True),
+    Field("verification_result", "Verification result", required=True),
+]
+
+
+VENDOR = [
+    Field("name", "Name", required=True),
+    Field("legal_name", "Legal name"),
+    Field("kind", "Kind", "select", required=True, choices=choices(VendorKind)),
+    Field("country", "Country", required=True, hint="ISO 3166-1 alpha-2 code, e.g. DE"),
+    Field("registered_address", "Registered address", "textarea"),
+    Field("website", "Website", "url"),
+    Field("tags", "Tags", "csv", hint="comma-separated"),
+    Field("public", "List on the public sub-processor page while it receives data", "checkbox"),
+    Field("notes", "Notes", "textarea"),
+]
+
+
+CONTRACT_EDIT = [f for f in CONTRACT if f.kind != "file"]
+
+
+NEW_VENDOR = {"heading": "New vendor", "action": "/ui/vendors/new", "fields": VENDOR, "submit": "Save vendor"}
+
+
+def edit_form(heading: str, action: str, fields: list[Field], version: int | None) -> dict[str, Any]:
+    return {
+        "heading": heading,
+        "action": action,
+        "fields": fields,
+        "version": version,
+        "submit": "Save changes",
+    }
+
+
+def contract_form(vendor) -> dict[str, Any]:
+    return {
+        "heading": f"New contract with {vendor.name}",
+        "action": f"/ui/vendors/{vendor.id}/contracts/new",
+        "upload": True,
+        "fields": CONTRACT,
+        "submit": "Save contract",
+    }
+
+
+def termination_form(contract) -> dict[str, Any]:
+    return {
+        "heading": f"Terminate {contract.title}" + (f" ({contract.reference})" if contract.reference else ""),
+        "intro": "Its open disclosures end on that day, and a deletion obligation opens.",
+        "action": f"/ui/contracts/{contract.id}/terminate",
+        "fields": TERMINATION,
+        "submit": "Terminate contract",
+    }
+
+
+def disclosure_form(vendor, fields: list[Field]) -> dict[str, Any]:
+    return {
+        "heading": f"New disclosure to {vendor.name}",
+        "intro": "What the vendor receives, about whom, why and on which basis.",
+        "action": f"/ui/vendors/{vendor.id}/disclosures/new",
+        "fields": fields,
+        "submit": "Save disclosure",
+    }
+
+
+def confirmation_form(deletion) -> dict[str, Any]:
+    return {
+        "heading": f"Record the deletion reported by {deletion.vendor_name}",
+        "intro": f"Deletion {deletion.id}: {', '.join(deletion.categories)}; due {deletion.due_on}"
+        + ("; backups are in scope." if deletion.backups_in_scope else "."),
+        "action": f"/ui/deletions/{deletion.id}/confirm",
+        "fields": CONFIRMATION,
+        "submit": "Record confirmation",
+    }
+
+
+async def disclosure_fields(vendor_id: int) -> list[Field]:
+    contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
+    return [
+        Field(
+            "contract_id",
+            "Contract",
+            "select",
+            hint="Required for basis contract.",
+            choices=[
+                (str(c.id), c.title + (f" ({c.reference})" if c.reference else ""), 0) for c in contracts
+            ],
+        ),
+        Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis)),
+        Field("consent_reference", "Consent reference", hint="Required for basis consent."),
+        Field(
+            "purpose",
+            "Purpose (data use)",
+            "select",
+            required=True,
+            choices=tree_choices(await tree(TaxonomyKind.data_use)),
+        ),
+        Field(
+            "categories",
+            "Data categories",
+            "choices",
+            required=True,
+            choices=tree_choices(await tree(TaxonomyKind.data_category)),
+        ),
+        Field(
+            "data_subjects",
+            "Data subjects",
+            "choices",
+            required=True,
+            choices=tree_choices(await tree(TaxonomyKind.data_subject)),
+        ),
+        Field("valid_from", "From", "date", required=True),
+        Field("valid_to", "To (last day)", "date", hint="Empty under a contract: the contract's last day."),
+        Field("country", "Country the data goes to", hint="ISO 3166-1 alpha-2; default: the vendor's."),
+        Field("notes", "Notes", "textarea"),
+    ]
