@@ -20,17 +20,20 @@ import pytest
 from registry.enums import Role
 from registry.settings import Settings
 from tests.harness import (
+    SHARED_CLUSTER,
     engine_independent,
     forget_process_caches,
     kept_pdf_processes,
     keys_in_app_database,
     make_templates,
     new_database,
+    start_shared_cluster,
     started_app,
 )
 from tests.pg import Cluster, find_binaries
 
 ENGINES = ["sqlite", "postgres"]
+_SHARED = pytest.StashKey()
 
 
 def pytest_configure(config) -> None:
@@ -70,13 +73,28 @@ def _fresh_process_caches() -> None:
     forget_process_caches()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts the workers
+def pytest_sessionstart(session) -> None:
+    session.config.stash[_SHARED] = start_shared_cluster(session.config)
+
+
+def pytest_unconfigure(config) -> None:
+    if cluster := config.stash.get(_SHARED, None):
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> str | None:
+    """The cluster's URL: the one shared by pytest-xdist's workers, or one started here."""
+    if shared := os.environ.get(SHARED_CLUSTER):
+        yield shared
+        return
     bindir = find_binaries()
     if bindir is None:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; CI needs them")
-        return None
+        yield None  # the postgres tests skip (a bare return here made every test an error)
+        return
     cluster = Cluster(bindir)
     url = cluster.start()
     yield url

@@ -34,8 +34,11 @@ from registry.keys.service import create_key
 from registry.settings import Settings
 from registry.tables import ApiKey
 from registry.taxonomy import service as taxonomy
+from tests.pg import Cluster, find_binaries
 
-# Each test process (pytest-xdist worker) has templates of its own in a shared cluster.
+# Under pytest-xdist the controller starts one cluster and its workers share it: they inherit this
+# variable from it. Each worker has templates of its own in it.
+SHARED_CLUSTER = "TESTS_POSTGRES_URL"
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 PG_TEMPLATE = f"registry_template_{_WORKER}"
 PG_TEMPLATE_KEYS = f"registry_template_keys_{_WORKER}"
@@ -55,6 +58,18 @@ def engine_independent(item: pytest.Item) -> bool:
     if info is None:  # not a function (a doctest, say): nothing to tell from
         return False
     return "engine_name" not in info.argnames and not _DATABASE_FIXTURES & set(info.names_closure)
+
+
+def start_shared_cluster(config: pytest.Config) -> Cluster | None:
+    """The cluster an xdist controller starts for its workers, before it starts them."""
+    if "PYTEST_XDIST_WORKER" in os.environ or not getattr(config.option, "numprocesses", None):
+        return None
+    bindir = find_binaries()
+    if bindir is None:  # each worker's pg_server fixture fails (CI) or skips
+        return None
+    cluster = Cluster(bindir)
+    os.environ[SHARED_CLUSTER] = cluster.start()
+    return cluster
 
 
 def _use(url: str) -> None:
