@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from registry.enums import Role
 from registry.settings import Settings
 from tests.harness import (
     SHARED_CLUSTER,
+    drop_database,
     engine_independent,
     forget_process_caches,
     kept_pdf_processes,
@@ -120,10 +121,12 @@ def engine_name(request) -> str:
 
 
 @pytest.fixture
-def database_url(engine_name, templates, tmp_path, request) -> str:
+def database_url(engine_name, templates, tmp_path, request) -> Iterator[str]:
     """A fresh migrated database for one test, on the engine of this parametrisation: a copy of the
-    template that holds the ``keys`` fixture's keys if the test uses that fixture."""
-    return new_database(engine_name, templates, tmp_path, with_keys="keys" in request.fixturenames)
+    template that holds the ``keys`` fixture's keys if the test uses that fixture. Dropped after it."""
+    url = new_database(engine_name, templates, tmp_path, with_keys="keys" in request.fixturenames)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
