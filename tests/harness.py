@@ -159,7 +159,7 @@ async def keys_in_app_database(secrets: dict[Role, str]) -> dict[Role, str]:
 # same app. Any other setting may shape the app when it is built (request_max_body_size does), so an
 # app is reused only for settings equal in all of them.
 _READ_AT_START = {"database_url", "webhook_key_file", "signing_key_file", "signing_cert_file"}
-_idle_apps: dict[str, list[tuple[Litestar, dict]]] = {}
+_idle_apps: dict[str, list[tuple[Litestar, dict, tuple]]] = {}
 
 
 def _shape(settings: Settings) -> str:
@@ -174,19 +174,26 @@ async def started_app(settings: Settings) -> AsyncIterator[Litestar]:
     """An app built for settings of this shape (reused if one is idle, else built), started on
     ``settings``; its state is as it was when built once it stops. Two at once are two apps."""
     idle = _idle_apps.setdefault(_shape(settings), [])
-    app, built_state = idle.pop() if idle else _build(settings)
+    app, built_state, built = idle.pop() if idle else _build(settings)
     app.state.update(built_state)
     app.state["settings"] = settings
     async with app.lifespan():
         yield app
     for name in set(app.state) - set(built_state):  # what the lifespan (or the test) added
         del app.state[name]
-    idle.append((app, built_state))  # not reached if the lifespan failed to stop: that app is dropped
+    if _structure(app) == built:  # else the test changed the app (registered a route): dropped
+        idle.append((app, built_state, built))  # not reached if the lifespan failed to stop: dropped too
 
 
-def _build(settings: Settings) -> tuple[Litestar, dict]:
+def _build(settings: Settings) -> tuple[Litestar, dict, tuple]:
     app = create_app(settings)
-    return app, dict(app.state)
+    return app, dict(app.state), _structure(app)
+
+
+def _structure(app: Litestar) -> tuple:
+    """What a test could change in an app besides its state: its routes, hooks and debug flag."""
+    routes = tuple((route.path, len(getattr(route, "route_handlers", ()))) for route in app.routes)
+    return routes, len(app.on_startup), len(app.on_shutdown), app.debug
 
 
 def forget_process_caches() -> None:
