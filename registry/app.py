@@ -104,9 +104,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Everything a started app holds is made afresh here, from the settings in its state: so one
+        # app can stop and start again on another database (the test suite swaps them between tests).
+        settings: Settings = app.state["settings"]
+        logging.getLogger("registry").setLevel(settings.log_level)
+        engine = db.build_engine(settings)
         db.use_engine(engine)
         if isinstance(engine, PostgresEngine):
-            await engine.start_connection_pool(max_size=settings.postgres_pool_max_size)
+            # One connection at start, more as needed: asyncpg's default opened ten at every start (a
+            # tenth of a test's time) and refused a maximum below ten.
+            await engine.start_connection_pool(min_size=1, max_size=settings.postgres_pool_max_size)
         app.state["pdf_pool"] = PdfPool(settings)
         app.state["verify_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         app.state["lookup_answers"] = AnswerCache(settings.lookup_cache_bytes)

@@ -1,35 +1,61 @@
-"""Every test runs on SQLite and on a real PostgreSQL the harness starts itself.
+"""Every test runs on SQLite and on a real PostgreSQL the harness starts itself (docs/testing.md).
 
 Each test gets a fresh, migrated database: a copy of a migrated SQLite file, or a PostgreSQL
-database created from a migrated template.
+database created from a migrated template. The apps are not made afresh: each test process keeps
+the apps it has built and starts one again on the next test's database (``tests.harness.started_app``).
 """
 
-import asyncio
-import itertools
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from registry import db
-from registry.app import create_app
-from registry.auth import WriteContext
 from registry.enums import Role
-from registry.keys.service import create_key
 from registry.settings import Settings
+from tests.harness import (
+    SHARED_CLUSTER,
+    drop_database,
+    engine_independent,
+    forget_process_caches,
+    kept_pdf_processes,
+    keys_in_app_database,
+    make_templates,
+    new_database,
+    start_shared_cluster,
+    started_app,
+)
 from tests.pg import Cluster, find_binaries
 
 ENGINES = ["sqlite", "postgres"]
-_counter = itertools.count()
+_SHARED = pytest.StashKey()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "engine_independent: uses a database but nothing of it differs between engines; run once"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests that use no database, or are marked ``engine_independent``, run on the first engine only."""
+    once, kept = [], []
+    for item in items:
+        repeat = engine_independent(item) and _engine_of(item) not in (None, ENGINES[0])
+        (once if repeat else kept).append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = kept
+
+
+def _engine_of(item) -> str | None:
+    return item.callspec.params.get("engine_name") if hasattr(item, "callspec") else None
 
 
 @pytest.fixture(scope="session")
@@ -37,73 +63,70 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pdf_processes():
+    with kept_pdf_processes():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    forget_process_caches()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts the workers
+def pytest_sessionstart(session) -> None:
+    session.config.stash[_SHARED] = start_shared_cluster(session.config)
+
+
+def pytest_unconfigure(config) -> None:
+    if cluster := config.stash.get(_SHARED, None):
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> str | None:
+    """The cluster's URL: the one shared by pytest-xdist's workers, or one started here."""
+    if shared := os.environ.get(SHARED_CLUSTER):
+        yield shared
+        return
     bindir = find_binaries()
     if bindir is None:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; CI needs them")
-        return None
+        yield None  # the postgres tests skip (a bare return here made every test an error)
+        return
     cluster = Cluster(bindir)
     url = cluster.start()
     yield url
     cluster.stop()
 
 
-def _migrate(url: str) -> None:
-    db.use_engine(db.build_engine(Settings(database_url=url)))
-    asyncio.run(db.migrate())
+@pytest.fixture(scope="session")
+def _templates_and_keys(pg_server, tmp_path_factory) -> tuple[dict[str, str], dict[str, dict[Role, str]]]:
+    return make_templates(pg_server, tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="session")
-def templates(pg_server, tmp_path_factory) -> dict[str, str]:
-    """Migrated once per engine; tests copy them."""
-    sqlite_template = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    _migrate(f"sqlite:///{sqlite_template}")
-    found = {"sqlite": str(sqlite_template)}
-    if pg_server:
-
-        async def create() -> None:
-            conn = await asyncpg.connect(f"{pg_server}/postgres")
-            await conn.execute("CREATE DATABASE registry_template")
-            await conn.close()
-
-        asyncio.run(create())
-        _migrate(f"{pg_server}/registry_template")
-        found["postgres"] = pg_server
-    return found
+def templates(_templates_and_keys) -> dict[str, str]:
+    """Migrated once per engine; tests copy them (``new_database``)."""
+    return _templates_and_keys[0]
 
 
 @pytest.fixture(params=ENGINES, autouse=True)
 def engine_name(request) -> str:
-    """Every test runs once per engine (autouse, so async fixtures cannot hide the parameter)."""
+    """Every test runs once per engine (autouse, so async fixtures cannot hide the parameter), but for
+    the engine-independent ones (see ``pytest_collection_modifyitems``)."""
     return request.param
 
 
-def new_database(engine_name: str, templates: dict[str, str], tmp_path: Path, stem: str = "t") -> str:
-    """A fresh migrated database on ``engine_name``: a copy of the SQLite template file, or a
-    PostgreSQL database created from the template database."""
-    if engine_name == "sqlite":
-        path = tmp_path / f"{stem}.sqlite3"
-        shutil.copy(templates["sqlite"], path)
-        return f"sqlite:///{path}"
-    if "postgres" not in templates:
-        pytest.skip("PostgreSQL binaries not installed")
-    name = f"{stem}{os.getpid()}_{next(_counter)}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(f"{templates['postgres']}/postgres")
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE registry_template')
-        await conn.close()
-
-    asyncio.run(create())
-    return f"{templates['postgres']}/{name}"
-
-
 @pytest.fixture
-def database_url(engine_name, templates, tmp_path) -> str:
-    """A fresh migrated database for one test, on the engine of this parametrisation."""
-    return new_database(engine_name, templates, tmp_path)
+def database_url(engine_name, templates, tmp_path, request) -> Iterator[str]:
+    """A fresh migrated database for one test, on the engine of this parametrisation: a copy of the
+    template that holds the ``keys`` fixture's keys if the test uses that fixture. Dropped after it."""
+    url = new_database(engine_name, templates, tmp_path, with_keys="keys" in request.fixturenames)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -131,8 +154,7 @@ def settings(database_url, signing_files) -> Settings:
 
 @pytest.fixture
 async def app(settings):
-    application = create_app(settings)
-    async with application.lifespan():
+    async with started_app(settings) as application:
         yield application
 
 
@@ -146,18 +168,17 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def other_worker(settings) -> AsyncIterator[httpx.AsyncClient]:
     """A second application on the same database, as a second `registry serve` worker would be."""
-    application = create_app(settings)
-    async with application.lifespan():
+    async with started_app(settings) as application:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
             yield http
 
 
 @pytest.fixture
-async def keys(app) -> dict[Role, str]:
-    """A key of each role, created the way the CLI does."""
-    ctx = WriteContext(actor="test-setup")
-    return {role: (await create_key(ctx, f"test-{role.value}", role)).secret for role in Role}
+async def keys(app, engine_name, _templates_and_keys) -> dict[Role, str]:
+    """A key of each role, created the way the CLI does: in the template the test's database was copied
+    from (``database_url``), or now if the app runs on a database of its own."""
+    return await keys_in_app_database(_templates_and_keys[1].get(engine_name, {}))
 
 
 @pytest.fixture
