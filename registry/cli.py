@@ -125,11 +125,11 @@ def revoke_key(name: str) -> None:
 
 
 @main.group()
-def users() -> None:
+def people() -> None:
     """People who sign in to the web interface (/ui)."""
 
 
-@users.command("create")
+@people.command("create")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
@@ -143,6 +143,10 @@ def create_user(name: str, role: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     created = _run(lambda: create_person(_cli_context(), name, Role(role), password))
     click.echo(f"person {created['name']!r} ({created['role']}) created; sign in at /ui/login")
+
+
+# The group's first name, kept so that scripts written against it go on working.
+main.add_command(click.Group("users", commands=people.commands, hidden=True, help="Former name of `people`."))
 
 
 @main.group()

@@ -589,3 +589,24 @@ async def test_lookup_page_knows_a_category_added_on_another_worker_at_once(clie
         "/ui/lookup", params={"category": "user.contact.email.work", "as_of": "2025-06-01"}
     )
     assert "0 recipient disclosures of user.contact.email.work" in page.text
+
+
+async def test_people_create_is_the_name_and_users_its_alias(database_url):
+    done = run_cli(
+        database_url, "people", "create", "cleo", "--role", "viewer", "--password-stdin", input_=PASSWORD
+    )
+    assert "person 'cleo' (viewer) created" in done.stdout
+    again = run_cli(
+        database_url,
+        "users",
+        "create",
+        "cleo",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        input_=PASSWORD,
+        check=False,
+    )
+    assert again.returncode == 1 and "exists already" in again.stderr
+    listed = run_cli(database_url, "--help")
+    assert "people" in listed.stdout and "users" not in listed.stdout
