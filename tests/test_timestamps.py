@@ -2,22 +2,40 @@
 attestation signature carries an RFC 3161 timestamp and its validation data (PAdES B-LT); a TSA that is
 down or slow stops issuing with a 503; verification reports signer, signing time and the timestamp."""
 
+import asyncio
+import base64
+import hashlib
 import io
+import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import confirmed_deletion
+from tests.conftest import confirmed_deletion, make_vendor, run_cli
+from tests.test_checkpoints import _sql
 from tests.tsa import need
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def settings(settings, tsa):
+def settings(settings, tsa, tmp_path):
     return settings.model_copy(
-        update={"tsa_url": tsa.url, "tsa_ca_file": tsa.root, "tsa_timeout_seconds": 5.0}
+        update={
+            "tsa_url": tsa.url,
+            "tsa_ca_file": tsa.root,
+            "tsa_timeout_seconds": 5.0,
+            "checkpoint_dir": str(tmp_path / "checkpoints"),
+            "checkpoint_interval_seconds": 0,
+        }
     )
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    for name in ("signing_key_file", "signing_cert_file", "checkpoint_dir", "tsa_url", "tsa_ca_file"):
+        monkeypatch.setenv(f"REGISTRY_{name.upper()}", getattr(settings, name))
 
 
 async def issue(client, auth):
@@ -145,3 +163,72 @@ class TestAuthorityFails:
         assert verdict["validation_data_embedded"] is False
         page = await client.post("/ui/verify", files={"document": ("a.pdf", pdf, "application/pdf")})
         assert "Not timestamped" in page.text
+
+
+async def checkpoint(database_url, check=True):
+    return await asyncio.to_thread(run_cli, database_url, "changes", "checkpoint", check=check)
+
+
+def openssl_verifies(token: str, signature: str, root: str, folder: Path) -> subprocess.CompletedProcess:
+    """OpenSSL's own check: the token is over SHA-256 of the signature bytes and chains to the TSA root."""
+    (folder / "token.der").write_bytes(base64.b64decode(token))
+    digest = hashlib.sha256(base64.b64decode(signature)).hexdigest()
+    command = [need("openssl"), "ts", "-verify", "-digest", digest, "-in", "token.der", "-token_in"]
+    return subprocess.run([*command, "-CAfile", root], cwd=folder, capture_output=True, text=True, timeout=60)
+
+
+class TestTimestampedCheckpoints:
+    async def test_a_checkpoint_carries_a_token_over_its_signature(
+        self, client, auth, database_url, settings, cli_env, tsa, tmp_path
+    ):
+        await make_vendor(client, auth)
+        await checkpoint(database_url)
+        [item] = (await client.get("/changes/checkpoints")).json()["items"]
+        assert item["timestamp_token"] and item["timestamped_at"]
+        [path] = Path(settings.checkpoint_dir).glob("checkpoint-*.json")
+        assert json.loads(path.read_text())["timestamp_token"] == item["timestamp_token"]
+        checked = await asyncio.to_thread(
+            openssl_verifies, item["timestamp_token"], item["signature"], tsa.root, tmp_path
+        )
+        assert "Verification: OK" in checked.stdout, checked.stdout + checked.stderr
+        report = (await client.get("/changes/verify", headers=auth())).json()
+        assert report["ok"] is True and report["checkpoints_timestamped"] == 1, report
+        result = await asyncio.to_thread(run_cli, database_url, "changes", "verify")
+        assert "1 checkpoint(s) agree, 1 timestamped" in result.stdout
+
+    async def test_a_token_moved_to_another_checkpoint_is_named(
+        self, client, auth, database_url, settings, cli_env
+    ):
+        await make_vendor(client, auth)
+        await checkpoint(database_url)
+        await make_vendor(client, auth, name="Beta Mail")
+        await checkpoint(database_url)
+        rows = await _sql(database_url, "SELECT id, timestamp_token FROM change_checkpoint ORDER BY id")
+        first, second = rows
+        await _sql(
+            database_url,
+            f"UPDATE change_checkpoint SET timestamp_token = '{second['timestamp_token']}' WHERE id = {first['id']}",
+        )
+        report = (await client.get("/changes/verify", headers=auth())).json()
+        problems = {p["checkpoint"]: p["problem"] for p in report["checkpoint_problems"]}
+        assert report["ok"] is False
+        assert problems == {
+            f"checkpoint {first['id']}": "its timestamp token is over other bytes than its signature"
+        }
+        result = await asyncio.to_thread(run_cli, database_url, "changes", "verify", check=False)
+        assert result.returncode == 1 and "over other bytes" in result.stderr
+
+    async def test_an_unreachable_tsa_keeps_the_checkpoint_untimestamped_and_says_so(
+        self, client, auth, database_url, settings, cli_env, monkeypatch
+    ):
+        monkeypatch.setenv("REGISTRY_TSA_URL", "http://127.0.0.1:9/tsa")
+        await make_vendor(client, auth)
+        result = await checkpoint(database_url, check=False)
+        assert result.returncode != 0 and "Timestamp" not in result.stdout
+        assert "127.0.0.1 (REGISTRY_TSA_URL)" in result.stderr and "not timestamped" in result.stderr
+        [row] = await _sql(database_url, "SELECT timestamp_token FROM change_checkpoint")
+        assert row["timestamp_token"] is None
+        [path] = Path(settings.checkpoint_dir).glob("checkpoint-*.json")
+        assert "timestamp_token" not in json.loads(path.read_text())
+        report = (await client.get("/changes/verify", headers=auth())).json()
+        assert report["ok"] is True and (report["checkpoints"], report["checkpoints_timestamped"]) == (1, 0)

@@ -8,11 +8,11 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from registry.attestations import pades, pdf
 from registry.errors import RegistryError
 from registry.settings import Settings
+from registry.timestamps import tsa_unavailable
 
 
 def _start_worker(parent: int) -> None:
@@ -34,17 +34,6 @@ def _exit_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(0)
-
-
-def tsa_unavailable(url: str, why: str) -> RegistryError:
-    # The URL's host only: a TSA URL may carry credentials in its user part or query.
-    host = urlsplit(url).hostname or "the configured host"
-    return RegistryError(
-        status=503,
-        title="Timestamp authority unavailable",
-        detail=f"The timestamp authority at {host} (REGISTRY_TSA_URL) gave no usable timestamp ({why}); "
-        "nothing was issued. Try again later, or check REGISTRY_TSA_URL and REGISTRY_TSA_CA_FILE.",
-    )
 
 
 class PdfPool:
