@@ -128,6 +128,16 @@ class TestTimestampedSignature:
         assert page.status_code == 200
         assert "Timestamped" in page.text and "Test TSA" in page.text and "PAdES B-LT" in page.text
 
+    async def test_an_authority_not_trusted_here_is_reported(self, client, auth, app):
+        _, pdf = await issued_pdf(client, auth)
+        pool = app.state["pdf_pool"]
+        pool.settings = pool.settings.model_copy(update={"tsa_ca_file": None})  # the system's roots only
+        verdict = await verify(client, pdf)
+        assert verdict["status"] == "valid" and verdict["timestamped"] is True
+        assert verdict["timestamp_valid"] is False
+        page = await client.post("/ui/verify", files={"document": ("a.pdf", pdf, "application/pdf")})
+        assert "the timestamp does not verify here" in page.text
+
 
 class TestAuthorityFails:
     async def test_an_unreachable_tsa_is_a_503_naming_it_and_nothing_is_issued(self, client, auth, app):
@@ -175,6 +185,12 @@ def openssl_verifies(token: str, signature: str, root: str, folder: Path) -> sub
     digest = hashlib.sha256(base64.b64decode(signature)).hexdigest()
     command = [need("openssl"), "ts", "-verify", "-digest", digest, "-in", "token.der", "-token_in"]
     return subprocess.run([*command, "-CAfile", root], cwd=folder, capture_output=True, text=True, timeout=60)
+
+
+def test_a_tsa_url_that_is_not_http_is_refused_at_start(database_url, monkeypatch):
+    monkeypatch.setenv("REGISTRY_TSA_URL", "ftp://tsa.example/")
+    result = run_cli(database_url, "changes", "verify", check=False)
+    assert result.returncode == 2 and "REGISTRY_TSA_URL" in result.stderr
 
 
 class TestTimestampedCheckpoints:
