@@ -177,7 +177,8 @@ def verify_changes(records: bool) -> None:
     if report.ok:
         click.echo(
             f"ok: {report.rows} change rows, chain head {report.head}, "
-            f"{report.checkpoints} checkpoint(s) agree ({report.checkpoint_files} file(s) read)"
+            f"{report.checkpoints} checkpoint(s) agree, {report.checkpoints_timestamped} timestamped "
+            f"({report.checkpoint_files} file(s) read)"
         )
     failed = not report.ok
     if records:

@@ -39,6 +39,23 @@ class Settings(BaseSettings):
     signing_key_file: str = Field(default="signing/key.pem", description="PEM private key (ECDSA or RSA).")
     signing_cert_file: str = Field(default="signing/cert.pem", description="PEM certificate of that key.")
     signing_key_passphrase: SecretStr | None = Field(default=None, description="If the key is encrypted.")
+    # RFC 3161 timestamps of attestation signatures and checkpoints (docs/deployment.md)
+    tsa_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="A timestamp authority (RFC 3161 over HTTP): each attestation signature is timestamped "
+        "and carries its validation data (PAdES B-LT), and each checkpoint gets a token. Unset: PAdES B-B.",
+    )
+    tsa_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long one timestamp request may take before issuing fails.",
+    )
+    tsa_ca_file: str | None = Field(
+        default=None,
+        description="PEM certificates of the timestamp authority's roots; unset, the system's trust list.",
+    )
     pdf_workers: int = Field(default=2, ge=1, le=32, description="Processes rendering and signing PDFs.")
     lookup_cache_bytes: int = Field(
         default=32 * 1024 * 1024,

@@ -382,6 +382,8 @@ class Checkpoint(Table, tablename="change_checkpoint"):
     # The canonical JSON that was signed (change id and hash, rows, time, certificate), kept verbatim.
     content = Text()
     signature = Text()
+    # Base64 DER of an RFC 3161 timestamp token over SHA-256 of the signature bytes (REGISTRY_TSA_URL).
+    timestamp_token = _text()
 
 
 TABLES = (

@@ -354,3 +354,13 @@ class Server:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory):
+    """A real RFC 3161 timestamp authority on loopback (OpenSSL's `ts`), for the whole run."""
+    from tests.tsa import Authority
+
+    authority = Authority(tmp_path_factory.mktemp("tsa")).start()
+    yield authority
+    authority.stop()

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from registry.attestations.pdf import sign
+from registry.attestations.pades import sign
 from registry.attestations.signing import init_signing
 from registry.tables import Attestation
 from tests.conftest import CONFIRMATION, confirmed_deletion
@@ -266,10 +266,12 @@ class TestSignatureIsChecked:
         forged = await anyio.to_thread.run_sync(  # pyHanko's sign_pdf runs an event loop of its own
             sign,
             blank.getvalue(),
-            attestation["serial"],
-            "Example Controller Ltd",
-            str(tmp_path / "key.pem"),
-            str(tmp_path / "cert.pem"),
+            {
+                "field_name": "Attestation",
+                "reason": f"Deletion attestation {attestation['serial']}",
+                "name": "Example Controller Ltd",
+            },
+            (str(tmp_path / "key.pem"), str(tmp_path / "cert.pem"), None),
             None,
         )
         await self.refused(client, attestation["serial"], forged)

@@ -91,7 +91,10 @@ class TestCheckpoint:
         assert json.loads(item["content"])["change_hash"] == item["change_hash"]
         assert (await client.get("/changes")).status_code == 401  # only the checkpoints are public
         result = await _cli(database_url, "changes", "verify", "--records")
-        assert "1 checkpoint(s) agree (1 file(s) read)" in result.stdout and "records: ok" in result.stdout
+        assert (
+            "1 checkpoint(s) agree, 0 timestamped (1 file(s) read)" in result.stdout
+            and "records: ok" in result.stdout
+        )
 
     async def test_checkpoints_are_paged_newest_first(self, client, register, database_url, cli_env):
         first, second = await _checkpoint(database_url), await _checkpoint(database_url)

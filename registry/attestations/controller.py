@@ -96,7 +96,7 @@ class AttestationController(Controller):
             raise unsupported("Send the PDF as application/pdf.")
         document = await read_bounded(request, settings.max_upload_bytes)
         return await service.verify_pdf(
-            document, request.app.state["pdf_pool"].signature_valid, pdf.serials_in
+            document, request.app.state["pdf_pool"].check_signature, pdf.serials_in
         )
 
     @get(

@@ -1,19 +1,21 @@
-"""Rendering (WeasyPrint), signing (pyHanko, PAdES) and signature checks, run in worker processes.
+"""Rendering (WeasyPrint), signing (pyHanko, PAdES: registry/attestations/pades.py) and signature checks,
+run in worker processes.
 
-Nothing here touches the database or the network: facts in, bytes out.
+Nothing here touches the database; the network only to reach a configured timestamp authority.
 """
 
 import json
 import re
 from datetime import datetime
 from functools import cache
-from io import BytesIO
 
 import jinja2
 import segno
 from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
+
+from registry.attestations import pades
 
 # In PDF literal strings a hyphen may be written as the octal escape \055.
 SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})")
@@ -63,64 +65,28 @@ def render(facts: dict) -> bytes:
     )
 
 
-class SigningKeyError(Exception):
-    """The configured key or certificate cannot be loaded (wrong passphrase, format or pair)."""
+SigningKeyError = pades.SigningKeyError
 
 
-@cache
-def _signer(key_file: str, cert_file: str, passphrase: bytes | None):
-    from pyhanko.sign import signers
-
-    try:
-        signer = signers.SimpleSigner.load(key_file, cert_file, key_passphrase=passphrase)
-    except Exception:  # noqa: BLE001 - the message must not carry key material
-        signer = None
-    if signer is None:
-        raise SigningKeyError("the signing key or certificate could not be loaded")
-    return signer
-
-
-def sign(
-    pdf: bytes, serial: str, organisation: str, key_file: str, cert_file: str, passphrase: bytes | None
+def render_and_sign(
+    facts: dict,
+    key_file: str,
+    cert_file: str,
+    passphrase: bytes | None,
+    tsa: pades.Timestamping | None = None,
 ) -> bytes:
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-    from pyhanko.sign.fields import SigSeedSubFilter
-
-    metadata = signers.PdfSignatureMetadata(
-        field_name="Attestation",
-        subfilter=SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-        reason=f"Deletion attestation {serial}",
-        name=organisation,
-    )
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    signed = signers.PdfSigner(metadata, signer=_signer(key_file, cert_file, passphrase)).sign_pdf(writer)
-    return signed.getvalue()
+    metadata = {
+        "field_name": "Attestation",
+        "reason": f"Deletion attestation {facts['serial']}",
+        "name": facts["controller"],
+    }
+    return pades.sign(render(facts), metadata, (key_file, cert_file, passphrase), tsa)
 
 
-def render_and_sign(facts: dict, key_file: str, cert_file: str, passphrase: bytes | None) -> bytes:
-    return sign(render(facts), facts["serial"], facts["controller"], key_file, cert_file, passphrase)
-
-
-def signature_valid(pdf: bytes, cert_file: str) -> bool:
-    """True when the PDF carries one intact PAdES signature by the registry's certificate over the whole file."""
-    from pyhanko.keys import load_cert_from_pemder
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    try:
-        root = load_cert_from_pemder(cert_file)
-        signatures = PdfFileReader(BytesIO(pdf), strict=False).embedded_signatures
-        if len(signatures) != 1:
-            return False
-        status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[root]))
-        return bool(
-            status.intact and status.valid and status.trusted and status.coverage.name == "ENTIRE_FILE"
-        )
-    except Exception:  # noqa: BLE001 - any failure to parse or validate means "not valid"
-        return False
+def check_signature(pdf: bytes, cert_file: str, tsa_ca_file: str | None = None) -> dict:
+    """What the PDF's one signature says (pades.SignatureReport as a dict); valid only when it is intact,
+    by the registry's certificate, and covers the whole file."""
+    return pades.check(pdf, cert_file, tsa_ca_file).as_dict()
 
 
 def serials_in(pdf: bytes, limit: int) -> list[str]:

@@ -9,9 +9,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from registry.attestations import pdf
+from registry.attestations import pades, pdf
 from registry.errors import unavailable
 from registry.settings import Settings
+from registry.timestamps import tsa_unavailable
 
 
 def _start_worker(parent: int) -> None:
@@ -57,25 +58,38 @@ class PdfPool:
             )
         return str(Path(key).resolve()), str(Path(cert).resolve())
 
+    def _timestamping(self) -> pades.Timestamping | None:
+        url = self.settings.tsa_url
+        if not url:
+            return None
+        ca_file = pades.trusted_file(self.settings.tsa_ca_file)
+        return pades.Timestamping(url, self.settings.tsa_timeout_seconds, ca_file)
+
     async def render(self, facts: dict) -> bytes:
         key, cert = self._signing_files()
         secret = self.settings.signing_key_passphrase
         passphrase = secret.get_secret_value().encode() if secret else None
+        tsa = self._timestamping()
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self.executor, pdf.render_and_sign, facts, key, cert, passphrase
+                self.executor, pdf.render_and_sign, facts, key, cert, passphrase, tsa
             )
         except pdf.SigningKeyError:
             raise unavailable(
                 "The signing key or certificate could not be loaded: check the files, that they "
                 "belong together, and REGISTRY_SIGNING_KEY_PASSPHRASE.",
             ) from None
+        except pades.TimestampUnavailable as failure:
+            # Never a silently untimestamped attestation while a TSA is configured: nothing is issued.
+            raise tsa_unavailable(tsa.url, str(failure)) from None
 
-    async def signature_valid(self, document: bytes) -> bool:
+    async def check_signature(self, document: bytes) -> dict:
+        """pades.SignatureReport of the document, as a dict."""
         _, cert = self._signing_files()
+        ca_file = pades.trusted_file(self.settings.tsa_ca_file)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, pdf.signature_valid, document, cert)
+        return await loop.run_in_executor(self.executor, pdf.check_signature, document, cert, ca_file)
 
     async def run(self, function, *args):
         """Any other rendering (a report) in the same worker processes, off the event loop."""

@@ -41,3 +41,23 @@ class Verification(Schema):
     issued_at: datetime | None = None
     revoked_at: datetime | None = None
     detail: str
+    signer: str | None = Field(
+        default=None,
+        description="Subject of the certificate that signed the file (when its signature was checked).",
+    )
+    signed_at: datetime | None = Field(default=None, description="The signing time the signer claims.")
+    timestamped: bool | None = Field(
+        default=None, description="Whether the signature carries an RFC 3161 timestamp (PAdES B-T)."
+    )
+    timestamp_at: datetime | None = Field(
+        default=None, description="The time the timestamp authority attests."
+    )
+    timestamp_authority: str | None = Field(
+        default=None, description="Subject of the authority's certificate."
+    )
+    timestamp_valid: bool | None = Field(
+        default=None, description="The timestamp token is intact and its authority trusted here."
+    )
+    validation_data_embedded: bool | None = Field(
+        default=None, description="The file carries its validation data (DSS, PAdES B-LT): checkable offline."
+    )

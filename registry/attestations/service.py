@@ -22,6 +22,16 @@ Render = Callable[[dict], Awaitable[bytes]]
 # A genuine attestation names one serial; a file naming more is looked up by its first few only
 # (one IN list, far below SQLite's bound-parameter limit).
 MAX_SERIAL_CANDIDATES = 20
+# What a checked signature adds to a verdict (pades.SignatureReport without "valid").
+SIGNATURE_FIELDS = (
+    "signer",
+    "signed_at",
+    "timestamped",
+    "timestamp_at",
+    "timestamp_authority",
+    "timestamp_valid",
+    "validation_data_embedded",
+)
 _locks: dict[int, asyncio.Lock] = {}
 
 STATEMENT = (
@@ -224,7 +234,9 @@ async def revoke(ctx: WriteContext, serial: str, reason: str, settings: Settings
     return after
 
 
-def _verdict(row: dict[str, Any], status: AttestationStatus, detail: str) -> Verification:
+def _verdict(
+    row: dict[str, Any], status: AttestationStatus, detail: str, signature: dict | None = None
+) -> Verification:
     return Verification(
         status=status,
         serial=row["serial"],
@@ -232,6 +244,7 @@ def _verdict(row: dict[str, Any], status: AttestationStatus, detail: str) -> Ver
         issued_at=row["issued_at"],
         revoked_at=row["revoked_at"],
         detail=detail,
+        **{k: v for k, v in (signature or {}).items() if k in SIGNATURE_FIELDS},
     )
 
 
@@ -250,7 +263,7 @@ async def verify_serial(serial: str) -> Verification:
 
 async def verify_pdf(
     pdf: bytes,
-    signature_valid: Callable[[bytes], Awaitable[bool]],
+    check_signature: Callable[[bytes], Awaitable[dict]],
     serials_in: Callable[[bytes, int], list[str]],
 ) -> Verification:
     """valid / revoked: byte-identical to an issued PDF whose signature holds; tampered: it names a
@@ -259,12 +272,16 @@ async def verify_pdf(
     digest = hashlib.sha256(pdf).hexdigest()
     row = await _select().where(Attestation.sha256 == digest).first()
     if row is not None:
-        if not await signature_valid(pdf):
+        signature = await check_signature(pdf)
+        if not signature["valid"]:
             return _verdict(row, AttestationStatus.tampered, "The stored copy's signature does not verify.")
         if row["revoked_at"]:
-            return _verdict(row, AttestationStatus.revoked, f"Revoked: {row['revocation_reason']}")
+            return _verdict(row, AttestationStatus.revoked, f"Revoked: {row['revocation_reason']}", signature)
         return _verdict(
-            row, AttestationStatus.valid, "Identical to the attestation issued here; signature valid."
+            row,
+            AttestationStatus.valid,
+            "Identical to the attestation issued here; signature valid.",
+            signature,
         )
     # One query whatever the file holds: a public caller must not buy one query per serial-like string.
     candidates = serials_in(pdf, MAX_SERIAL_CANDIDATES)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from registry.changes.checkpoints import SigningUnavailable, make_checkpoint
 from registry.settings import Settings
 from registry.tables import Checkpoint
+from registry.timestamps import TimestampUnavailable
 
 log = logging.getLogger("registry.checkpoints")
 
@@ -33,7 +34,7 @@ class CheckpointJob:
         while not stop.is_set():
             try:
                 await self.run_once()
-            except SigningUnavailable as exc:
+            except (SigningUnavailable, TimestampUnavailable) as exc:
                 log.error("%s", exc.detail)
             except Exception:
                 log.exception("checkpoint job: could not make a checkpoint; retrying")

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from registry import db
+from registry import db, timestamps
 from registry.changes.service import GENESIS, canonical
 from registry.errors import RegistryError
 from registry.settings import Settings
@@ -144,10 +144,25 @@ async def make_checkpoint(settings: Settings, made_by: str, interval: float | No
         inserted = await Checkpoint.insert(
             Checkpoint(change_id=head["id"], created_at=now, content=content, signature=signature)
         ).returning(Checkpoint.id)
-    record = {"id": inserted[0]["id"], "content": content, "signature": signature}
-    # After the commit: a file is never left for a checkpoint the database does not hold.
-    write_file(Path(settings.checkpoint_dir), content, signature)
+    record = {"id": inserted[0]["id"], "content": content, "signature": signature, "timestamp_token": None}
+    try:
+        record["timestamp_token"] = await _timestamp(settings, record["id"], signature)
+    finally:
+        # After the commit: a file is never left for a checkpoint the database does not hold. A TSA that
+        # fails leaves the checkpoint signed but untimestamped (and the error raised): it still counts.
+        write_file(Path(settings.checkpoint_dir), content, signature, record["timestamp_token"])
     return record
+
+
+async def _timestamp(settings: Settings, checkpoint_id: int, signature: str) -> str | None:
+    """A token over the signature's bytes, outside any transaction (a TSA round trip), then stored."""
+    if not settings.tsa_url:
+        return None
+    outcome = f"checkpoint {checkpoint_id} is kept, signed but not timestamped"
+    token = await timestamps.request_token(settings, base64.b64decode(signature), outcome)
+    async with db.write_transaction():
+        await Checkpoint.update({Checkpoint.timestamp_token: token}).where(Checkpoint.id == checkpoint_id)
+    return token
 
 
 async def _due(interval: float, head_id: int) -> bool:
@@ -169,11 +184,14 @@ def file_name(content: str) -> str:
     return f"checkpoint-{stamp}-{fields['change_id']}-{digest}.json"
 
 
-def write_file(directory: Path, content: str, signature: str) -> Path:
+def write_file(directory: Path, content: str, signature: str, timestamp_token: str | None = None) -> Path:
     """Write the checkpoint's file atomically (a temporary file, fsync, rename, fsync the directory)."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / file_name(content)
-    body = json.dumps({"content": content, "signature": signature}, indent=2) + "\n"
+    fields = {"content": content, "signature": signature}
+    if timestamp_token:
+        fields["timestamp_token"] = timestamp_token
+    body = json.dumps(fields, indent=2) + "\n"
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".checkpoint-", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
@@ -193,7 +211,8 @@ def write_file(directory: Path, content: str, signature: str) -> Path:
 
 
 def read_files(directory: Path) -> list[tuple[str, dict | None]]:
-    """Every checkpoint file in ``directory`` as (name, {"content", "signature"}), None if unreadable."""
+    """Every checkpoint file in ``directory`` as (name, {"content", "signature"[, "timestamp_token"]}),
+    None if unreadable."""
     if not directory.is_dir():
         return []
     found = []
@@ -203,6 +222,7 @@ def read_files(directory: Path) -> list[tuple[str, dict | None]]:
             ok = isinstance(body, dict) and all(
                 isinstance(body.get(k), str) for k in ("content", "signature")
             )
+            ok = ok and isinstance(body.get("timestamp_token"), str | None)
             found.append((path.name, body if ok else None))
         except (OSError, ValueError):
             found.append((path.name, None))

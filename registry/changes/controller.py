@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 
+from registry import timestamps
 from registry.auth import API_KEY, needs
 from registry.changes.records import verify_records
 from registry.changes.schemas import ChainVerification, ChangeRead, CheckpointRead
@@ -95,4 +96,6 @@ def _checkpoint(row: dict[str, Any]) -> CheckpointRead:
         algorithm=str(fields.get("algorithm", "")),
         content=row["content"],
         signature=row["signature"],
+        timestamp_token=row["timestamp_token"],
+        timestamped_at=timestamps.token_time(row["timestamp_token"]) if row["timestamp_token"] else None,
     )

@@ -59,6 +59,9 @@ class ChainVerification(Schema):
         description="Distinct checkpoints with a valid signature, checked against the log"
     )
     checkpoint_files: int = Field(description="Checkpoint files read from the checkpoint directory")
+    checkpoints_timestamped: int = Field(
+        default=0, description="Distinct checkpoints whose RFC 3161 timestamp token holds"
+    )
     checkpoint_problems: list[CheckpointProblem]
     records_checked: bool = Field(default=False, description="records=true was asked (and ok covers it)")
     record_problems: list[RecordProblem] = Field(default_factory=list)
@@ -76,3 +79,9 @@ class CheckpointRead(Schema):
     algorithm: str
     content: str = Field(description="The exact JSON that was signed")
     signature: str = Field(description="Base64 of the detached signature over content (UTF-8)")
+    timestamp_token: str | None = Field(
+        default=None,
+        description="Base64 of an RFC 3161 timestamp token over SHA-256 of the signature's bytes, when a "
+        "timestamp authority is configured",
+    )
+    timestamped_at: datetime | None = Field(default=None, description="The time the token attests")

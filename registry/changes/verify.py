@@ -1,10 +1,12 @@
 """Verifying the change log: the hash chain from the first row, and every signed checkpoint against it."""
 
+import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry import timestamps
 from registry.changes import checkpoints
 from registry.changes.service import GENESIS, row_hash
 from registry.settings import Settings
@@ -32,6 +34,7 @@ class ChainReport:
     chain_ok: bool = True
     checkpoints: int = 0
     checkpoint_files: int = 0
+    checkpoints_timestamped: int = 0
     checkpoint_problems: list[CheckpointProblem] = field(default_factory=list)
 
 
@@ -51,16 +54,15 @@ class CheckpointCheck:
         self.expected: dict[int, list[_Expected]] = {}
         self.files = 0
         self.count = 0
+        self.timestamped: set[str] = set()  # contents whose timestamp token holds
 
     @classmethod
     async def load(cls, settings: Settings) -> "CheckpointCheck":
         check = cls()
-        stored = [
-            (f"checkpoint {row['id']}", row["content"], row["signature"])
-            for row in await Checkpoint.select(
-                Checkpoint.id, Checkpoint.content, Checkpoint.signature
-            ).order_by(Checkpoint.id)
-        ]
+        rows = await Checkpoint.select(
+            Checkpoint.id, Checkpoint.content, Checkpoint.signature, Checkpoint.timestamp_token
+        ).order_by(Checkpoint.id)
+        stored = [(f"checkpoint {row['id']}", row["content"], row["signature"]) for row in rows]
         files = checkpoints.read_files(Path(settings.checkpoint_dir))
         check.files = len(files)
         if not stored and not files:
@@ -80,7 +82,25 @@ class CheckpointCheck:
                 body["content"] not in in_database
             ):
                 check._problem(f"file {name}", body["content"], "is not in the database (deleted from it?)")
+        tokens = [(f"checkpoint {r['id']}", r["content"], r["signature"], r["timestamp_token"]) for r in rows]
+        tokens += [
+            (f"file {n}", b["content"], b["signature"], b.get("timestamp_token")) for n, b in files if b
+        ]
+        for label, content, signature, token in tokens:
+            if token:
+                await check._check_token(label, content, signature, token, settings)
         return check
+
+    async def _check_token(self, label: str, content: str, signature: str, token: str, settings) -> None:
+        """A token over SHA-256 of the signature's bytes, by an authority trusted here."""
+        try:
+            raw = base64.b64decode(signature, validate=True)
+        except ValueError:
+            return  # the signature check has named it already
+        if (why := await timestamps.token_problem(token, raw, settings)) is not None:
+            self._problem(label, content, why)
+        else:
+            self.timestamped.add(content)
 
     def _admit(self, label: str, content: str, signature: str, cert: Any) -> bool:
         if (why := checkpoints.signature_problem(content, signature, cert)) is not None:
@@ -150,6 +170,7 @@ async def verify_chain(settings: Settings, batch: int = 1000) -> ChainReport:
     report = await _walk(check, batch)
     report.chain_ok = report.ok
     report.checkpoints, report.checkpoint_files = check.count, check.files
+    report.checkpoints_timestamped = len(check.timestamped)
     report.checkpoint_problems = check.problems
     if check.problems:
         first = check.problems[0]

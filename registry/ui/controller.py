@@ -334,7 +334,7 @@ class WebController(Controller):
                 request, "verify.html.j2", 400, verdict=None, error="Choose the attestation's PDF file."
             )
         verdict = await attestations.verify_pdf(
-            document, request.app.state["pdf_pool"].signature_valid, pdf.serials_in
+            document, request.app.state["pdf_pool"].check_signature, pdf.serials_in
         )
         return render_page(request, "verify.html.j2", verdict=verdict, error=None)
 
