@@ -36,6 +36,7 @@ from registry.enums import (
     SanitizationTechnique,
     TaxonomyKind,
     VendorKind,
+    VerificationOutcome,
 )
 from registry.errors import RegistryError
 from registry.files import check_upload
@@ -84,6 +85,14 @@ CONTRACT = [
     ),
     Field("deletion_deadline_days", "Days to delete after the end", "number", required=True),
     Field("backups_covered", "The deletion duty covers backups", "checkbox"),
+    Field(
+        "minimum_sanitization",
+        "Weakest sanitization the vendor may use (NIST SP 800-88)",
+        "select",
+        choices=choices(SanitizationMethod),
+        hint="clear < purge < destroy; a weaker deletion report is refused.",
+    ),
+    Field("evidence_required", "Deletion reports need an evidence file before they are attested", "checkbox"),
     # The clauses GDPR Art. 28(3) and PIPL Art. 21 require (GET /contracts/{id}/conformance).
     Field(
         "documented_instructions", "Processes only on our documented instructions (Art. 28(3)(a))", "checkbox"
@@ -140,6 +149,24 @@ CONFIRMATION = [
     Field("completed_on", "Completed on", "date", required=True),
     Field("verification_method", "Verification method", required=True),
     Field("verification_result", "Verification result", required=True),
+    Field(
+        "verification_outcome",
+        "Verification outcome",
+        "select",
+        required=True,
+        choices=choices(VerificationOutcome),
+        hint="Only a passed verification can be attested.",
+    ),
+    Field(
+        "self_verification_reason",
+        "Why the performer verified their own work",
+        "textarea",
+        hint="Required to attest when performer and verifier are the same person.",
+    ),
+    Field("returned.returned_on", "Returned on", "date", hint="Return-then-delete contracts: the return."),
+    Field("returned.format", "Returned as (format)"),
+    Field("returned.received_by", "Received by (name and role)"),
+    Field("returned.sha256", "SHA-256 of what was returned"),
 ]
 
 
