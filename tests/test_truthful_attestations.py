@@ -53,30 +53,37 @@ async def refused(client, auth, deletion_id: int) -> list[dict]:
 
 class TestNotAttestable:
     @pytest.mark.parametrize(
-        ("change", "field", "rule"),
+        ("change", "status", "reasons"),
         [
             (
                 {"verification_outcome": "failed", "verification_result": "FAILED: recoverable from replica"},
-                "verification_outcome",
-                "passed",
+                "overdue",
+                [("status", "confirmed"), ("verification_outcome", "passed")],
             ),
             (
                 {
                     "verification_outcome": "partial",
                     "remaining": [{"what": "Tickets", "where": "replica eu-2"}],
                 },
-                "verification_outcome",
-                "passed",
+                "overdue",
+                [("status", "confirmed"), ("verification_outcome", "passed")],
             ),
-            ({"verified_by": SAME}, "self_verification_reason", "required_when_self_verified"),
+            (
+                {"verified_by": SAME},
+                "confirmed",
+                [("self_verification_reason", "required_when_self_verified")],
+            ),
         ],
     )
-    async def test_failed_partial_or_self_verified(self, client, auth, change, field, rule):
+    async def test_failed_partial_or_self_verified(self, client, auth, change, status, reasons):
         deletion = await ended(client, auth)
         response = await confirm(client, auth, deletion["id"], **change)
-        assert response.status_code == 201, response.text
+        assert response.status_code == 201, response.text  # recorded: it is what the vendor said
+        # A failed or partial report closes nothing: the deletion stays overdue (and on the report).
+        assert response.json()["status"] == status
         [c] = response.json()["confirmations"]
-        assert await refused(client, auth, deletion["id"]) == [(f"confirmations[{c['id']}].{field}", rule)]
+        expected = [(f if f == "status" else f"confirmations[{c['id']}].{f}", rule) for f, rule in reasons]
+        assert await refused(client, auth, deletion["id"]) == expected
 
     async def test_every_reason_is_listed(self, client, auth):
         deletion = await ended(
@@ -128,6 +135,7 @@ class TestNotAttestable:
         assert patched.status_code == 200, patched.text
         assert sorted(await refused(client, auth, deletion["id"])) == sorted(
             [
+                ("status", "confirmed"),  # the failed report leaves user.name to do
                 (f"confirmations[{first}].verification_outcome", "passed"),
                 (f"confirmations[{first}].evidence", "evidence_required"),
                 (f"confirmations[{second}].method_category", "minimum_sanitization"),

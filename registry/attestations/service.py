@@ -13,7 +13,7 @@ from registry.changes.service import record_change
 from registry.deletions.rules import attestation_blockers
 from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
-from registry.enums import AttestationStatus, ChangeAction, DeletionStatus, TaxonomyKind
+from registry.enums import AttestationStatus, ChangeAction, TaxonomyKind
 from registry.errors import RegistryError, conflict, not_found
 from registry.files import store_file
 from registry.settings import Settings
@@ -152,11 +152,6 @@ async def issue(
             if existing := await _existing(obligation_id):
                 return _read(existing, settings), False
             deletion = await get_deletion(obligation_id)
-            if deletion.status is not DeletionStatus.confirmed:
-                raise conflict(
-                    f"Deletion {obligation_id} is {deletion.status.value}: only a confirmed deletion "
-                    f"is attested (missing: {', '.join(deletion.missing_categories) or 'none'})."
-                )
             _refuse_untrue(deletion, settings)
             issued_at = clock.now().replace(microsecond=0)
             facts = await build_facts(deletion, settings, issued_at)

@@ -11,6 +11,7 @@ from datetime import date
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeadlineVerdict, DeletionRead
 from registry.enums import (
     ConfirmationKind,
+    DeletionStatus,
     EndOfContract,
     SanitizationMethod,
     SanitizationTechnique,
@@ -24,6 +25,15 @@ ADMITTED: dict[SanitizationMethod, frozenset[SanitizationTechnique]] = {
     M.purge: frozenset({T.overwrite, T.block_erase, T.cryptographic_erase, T.degaussing, T.other}),
     M.destroy: frozenset({T.physical_destruction, T.other}),
 }
+
+
+def covers(c: ConfirmationRead) -> bool:
+    """A deletion report that closes its categories: a failed or partial one leaves them to do (an
+    outcome not stated, on records older than the field, keeps the meaning it had when recorded)."""
+    return c.kind is ConfirmationKind.deletion and c.verification_outcome in (
+        None,
+        VerificationOutcome.passed,
+    )
 
 
 def same_person(confirmation: ConfirmationCreate) -> bool:
@@ -119,6 +129,16 @@ def _follow_up_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[
 def attestation_blockers(deletion: DeletionRead, evidence_setting: bool) -> list[FieldError]:
     """Every reason the deletion may not be attested (a 409 lists them all); empty when it may."""
     errors = []
+    if deletion.status is not DeletionStatus.confirmed:
+        missing = ", ".join(deletion.missing_categories) or "none"
+        errors.append(
+            FieldError(
+                "status",
+                "confirmed",
+                f"the deletion is {deletion.status.value}: only a confirmed deletion is attested"
+                f" (categories without a passed report: {missing})",
+            )
+        )
     for c in deletion.confirmations:
         errors += _confirmation_blockers(c, deletion, evidence_setting)
     return errors

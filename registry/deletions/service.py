@@ -13,7 +13,7 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
-from registry.deletions.rules import confirmation_errors, deadline_verdict
+from registry.deletions.rules import confirmation_errors, covers, deadline_verdict
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeletionRead, EvidenceRead
 from registry.enums import ChangeAction, ConfirmationKind, DeletionStatus
 from registry.errors import RegistryError, conflict, not_found
@@ -138,8 +138,9 @@ async def _read_many(rows: list[dict[str, Any]], day: date) -> list[DeletionRead
     result = []
     for row in rows:
         mine = confirmations.get(row["id"], [])
-        reports = [c for c in mine if c.kind is ConfirmationKind.deletion]  # follow-ups cover nothing new
-        covered = sorted({c for confirmation in reports for c in confirmation.categories})
+        covered = sorted(
+            {c for confirmation in mine if covers(confirmation) for c in confirmation.categories}
+        )
         serial = attestations.get(row["id"])
         if serial:
             status = DeletionStatus.attested
