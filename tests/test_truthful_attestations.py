@@ -7,6 +7,7 @@ import pytest
 from registry.tables import Attestation, Change, DeletionConfirmation
 from tests.conftest import CONFIRMATION, confirmed_deletion, make_contract, make_disclosure, make_vendor
 from tests.test_attestations import issue, pdf_text
+from tests.test_web import csrf_of, people, sign_in  # noqa: F401 (people is a fixture)
 
 SAME = {"name": "Ana Ruiz", "title": "Head of IT", "organisation": "Acme Hosting GmbH"}
 pytestmark = pytest.mark.anyio
@@ -341,3 +342,41 @@ async def follow_ups(client, auth) -> list[dict]:
     response = await client.get("/reports/supervision", headers=auth("viewer"))
     assert response.status_code == 200, response.text
     return [i for i in response.json()["items"] if i["kind"] == "backup_follow_up_missing"]
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_confirmation_form_states_outcome_and_remains(client, auth):
+    deletion = await ended(client, auth)
+    await sign_in(client)
+    url = f"/ui/deletions/{deletion['id']}/confirm"
+    page = await client.get(url)
+    assert 'name="verification_outcome"' in page.text and 'name="returned.sha256"' in page.text
+    form = {
+        "csrf": csrf_of(page.text),
+        **{f"{who}.{k}": v for who in ("performed_by", "verified_by") for k, v in CONFIRMATION[who].items()},
+        "method_category": "destroy",
+        "technique": "logical_deletion",
+        "systems": "Support desk",
+        "backups_handling": "Backup keys destroyed",
+        "last_backup_expires_on": "2025-07-20",
+        "completed_on": "2025-07-10",
+        "verification_method": "Sampled 50 ids",
+        "verification_result": "12 tickets left on a replica",
+        "verification_outcome": "partial",
+        "remaining": "Support tickets",
+    }
+    bad = await client.post(url, data=form)
+    assert bad.status_code == 400 and 'id="remaining-error"' in bad.text  # no "| where"
+    bad = await client.post(url, data={**form, "remaining": "Support tickets | replica eu-2"})
+    assert bad.status_code == 400 and 'id="technique-error"' in bad.text  # a logical deletion is not destroy
+    saved = await client.post(
+        url, data={**form, "method_category": "clear", "remaining": "Support tickets | replica eu-2"}
+    )
+    assert saved.status_code == 303, saved.text
+    shown = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()
+    [c] = shown["confirmations"]
+    assert (shown["status"], c["verification_outcome"], c["remaining"]) == (
+        "overdue",
+        "partial",
+        [{"what": "Support tickets", "where": "replica eu-2"}],
+    )

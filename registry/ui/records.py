@@ -157,6 +157,7 @@ CONFIRMATION = [
         choices=choices(VerificationOutcome),
         hint="Only a passed verification can be attested.",
     ),
+    Field("remaining", "What remains, and where", "lines", hint="Partial only. One per line: what | where."),
     Field(
         "self_verification_reason",
         "Why the performer verified their own work",
@@ -339,7 +340,7 @@ class RecordsController(Controller):
         actor, csrf, form = await _posted(request)
         deletion = await get_deletion(_bounded(obligation_id))
         values = values_of(CONFIRMATION, form)
-        data, errors = validate(ConfirmationCreate, CONFIRMATION, values)
+        data, errors = validate(ConfirmationCreate, CONFIRMATION, values, **_remaining(values["remaining"]))
         if not errors:
             errors = await _saved(add_confirmation(_context(request, actor), deletion.id, data), CONFIRMATION)
         if errors:
@@ -374,6 +375,15 @@ async def _posted(request: Request):
 def _version(form) -> int | None:
     version = form.get("version")
     return int(version) if isinstance(version, str) and version.isdigit() else None
+
+
+def _remaining(lines: str) -> dict[str, list[dict[str, str]]]:
+    """The form's "what | where" lines as the schema's list (a line without "|" fails on "where")."""
+    parsed = []
+    for line in filter(None, (line.strip() for line in lines.splitlines())):
+        what, _, where = line.partition("|")
+        parsed.append({"what": what.strip(), "where": where.strip()})
+    return {"remaining": parsed} if parsed else {}
 
 
 async def _saved(saving: Awaitable[Any], fields: list[Field]) -> dict[str, str]:
