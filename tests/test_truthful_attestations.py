@@ -196,6 +196,7 @@ class TestBadInput:
             ({"completed_on": "2025-06-01"}, "completed_on", "after_end"),
             ({"verification_outcome": "partial"}, "remaining", "required_when_partial"),
             ({"remaining": [{"what": "Tickets", "where": "replica"}]}, "remaining", "empty_when_passed"),
+            ({"kind": "backup_follow_up"}, "kind", "after_deletion"),
         ],
     )
     async def test_each_contradiction(self, client, auth, change, field, rule):

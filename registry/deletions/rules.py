@@ -119,9 +119,11 @@ def _follow_up_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[
                 "kind", "backups_in_scope", "the contract does not cover backups: nothing to follow up"
             )
         ]
-    if deletion.deadline is None:
+    if deletion.confirmed_on is None:
         return [
-            FieldError("kind", "after_deletion", "record the deletion report before its backup follow-up")
+            FieldError(
+                "kind", "after_deletion", "record a passed deletion report before its backup follow-up"
+            )
         ]
     return []
 

@@ -28,6 +28,7 @@ from registry.deletions.service import add_confirmation, get_deletion
 from registry.disclosures.schemas import DisclosureCreate, DisclosureUpdate
 from registry.disclosures.service import create_disclosure, get_disclosure, update_disclosure
 from registry.enums import (
+    ConfirmationKind,
     ContractKind,
     EndOfContract,
     LegalBasis,
@@ -123,6 +124,13 @@ TERMINATION = [
     Field("reason", "Reason", "textarea", required=True),
 ]
 CONFIRMATION = [
+    Field(
+        "kind",
+        "Kind of report",
+        "select",
+        choices=choices(ConfirmationKind),
+        hint="none: the deletion; backup follow-up: the backup copies are gone too.",
+    ),
     Field("performed_by.name", "Performed by: name", required=True),
     Field("performed_by.title", "Performed by: title", required=True),
     Field("performed_by.organisation", "Performed by: organisation", required=True),
