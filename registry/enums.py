@@ -101,11 +101,31 @@ class DeletionStatus(StrEnum):
 
 
 class SanitizationMethod(StrEnum):
-    """NIST SP 800-88 Rev. 1 categories of sanitization."""
+    """NIST SP 800-88 Rev. 1 categories of sanitization, weakest first (clear < purge < destroy)."""
 
     clear = "clear"
     purge = "purge"
     destroy = "destroy"
+
+    @property
+    def strength(self) -> int:
+        return list(SanitizationMethod).index(self)
+
+
+class VerificationOutcome(StrEnum):
+    """What the verification of a deletion found: only ``passed`` can be attested."""
+
+    passed = "passed"
+    partial = "partial"
+    failed = "failed"
+
+
+class ConfirmationKind(StrEnum):
+    """deletion: the vendor's report of the deletion; backup_follow_up: its later report that the
+    backup copies, which outlived the deletion, are gone too."""
+
+    deletion = "deletion"
+    backup_follow_up = "backup_follow_up"
 
 
 class SanitizationTechnique(StrEnum):

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$",
         description="Where the public verification page is reached; printed in the attestation QR code.",
     )
+    attestation_requires_evidence: bool = Field(
+        default=False,
+        description="Refuse to attest a deletion report that has no evidence file (contracts can require it too).",
+    )
     signing_key_file: str = Field(default="signing/key.pem", description="PEM private key (ECDSA or RSA).")
     signing_cert_file: str = Field(default="signing/cert.pem", description="PEM certificate of that key.")
     signing_key_passphrase: SecretStr | None = Field(default=None, description="If the key is encrypted.")

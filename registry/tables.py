@@ -135,6 +135,8 @@ class Contract(Table, tablename="contract"):
     end_of_contract = Varchar(length=30, default="delete")
     deletion_deadline_days = Integer(default=30)
     backups_covered = Boolean(default=False)
+    minimum_sanitization = _text(10)  # NIST SP 800-88 category: clear, purge or destroy
+    evidence_required = Boolean(default=False)
     subprocessing_requires_consent = Boolean(default=False)
     audit_right = Boolean(default=False)
     purposes = _text()
@@ -228,6 +230,9 @@ class DeletionConfirmation(Table, tablename="deletion_confirmation"):
     categories = JSON(default=[])
     details = JSON(default={})
     completed_on = Date()
+    kind = Varchar(length=20, default="deletion")  # deletion or backup_follow_up
+    # passed, partial or failed; NULL on confirmations recorded before it was a field: not stated.
+    verification_outcome = _text(10)
     created_at = Timestamptz(default=TimestamptzNow())
     created_by = Varchar(length=120)
 

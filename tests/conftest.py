@@ -265,6 +265,7 @@ CONFIRMATION = {
     "completed_on": "2025-07-10",
     "verification_method": "Queries for 50 sampled user ids",
     "verification_result": "No records found",
+    "verification_outcome": "passed",
 }
 
 

@@ -119,7 +119,9 @@ class TestDocument:
             "Queries for 50 sampled user ids: No records found",
             "Ana Ruiz, Head of IT",
             "Tom Lee, Data Protection Officer",
-            "Deadline met: deletion completed on 2025-07-10, due 2025-07-30",
+            # The backups (2025-09-30) outlive the due date: not "Deadline met" (issue 17).
+            "Deadline not met (due 2025-07-30): active copies deleted on 2025-07-10 (on time); the last"
+            " backup copy expires on 2025-09-30, 62 days after the deadline.",
             "attests that Acme Hosting has reported",
             f"/attestations/{attestation['serial']}/verify",
         ]:
@@ -129,7 +131,7 @@ class TestDocument:
         facts = json.loads(reader.attachments["attestation.json"][0])
         assert (facts["serial"], facts["deadline_met"], facts["obligation"]["due_on"]) == (
             attestation["serial"],
-            True,
+            False,
             "2025-07-30",
         )
         xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
@@ -140,7 +142,10 @@ class TestDocument:
         deletion = await confirmed_deletion(client, auth, completed_on="2025-08-15")
         response = await issue(client, auth, deletion["id"])
         pdf = (await client.get(f"/attestations/{response.json()['serial']}/pdf", headers=auth())).content
-        assert "Deadline missed: deletion completed on 2025-08-15, due 2025-07-30" in pdf_text(pdf)
+        assert (
+            "Deadline not met (due 2025-07-30): active copies deleted on 2025-08-15 (16 days after the deadline)"
+            in pdf_text(pdf)
+        )
 
 
 class TestVerification:

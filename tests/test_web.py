@@ -315,6 +315,7 @@ async def test_the_whole_record_through_forms(client, people, tmp_path):
         "completed_on": "2025-07-10",
         "verification_method": "Sampled 50 ids",
         "verification_result": "No records found",
+        "verification_outcome": "passed",
     }
     bad = await client.post(
         confirm_url, data={**confirmation, "verified_by.name": "", "method_category": "x"}

@@ -10,10 +10,11 @@ from registry import clock, db
 from registry.attestations.schemas import AttestationRead, Verification
 from registry.auth import WriteContext
 from registry.changes.service import record_change
+from registry.deletions.rules import attestation_blockers
 from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
-from registry.enums import AttestationStatus, ChangeAction, DeletionStatus, TaxonomyKind
-from registry.errors import conflict, not_found
+from registry.enums import AttestationStatus, ChangeAction, TaxonomyKind
+from registry.errors import RegistryError, conflict, not_found
 from registry.files import store_file
 from registry.settings import Settings
 from registry.tables import Attestation, Contract, TaxonomyEntry, Vendor
@@ -61,7 +62,7 @@ async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: dat
         )
     }
     serial = serial_for(deletion.id, issued_at)
-    completed_on = max(c.completed_on for c in deletion.confirmations)
+    completed_on = deletion.deadline.active_deleted_on
 
     def iso(value: date | None) -> str | None:
         return value.isoformat() if value else None
@@ -86,6 +87,8 @@ async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: dat
             "end_of_contract": contract["end_of_contract"],
             "deletion_deadline_days": contract["deletion_deadline_days"],
             "backups_covered": contract["backups_covered"],
+            "minimum_sanitization": contract["minimum_sanitization"],
+            "evidence_required": contract["evidence_required"],
         },
         "ended": {"how": deletion.end_kind, "on": iso(deletion.ended_on), "reason": deletion.end_reason},
         "obligation": {
@@ -100,7 +103,9 @@ async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: dat
             for c in deletion.confirmations
         ],
         "completed_on": iso(completed_on),
-        "deadline_met": completed_on <= deletion.due_on,
+        # Computed by registry/deletions/rules.py, as the API shows it: never typed in.
+        "deadline_met": deletion.deadline.met,
+        "deadline": deletion.deadline.model_dump(mode="json"),
         "statement": STATEMENT.format(controller=settings.organisation_name, vendor=vendor["name"]),
     }
 
@@ -134,6 +139,19 @@ async def _existing(obligation_id: int) -> dict[str, Any] | None:
     return await _select().where(Attestation.obligation == obligation_id).first()
 
 
+def _refuse_untrue(deletion: DeletionRead, settings: Settings) -> None:
+    """409 listing every reason the deletion may not be attested (one errors[] entry each)."""
+    blockers = attestation_blockers(deletion, settings.attestation_requires_evidence)
+    if blockers:
+        raise RegistryError(
+            detail=f"Deletion {deletion.id} may not be attested: "
+            + "; ".join(f"{e.field}: {e.message}" for e in blockers),
+            status=409,
+            title="Conflict",
+            errors=blockers,
+        )
+
+
 async def issue(
     ctx: WriteContext, obligation_id: int, settings: Settings, render: Render
 ) -> tuple[AttestationRead, bool]:
@@ -144,11 +162,7 @@ async def issue(
             if existing := await _existing(obligation_id):
                 return _read(existing, settings), False
             deletion = await get_deletion(obligation_id)
-            if deletion.status is not DeletionStatus.confirmed:
-                raise conflict(
-                    f"Deletion {obligation_id} is {deletion.status.value}: only a confirmed deletion "
-                    f"is attested (missing: {', '.join(deletion.missing_categories) or 'none'})."
-                )
+            _refuse_untrue(deletion, settings)
             issued_at = clock.now().replace(microsecond=0)
             facts = await build_facts(deletion, settings, issued_at)
         pdf = await render(facts)  # outside any transaction: rendering takes a while

@@ -236,6 +236,21 @@ CLAUSES: tuple[Clause, ...] = (
 )
 CLAUSE_IDS = tuple(c.id for c in CLAUSES)
 
+# Not required by the law or the policy, so not counted; when present, registry/deletions/rules.py
+# holds every deletion report to them.
+DELETION_TERMS: tuple[tuple[str, str, str], ...] = (
+    (
+        "deletion-minimum-sanitization",
+        "The weakest NIST SP 800-88 sanitization category the vendor may use (clear < purge < destroy).",
+        "minimum_sanitization",
+    ),
+    (
+        "deletion-evidence",
+        "Each deletion report comes with evidence (a file) before it is attested.",
+        "evidence_required",
+    ),
+)
+
 
 def clauses_of(frameworks: set[Framework] | None) -> tuple[Clause, ...]:
     return CLAUSES if not frameworks else tuple(c for c in CLAUSES if c.framework in frameworks)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from registry.enums import ContractKind, ContractStatus, EndOfContract
+from registry.enums import ContractKind, ContractStatus, EndOfContract, SanitizationMethod
 from registry.schemas import Day, Id, LongText, Schema, text
 
 
@@ -25,6 +25,13 @@ class _ContractFields(Schema):
     )
     deletion_deadline_days: int = Field(default=30, ge=0, le=3650)
     backups_covered: bool = Field(default=False, description="The deletion duty covers backups.")
+    minimum_sanitization: SanitizationMethod | None = Field(
+        default=None,
+        description="The weakest NIST SP 800-88 category the vendor agreed to (clear < purge < destroy).",
+    )
+    evidence_required: bool = Field(
+        default=False, description="Each deletion report needs an evidence file before it is attested."
+    )
     subprocessing_requires_consent: bool = False
     audit_right: bool = False
     purposes: LongText | None = Field(default=None, description="Purposes of processing (PIPL Art. 21).")
@@ -65,6 +72,7 @@ class ContractUpdate(_ContractFields):
     end_of_contract: EndOfContract | None = None
     deletion_deadline_days: int | None = Field(default=None, ge=0, le=3650)
     backups_covered: bool | None = None
+    evidence_required: bool | None = None
     subprocessing_requires_consent: bool | None = None
     audit_right: bool | None = None
     documented_instructions: bool | None = None
@@ -120,6 +128,15 @@ class ClauseCheck(Schema):
     fields: list[str] = Field(description="The contract fields that record this clause.")
 
 
+class DeletionTerm(Schema):
+    """A deletion clause the registry enforces when present but no law requires: shown, not counted."""
+
+    id: str
+    requirement: str
+    present: bool
+    fields: list[str]
+
+
 class ContractConformance(Schema):
     """Which required clauses a contract has and which it lacks."""
 
@@ -131,6 +148,9 @@ class ContractConformance(Schema):
     present: int
     missing: int
     clauses: list[ClauseCheck]
+    deletion_terms: list[DeletionTerm] = Field(
+        description="Optional clauses (minimum sanitization, evidence) that bind the vendor's deletion reports."
+    )
 
 
 class VendorConformance(Schema):

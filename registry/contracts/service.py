@@ -18,6 +18,7 @@ from registry.contracts.schemas import (
     ContractRead,
     ContractTermination,
     ContractUpdate,
+    DeletionTerm,
     DocumentRead,
     VendorConformance,
 )
@@ -42,6 +43,7 @@ _NOT_NULL = (
     "end_of_contract",
     "deletion_deadline_days",
     "backups_covered",
+    "evidence_required",
     "subprocessing_requires_consent",
     "audit_right",
     "documented_instructions",
@@ -313,6 +315,10 @@ def _conformance(
                 fields=list(c.fields),
             )
             for c, ok in checks
+        ],
+        deletion_terms=[
+            DeletionTerm(id=id_, requirement=text, present=bool(row[name]), fields=[name])
+            for id_, text, name in conformance.DELETION_TERMS
         ],
     )
 

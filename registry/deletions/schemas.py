@@ -4,7 +4,14 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from registry.enums import DeletionStatus, EndOfContract, SanitizationMethod, SanitizationTechnique
+from registry.enums import (
+    ConfirmationKind,
+    DeletionStatus,
+    EndOfContract,
+    SanitizationMethod,
+    SanitizationTechnique,
+    VerificationOutcome,
+)
 from registry.schemas import Day, Schema, text
 from registry.taxonomy.schemas import TaxonomyKey
 
@@ -27,9 +34,29 @@ class Retained(Schema):
     until: Day
 
 
+class Remaining(Schema):
+    """What a partial deletion left behind, and where."""
+
+    what: text(500, min_length=1)
+    where: text(500, min_length=1)
+
+
+class ReturnRecord(Schema):
+    """The data handed back before the deletion (contracts that say return-then-delete)."""
+
+    returned_on: Day
+    format: text(200, min_length=1) = Field(description="e.g. CSV export over SFTP, encrypted disk.")
+    received_by: Line = Field(description="Who received it on our side (name and role).")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of what was returned.")
+
+
 class ConfirmationCreate(Schema):
     """What the vendor reports (the fields of a NIST SP 800-88 certificate of sanitization)."""
 
+    kind: ConfirmationKind = Field(
+        default=ConfirmationKind.deletion,
+        description="backup_follow_up: a later report that the backup copies are gone too.",
+    )
     categories: list[TaxonomyKey] | None = Field(
         default=None, max_length=200, description="Categories covered; default: all of the obligation."
     )
@@ -50,6 +77,34 @@ class ConfirmationCreate(Schema):
     completed_on: Day
     verification_method: text(1000, min_length=1)
     verification_result: text(1000, min_length=1)
+    verification_outcome: VerificationOutcome = Field(
+        description="What the verification found; only passed can be attested."
+    )
+    remaining: list[Remaining] = Field(
+        default_factory=list, max_length=50, description="Required when the outcome is partial."
+    )
+    self_verification_reason: text(1000) | None = Field(
+        default=None, description="Why the performer verified their own work (required to attest it)."
+    )
+    returned: ReturnRecord | None = Field(
+        default=None, description="Required when the contract says return-then-delete."
+    )
+
+
+class DeadlineVerdict(Schema):
+    """The deadline computed from the confirmations (registry/deletions/rules.py), never typed in."""
+
+    met: bool = Field(description="Active copies and, in scope, the last backup copy gone by the due date.")
+    due_on: date
+    active_deleted_on: date
+    active_days_late: int = Field(description="0 when on time.")
+    backups_in_scope: bool
+    last_backup_expires_on: date | None
+    backups_days_late: int | None = Field(description="0 when on time; null when not in scope or not stated.")
+    backups_gone_on: date | None = Field(
+        description="When a passed backup follow-up said the copies are gone."
+    )
+    sentence: str = Field(description="What holds, in words, as the attestation prints it.")
 
 
 class EvidenceRead(Schema):
@@ -64,6 +119,9 @@ class ConfirmationRead(ConfirmationCreate):
 
     id: int
     categories: list[str]
+    verification_outcome: VerificationOutcome | None = Field(
+        description="null: recorded before the outcome was a field (not stated); never attested."
+    )
     evidence: list[EvidenceRead]
     created_at: datetime
     created_by: str
@@ -84,11 +142,14 @@ class DeletionRead(Schema):
     due_on: date
     end_of_contract: EndOfContract
     backups_in_scope: bool
+    minimum_sanitization: SanitizationMethod | None = Field(description="The contract's clause, if any.")
+    evidence_required: bool = Field(description="The contract requires evidence files before attesting.")
     categories: list[str]
     data_subjects: list[str]
     covered_categories: list[str]
     missing_categories: list[str]
     confirmed_on: date | None
     confirmations: list[ConfirmationRead]
+    deadline: DeadlineVerdict | None = Field(description="Computed once a deletion report is recorded.")
     attestation_serial: str | None
     created_at: datetime

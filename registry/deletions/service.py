@@ -13,9 +13,10 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
+from registry.deletions.rules import confirmation_errors, covers, deadline_verdict
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeletionRead, EvidenceRead
-from registry.enums import ChangeAction, DeletionStatus
-from registry.errors import conflict, invalid, not_found
+from registry.enums import ChangeAction, ConfirmationKind, DeletionStatus
+from registry.errors import RegistryError, conflict, not_found
 from registry.files import check_upload, store_file
 from registry.tables import (
     Attestation,
@@ -109,6 +110,8 @@ def _select():
         *DO.all_columns(),
         DO.vendor.name.as_alias("vendor_name"),
         DO.contract.reference.as_alias("contract_reference"),
+        DO.contract.minimum_sanitization.as_alias("minimum_sanitization"),
+        DO.contract.evidence_required.as_alias("evidence_required"),
     ).output(load_json=True)
 
 
@@ -141,7 +144,9 @@ async def _read_many(rows: list[dict[str, Any]], day: date) -> list[DeletionRead
     result = []
     for row in rows:
         mine = confirmations.get(row["id"], [])
-        covered = sorted({c for confirmation in mine for c in confirmation.categories})
+        covered = sorted(
+            {c for confirmation in mine if covers(confirmation) for c in confirmation.categories}
+        )
         serial = attestations.get(row["id"])
         if serial:
             status = DeletionStatus.attested
@@ -149,18 +154,18 @@ async def _read_many(rows: list[dict[str, Any]], day: date) -> list[DeletionRead
             status = DeletionStatus.confirmed
         else:
             status = DeletionStatus.overdue if row["due_on"] < day else DeletionStatus.open
-        result.append(
-            DeletionRead(
-                **{k: v for k, v in row.items() if k not in ("vendor", "contract", "version", "updated_at")},
-                vendor_id=row["vendor"],
-                contract_id=row["contract"],
-                status=status,
-                covered_categories=covered,
-                missing_categories=sorted(set(row["categories"]) - set(covered)),
-                confirmations=mine,
-                attestation_serial=serial,
-            )
+        read = DeletionRead(
+            **{k: v for k, v in row.items() if k not in ("vendor", "contract", "version", "updated_at")},
+            vendor_id=row["vendor"],
+            contract_id=row["contract"],
+            status=status,
+            covered_categories=covered,
+            missing_categories=sorted(set(row["categories"]) - set(covered)),
+            confirmations=mine,
+            deadline=None,
+            attestation_serial=serial,
         )
+        result.append(read.model_copy(update={"deadline": deadline_verdict(read)}))
     return result
 
 
@@ -191,6 +196,8 @@ async def _confirmations(obligation_ids: list[int]) -> dict[int, list[Confirmati
         read = ConfirmationRead(
             **row["details"],
             id=row["id"],
+            kind=row["kind"],
+            verification_outcome=row["verification_outcome"],
             categories=row["categories"],
             completed_on=row["completed_on"],
             evidence=evidence.get(row["id"], []),
@@ -211,31 +218,32 @@ async def get_deletion(obligation_id: int) -> DeletionRead:
 async def add_confirmation(ctx: WriteContext, obligation_id: int, data: ConfirmationCreate) -> DeletionRead:
     async with db.write_transaction():
         before = await get_deletion(obligation_id)
-        if before.status is DeletionStatus.attested:
+        follow_up = data.kind is ConfirmationKind.backup_follow_up
+        if before.status is DeletionStatus.attested and not follow_up:
             raise conflict(
                 f"Deletion {obligation_id} is attested ({before.attestation_serial}); revoke it first."
             )
         categories = sorted(set(data.categories or before.categories))
-        outside = sorted(set(categories) - set(before.categories))
-        if outside:
-            raise invalid("categories", "in_obligation", f"not part of this obligation: {', '.join(outside)}")
-        if data.completed_on > clock.today():
-            raise invalid("completed_on", "not_future", "a deletion is confirmed once it is done")
-        if data.completed_on < before.ended_on:
-            raise invalid(
-                "completed_on", "after_end", f"must not be before the contract ended ({before.ended_on})"
+        errors = confirmation_errors(data, before, clock.today())
+        if errors:
+            raise RegistryError(
+                detail="; ".join(f"{e.field}: {e.message}" for e in errors),
+                status=422,
+                title="Invalid input",
+                errors=errors,
             )
-        if before.backups_in_scope:
-            for name in ("backups_handling", "last_backup_expires_on"):
-                if getattr(data, name) is None:
-                    raise invalid(name, "required", "the contract covers backups: say how they were handled")
-        details = data.model_dump(mode="json", exclude={"categories", "completed_on"})
+        # kind and outcome are columns (a rule or a query reads them); the rest is the report as given.
+        details = data.model_dump(
+            mode="json", exclude={"categories", "completed_on", "kind", "verification_outcome"}
+        )
         inserted = await DeletionConfirmation.insert(
             DeletionConfirmation(
                 obligation=obligation_id,
                 categories=categories,
                 details=details,
                 completed_on=data.completed_on,
+                kind=data.kind.value,
+                verification_outcome=data.verification_outcome.value,
                 created_by=ctx.actor,
             )
         ).returning(DeletionConfirmation.id)
@@ -266,7 +274,7 @@ async def _update_coverage(obligation_id: int) -> None:
     current = await get_deletion(obligation_id)
     if current.missing_categories:
         return
-    confirmed_on = max(c.completed_on for c in current.confirmations)
+    confirmed_on = max(c.completed_on for c in current.confirmations if c.kind is ConfirmationKind.deletion)
     await DO.update({DO.confirmed_on: confirmed_on, DO.updated_at: clock.now()}, use_auto_update=False).where(
         DO.id == obligation_id
     )

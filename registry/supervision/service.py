@@ -9,7 +9,14 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.contracts import conformance, rules
 from registry.contracts.rules import vendor_status_sql
-from registry.enums import JournalKind, JournalObject, LegalBasis, VendorStatus
+from registry.enums import (
+    ConfirmationKind,
+    JournalKind,
+    JournalObject,
+    LegalBasis,
+    VendorStatus,
+    VerificationOutcome,
+)
 from registry.supervision.schemas import ItemKind, ReportItem, Severity, SupervisionReport
 from registry.tables import (
     Contract,
@@ -127,7 +134,10 @@ _BACKUP_OBLIGATIONS = "SELECT o.id FROM deletion_obligation o WHERE o.backups_in
 
 
 async def _backup_follow_ups(today: date) -> list[ReportItem]:
-    """Deletions whose confirmed last backup expiry has passed with no later confirmation or review."""
+    """Deletions whose confirmed last backup expiry has passed with no later confirmation or review.
+
+    A later confirmation counts only when its verification did not fail or stay partial: the item asks
+    for a ``backup_follow_up`` confirmation that says the backups are gone."""
     obligations = await DO.select(DO.id, DO.vendor, DO.vendor.name.as_alias("vendor_name")).where(
         DO.backups_in_scope == True  # noqa: E712 (a Piccolo expression)
     )
@@ -135,7 +145,11 @@ async def _backup_follow_ups(today: date) -> list[ReportItem]:
         return []
     confirmations = (
         await DeletionConfirmation.select(
-            DeletionConfirmation.obligation, DeletionConfirmation.completed_on, DeletionConfirmation.details
+            DeletionConfirmation.obligation,
+            DeletionConfirmation.completed_on,
+            DeletionConfirmation.details,
+            DeletionConfirmation.kind,
+            DeletionConfirmation.verification_outcome,
         )
         .where(WhereRaw(f"deletion_confirmation.obligation IN ({_BACKUP_OBLIGATIONS})"))
         .output(load_json=True)
@@ -149,9 +163,10 @@ async def _backup_follow_ups(today: date) -> list[ReportItem]:
     latest: dict[int, date] = defaultdict(lambda: date.min)
     for c in confirmations:
         expires = _as_date(c["details"].get("last_backup_expires_on"))
-        if expires:
+        if expires and c["kind"] == ConfirmationKind.deletion.value:
             expiry[c["obligation"]] = max(expiry.get(c["obligation"], date.min), expires)
-        latest[c["obligation"]] = max(latest[c["obligation"]], c["completed_on"])
+        if c["verification_outcome"] in (None, VerificationOutcome.passed.value):
+            latest[c["obligation"]] = max(latest[c["obligation"]], c["completed_on"])
     for r in reviews:
         latest[r["object_id"]] = max(latest[r["object_id"]], _as_datetime(r["created_at"]).date())
     items = []
@@ -165,7 +180,8 @@ async def _backup_follow_ups(today: date) -> list[ReportItem]:
                 Severity.overdue,
                 (o["vendor"], o["vendor_name"]),
                 ("deletion", o["id"], f"/deletions/{o['id']}"),
-                f"The last backup copy was to expire on {expires}; no confirmation or review since says it did.",
+                f"The last backup copy was to expire on {expires}; no confirmation or review since says it did:"
+                " record a backup_follow_up confirmation that the backups are gone.",
                 expires,
                 today,
             )

@@ -5,6 +5,7 @@ from typing import Any
 
 from registry.contracts.service import ContractFilter, list_contracts
 from registry.enums import (
+    ConfirmationKind,
     ContractKind,
     EndOfContract,
     LegalBasis,
@@ -12,6 +13,7 @@ from registry.enums import (
     SanitizationTechnique,
     TaxonomyKind,
     VendorKind,
+    VerificationOutcome,
 )
 from registry.taxonomy.service import tree
 from registry.ui.forms import Field, choices, tree_choices
@@ -37,6 +39,14 @@ CONTRACT = [
     ),
     Field("deletion_deadline_days", "Days to delete after the end", "number", required=True),
     Field("backups_covered", "The deletion duty covers backups", "checkbox"),
+    Field(
+        "minimum_sanitization",
+        "Weakest sanitization the vendor may use (NIST SP 800-88)",
+        "select",
+        choices=choices(SanitizationMethod),
+        hint="clear < purge < destroy; a weaker deletion report is refused.",
+    ),
+    Field("evidence_required", "Deletion reports need an evidence file before they are attested", "checkbox"),
     # The clauses GDPR Art. 28(3) and PIPL Art. 21 require (GET /contracts/{id}/conformance).
     Field(
         "documented_instructions", "Processes only on our documented instructions (Art. 28(3)(a))", "checkbox"
@@ -71,6 +81,13 @@ TERMINATION = [
 
 
 CONFIRMATION = [
+    Field(
+        "kind",
+        "Kind of report",
+        "select",
+        choices=choices(ConfirmationKind),
+        hint="none: the deletion; backup follow-up: the backup copies are gone too.",
+    ),
     Field("performed_by.name", "Performed by: name", required=True),
     Field("performed_by.title", "Performed by: title", required=True),
     Field("performed_by.organisation", "Performed by: organisation", required=True),
@@ -97,6 +114,25 @@ CONFIRMATION = [
     Field("completed_on", "Completed on", "date", required=True),
     Field("verification_method", "Verification method", required=True),
     Field("verification_result", "Verification result", required=True),
+    Field(
+        "verification_outcome",
+        "Verification outcome",
+        "select",
+        required=True,
+        choices=choices(VerificationOutcome),
+        hint="Only a passed verification can be attested.",
+    ),
+    Field("remaining", "What remains, and where", "lines", hint="Partial only. One per line: what | where."),
+    Field(
+        "self_verification_reason",
+        "Why the performer verified their own work",
+        "textarea",
+        hint="Required to attest when performer and verifier are the same person.",
+    ),
+    Field("returned.returned_on", "Returned on", "date", hint="Return-then-delete contracts: the return."),
+    Field("returned.format", "Returned as (format)"),
+    Field("returned.received_by", "Received by (name and role)"),
+    Field("returned.sha256", "SHA-256 of what was returned"),
 ]
 
 

@@ -263,6 +263,7 @@ class RecordsController(Controller):
             ConfirmationCreate,
             lambda data: add_confirmation(ctx, deletion.id, data),
             f"/ui/vendors/{deletion.vendor_id}",
+            extra=lambda values: _remaining(values["remaining"]),
         )
 
     @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=FORM_LIMIT)
@@ -303,7 +304,7 @@ async def _submit(
     done: str | Callable[[Any], str],
     *,
     editing: bool = False,
-    extra: dict[str, Any] | None = None,
+    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     errors: dict[str, str] | None = None,
     keep_status: bool = False,
     unplaced: str = "form",
@@ -314,7 +315,7 @@ async def _submit(
     actor, csrf, form = posted
     fields = spec["fields"]
     values = values_of(fields, form)
-    data, found = validate(schema, fields, values, editing=editing, **(extra or {}))
+    data, found = validate(schema, fields, values, editing=editing, **(extra(values) if extra else {}))
     found.update(errors or {})
     status = 400
     if not found:
@@ -326,6 +327,15 @@ async def _submit(
         else:
             return Redirect(done if isinstance(done, str) else done(saved), status_code=303)
     return _form_page(request, actor, csrf, spec, values, found, status)
+
+
+def _remaining(lines: str) -> dict[str, list[dict[str, str]]]:
+    """The form's "what | where" lines as the schema's list (a line without "|" fails on "where")."""
+    parsed = []
+    for line in filter(None, (line.strip() for line in lines.splitlines())):
+        what, _, where = line.partition("|")
+        parsed.append({"what": what.strip(), "where": where.strip()})
+    return {"remaining": parsed} if parsed else {}
 
 
 async def _document(form, limit: int, errors: dict[str, str]) -> tuple[bytes, str, str] | None:
