@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by controllers: ETags and If-Match, and watching for a client that left."""
+"""Small HTTP helpers shared by controllers: ETags and If-Match, forms, and watching for a client that left."""
 
 import asyncio
 import re
@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Request
+from litestar.datastructures import FormMultiDict
 
-from registry.errors import precondition_failed
+from registry.errors import bad_request, precondition_failed
 
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
 
@@ -25,6 +26,17 @@ def if_match_version(request: Request) -> int | None:
     if not match:
         raise precondition_failed(f"If-Match {header!r} is not an ETag this API issued")
     return int(match.group(1))
+
+
+async def read_form(request: Request) -> FormMultiDict:
+    """The posted form; 400 when a field is not text in its part's charset (Litestar decodes each
+    field with it and lets the UnicodeDecodeError, or the LookupError of an unknown charset, escape)."""
+    try:
+        return await request.form()
+    except (LookupError, UnicodeError):
+        raise bad_request(
+            "body", "encoding", "a form field is not text in its declared charset (UTF-8 unless stated)"
+        ) from None
 
 
 @asynccontextmanager

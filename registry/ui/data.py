@@ -14,6 +14,7 @@ from registry.exports import register
 from registry.exports import service as exports
 from registry.exports.controller import MAX_PDF_ROWS
 from registry.exports.pdf import render_recipients
+from registry.http import read_form
 from registry.imports import service as imports
 from registry.imports import templates
 from registry.imports.columns import SHEETS
@@ -114,7 +115,7 @@ class DataController(Controller):
             refuse_large_body(request, limit + 64 * 1024)
         except RegistryError:
             return again(413, f"The file is over {limit // (1024 * 1024)} MiB.")
-        form = await request.form()
+        form = await read_form(request)
         _check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
         upload = form.get("file")
         if upload is None or not hasattr(upload, "read"):

@@ -39,6 +39,7 @@ from registry.enums import (
 )
 from registry.errors import RegistryError
 from registry.files import check_upload
+from registry.http import read_form
 from registry.taxonomy.service import tree
 from registry.ui.controller import (
     _FORM_LIMIT,
@@ -339,7 +340,7 @@ STALE = "Someone saved a change since you opened this form: reload it, then make
 async def _posted(request: Request):
     """(person, their CSRF token, the form) of an editor's form submission whose token matches."""
     actor, csrf = await _signed_in(request, Role.editor)
-    form = await request.form()
+    form = await read_form(request)
     _check_csrf({"csrf": form.get("csrf")}, csrf)
     return actor, csrf, form
 
