@@ -27,7 +27,8 @@ from registry.auth import (
     provide_write_context,
     request_id_middleware,
 )
-from registry.changes.checkpoint_job import CheckpointTask
+from registry.background import BackgroundTask
+from registry.changes.checkpoint_job import CheckpointJob
 from registry.changes.controller import ChangeController
 from registry.contracts.controller import ContractController
 from registry.deletions.controller import DeletionController
@@ -55,7 +56,7 @@ from registry.ui.data import DataController
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
 from registry.webhooks.controller import WebhookController
-from registry.webhooks.worker import WorkerTask
+from registry.webhooks.worker import DeliveryWorker
 
 
 class Health(Schema):
@@ -114,9 +115,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["public_list"] = PublicCache()
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         # Each server process delivers webhooks; leases keep several from sending the same one.
-        webhooks = WorkerTask(settings) if settings.webhook_worker else None
+        webhooks = (
+            BackgroundTask(DeliveryWorker(settings).run, "webhook-worker")
+            if settings.webhook_worker
+            else None
+        )
         # Each server process looks for a due checkpoint; a lock makes one per interval.
-        checkpoints = CheckpointTask(settings) if settings.checkpoint_interval_seconds else None
+        checkpoints = (
+            BackgroundTask(CheckpointJob(settings).run, "checkpoints")
+            if settings.checkpoint_interval_seconds
+            else None
+        )
         try:
             yield
         finally:
