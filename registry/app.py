@@ -114,25 +114,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["change_head"] = HeadReader()
         app.state["public_list"] = PublicCache()
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
-        # Each server process delivers webhooks; leases keep several from sending the same one.
-        webhooks = (
-            BackgroundTask(DeliveryWorker(settings).run, "webhook-worker")
-            if settings.webhook_worker
-            else None
-        )
-        # Each server process looks for a due checkpoint; a lock makes one per interval.
-        checkpoints = (
-            BackgroundTask(CheckpointJob(settings).run, "checkpoints")
-            if settings.checkpoint_interval_seconds
-            else None
-        )
+        # Each server process delivers webhooks (leases keep several from sending the same one) and
+        # looks for a due checkpoint (a lock makes one per interval).
+        jobs = [
+            (DeliveryWorker(settings).run, "webhook-worker", settings.webhook_worker),
+            (CheckpointJob(settings).run, "checkpoints", settings.checkpoint_interval_seconds),
+        ]
+        tasks = [BackgroundTask(job, name) for job, name, enabled in jobs if enabled]
         try:
             yield
         finally:
-            if checkpoints:
-                await checkpoints.stop()
-            if webhooks:
-                await webhooks.stop()
+            for task in reversed(tasks):
+                await task.stop()
             app.state["pdf_pool"].close()
             await app.state["change_head"].close()
             if isinstance(engine, PostgresEngine):

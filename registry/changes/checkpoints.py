@@ -142,18 +142,7 @@ async def make_checkpoint(settings: Settings, made_by: str, interval: float | No
             return None
         rows = await Change.count().where(Change.id <= head["id"])
         now = datetime.now(UTC)
-        content = canonical(
-            {
-                "format": FORMAT,
-                "change_id": head["id"],
-                "change_hash": head["hash"],
-                "rows": rows,
-                "created_at": now.isoformat(),
-                "certificate_sha256": cert_sha256,
-                "algorithm": _algorithm(key),
-                "made_by": made_by,
-            }
-        )
+        content = _content(head, rows, now, key, cert_sha256, made_by)
         signature = base64.b64encode(_sign(key, content.encode())).decode()
         inserted = await Checkpoint.insert(
             Checkpoint(change_id=head["id"], created_at=now, content=content, signature=signature)
@@ -168,6 +157,22 @@ async def make_checkpoint(settings: Settings, made_by: str, interval: float | No
             f"{directory} ({exc.strerror or exc})"
         ) from None
     return record
+
+
+def _content(head: dict, rows: int, now: datetime, key: Any, cert_sha256: str, made_by: str) -> str:
+    """What a checkpoint signs, as canonical JSON."""
+    return canonical(
+        {
+            "format": FORMAT,
+            "change_id": head["id"],
+            "change_hash": head["hash"],
+            "rows": rows,
+            "created_at": now.isoformat(),
+            "certificate_sha256": cert_sha256,
+            "algorithm": _algorithm(key),
+            "made_by": made_by,
+        }
+    )
 
 
 def _writable(directory: Path) -> None:
