@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
@@ -45,6 +45,20 @@ def refused(result: service.ImportResult) -> RegistryError:
     )
 
 
+async def import_watched(
+    request: Request, ctx: WriteContext, sheets: dict[str, list[list[Any]]], dry_run: bool
+) -> service.ImportResult:
+    """Import the sheets of a request whose body has been read; rolled back (499) if its client
+    disconnects before the commit (the API's and the web page's imports alike)."""
+    async with client_watch(request) as gone:
+        try:
+            return await service.import_sheets(ctx, sheets, dry_run, client_gone=gone.is_set)
+        except service.ClientGone:
+            # Nobody is left to tell: a client that gave up must not find the rows imported later.
+            log.warning("import rolled back: client disconnected")
+            raise CLIENT_GONE from None
+
+
 class ImportController(Controller):
     """Vendors, contracts and disclosures from a spreadsheet (CSV or XLSX), all or nothing per file."""
 
@@ -77,16 +91,10 @@ class ImportController(Controller):
         settings = request.app.state["settings"]
         content = await read_bounded(request, settings.max_upload_bytes)
         media = request.headers.get("content-type", "")
-        async with client_watch(request) as gone:
-            sheets = await asyncio.to_thread(
-                service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS, WorkbookLimits.of(settings)
-            )
-            try:
-                result = await service.import_sheets(ctx, sheets, dry_run, client_gone=gone.is_set)
-            except service.ClientGone:
-                # Nobody is left to tell: a client that gave up must not find the rows imported later.
-                log.warning("import rolled back: client disconnected")
-                raise CLIENT_GONE from None
+        sheets = await asyncio.to_thread(
+            service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS, WorkbookLimits.of(settings)
+        )
+        result = await import_watched(request, ctx, sheets, dry_run)
         if not result.ok:
             raise refused(result)
         return report_of(result)

@@ -18,6 +18,7 @@ from registry.http import read_form
 from registry.imports import service as imports
 from registry.imports import templates
 from registry.imports.columns import SHEETS
+from registry.imports.controller import import_watched
 from registry.imports.workbook import WorkbookLimits
 from registry.ui.controller import (
     PAGE_ERRORS,
@@ -134,7 +135,7 @@ class DataController(Controller):
             )
         except RegistryError as error:
             return again(error.status if error.status < 500 else 400, error.detail)
-        result = await imports.import_sheets(_context(request, actor), sheets, dry_run)
+        result = await import_watched(request, _context(request, actor), sheets, dry_run)
         return again(200 if result.ok else 422, None, result)
 
 
