@@ -1,10 +1,12 @@
-"""Checkpoints an operator gets wrong or an attacker plants: reported problems, never a traceback (issue 15)."""
+"""Checkpoints an operator gets wrong or an attacker plants: reported problems, never a traceback; and no
+false alarm from `verify --records` after imports (issue 15)."""
 
 from pathlib import Path
 
 import pytest
 
 from tests import test_checkpoints as base
+from tests.test_imports import REGISTER, VENDORS_CSV, XLSX, post_file, workbook
 
 # The fixtures and helpers of the checkpoint tests: their settings, CLI environment and register.
 settings, cli_env, register = base.settings, base.cli_env, base.register
@@ -72,3 +74,18 @@ class TestUnusableDirectory:
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert f"the directory {blocker} cannot be written to" in result.stderr
         assert (await client.get("/changes/checkpoints")).json()["total"] == 0  # not kept only once
+
+
+class TestImportsAreExplained:
+    async def test_a_workbook_and_its_update_pass_verify_records(self, client, auth, database_url, cli_env):
+        """An import writes through its own path: its creations and updates must match their changes."""
+        book = workbook(**REGISTER)
+        assert (await post_file(client, auth, book, XLSX)).status_code == 200
+        changed = VENDORS_CSV.replace("Northwind Hosting Ltd", "Northwind Hosting Limited")
+        for body in (VENDORS_CSV, changed):
+            response = await post_file(client, auth, body.encode(), "text/csv")
+            assert response.status_code == 200 and response.json()["committed"] is True, response.text
+        assert response.json()["counts"]["vendors"]["updated"] == 1
+        result = await _cli(database_url, "changes", "verify", "--records", check=False)
+        assert (result.returncode, result.stderr.strip()) == (0, ""), result.stderr
+        assert "records: ok" in result.stdout
