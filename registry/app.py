@@ -27,7 +27,8 @@ from registry.auth import (
     provide_write_context,
     request_id_middleware,
 )
-from registry.changes.checkpoint_job import CheckpointTask
+from registry.background import BackgroundTask
+from registry.changes.checkpoint_job import CheckpointJob
 from registry.changes.controller import ChangeController
 from registry.contracts.controller import ContractController
 from registry.deletions.controller import DeletionController
@@ -56,7 +57,7 @@ from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
 from registry.webhooks.controller import WebhookController
-from registry.webhooks.worker import WorkerTask
+from registry.webhooks.worker import DeliveryWorker
 
 
 class Health(Schema):
@@ -121,17 +122,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["change_head"] = HeadReader()
         app.state["public_list"] = PublicCache()
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
-        # Each server process delivers webhooks; leases keep several from sending the same one.
-        webhooks = WorkerTask(settings) if settings.webhook_worker else None
-        # Each server process looks for a due checkpoint; a lock makes one per interval.
-        checkpoints = CheckpointTask(settings) if settings.checkpoint_interval_seconds else None
+        # Each server process delivers webhooks (leases keep several from sending the same one) and
+        # looks for a due checkpoint (a lock makes one per interval).
+        jobs = [
+            (DeliveryWorker(settings).run, "webhook-worker", settings.webhook_worker),
+            (CheckpointJob(settings).run, "checkpoints", settings.checkpoint_interval_seconds),
+        ]
+        tasks = [BackgroundTask(job, name) for job, name, enabled in jobs if enabled]
         try:
             yield
         finally:
-            if checkpoints:
-                await checkpoints.stop()
-            if webhooks:
-                await webhooks.stop()
+            for task in reversed(tasks):
+                await task.stop()
             app.state["pdf_pool"].close()
             await app.state["change_head"].close()
             if isinstance(engine, PostgresEngine):

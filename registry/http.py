@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by controllers: ETags and If-Match, bounded bodies, file names, and
+"""Small HTTP helpers shared by controllers: ETags and If-Match, bounded bodies, file names, forms, and
 watching for a client that left."""
 
 import asyncio
@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Request, Response
+from litestar.datastructures import FormMultiDict
 
-from registry.errors import precondition_failed, too_large
+from registry.errors import bad_request, precondition_failed, too_large
 
 # No leading dot (so neither "." nor ".."), no slashes, no control characters.
 FILENAME = r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,255}$"
@@ -37,6 +38,17 @@ def if_match_version(request: Request) -> int | None:
     if not match:
         raise precondition_failed(f"If-Match {header!r} is not an ETag this API issued")
     return int(match.group(1))
+
+
+async def read_form(request: Request) -> FormMultiDict:
+    """The posted form; 400 when a field is not text in its part's charset (Litestar decodes each
+    field with it and lets the UnicodeDecodeError, or the LookupError of an unknown charset, escape)."""
+    try:
+        return await request.form()
+    except (LookupError, UnicodeError):
+        raise bad_request(
+            "body", "encoding", "a form field is not text in its declared charset (UTF-8 unless stated)"
+        ) from None
 
 
 @asynccontextmanager

@@ -259,7 +259,7 @@ async def _answer_from_earlier(attempt: Attempt, scope: Scope, send: Send) -> bo
     if earlier["fingerprint"] != attempt.fingerprint:
         message = (
             f"was first used for another request ({earlier['method']} {earlier['path']} with another "
-            "body or query); use a new key for a new request"
+            "body, query or Content-Type); use a new key for a new request"
         )
         raise RegistryError(
             status=422,

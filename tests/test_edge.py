@@ -8,6 +8,7 @@ import pytest
 
 from registry.app import create_app
 from tests.conftest import CONFIRMATION, ended_contract, make_vendor
+from tests.test_web import people, sign_in  # noqa: F401 (people is a fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -212,3 +213,52 @@ class TestTextParameters:
     async def test_a_nul_byte_in_the_path_is_400(self, client, auth, path):
         response = await client.request("POST" if path.endswith("revoke") else "GET", path, headers=auth())
         assert_problem(response, 400, "path", "control_characters")
+
+
+def form_part(value: bytes, content_type: bytes = b"") -> bytes:
+    """A multipart body of one text field ``name``, its part's Content-Type as given."""
+    head = b'--x\r\nContent-Disposition: form-data; name="name"\r\n'
+    return (
+        head
+        + (b"Content-Type: " + content_type + b"\r\n" if content_type else b"")
+        + b"\r\n"
+        + value
+        + b"\r\n--x--\r\n"
+    )
+
+
+def assert_form_refused(response) -> None:
+    """The web interface's 400 page (HTML, like its other errors), naming the rule."""
+    assert response.status_code == 400, response.text
+    assert "a form field is not text in its declared charset" in response.text
+
+
+class TestFormEncoding:
+    """Litestar decodes each text field with its part's charset and lets the error escape: it was a 500."""
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            form_part(b"\xff\xfe"),  # not UTF-8
+            form_part(b"abc", b"text/plain; charset=nope"),  # no such charset
+            form_part(b"abc", b"text/plain; charset=utf-16"),  # an odd byte count
+            form_part(b"abc", b"text/plain; charset=rot13"),  # a codec, not a text encoding
+        ],
+    )
+    @pytest.mark.parametrize("path", ["/ui/login", "/ui/verify"])
+    async def test_a_field_not_text_in_its_charset_is_400(self, client, path, body):
+        response = await client.post(
+            path, content=body, headers={"Content-Type": "multipart/form-data; boundary=x"}
+        )
+        assert_form_refused(response)
+
+    async def test_a_signed_in_form_too(self, client, auth, people):  # noqa: F811
+        await sign_in(client)
+        before = await change_count(client, auth)
+        response = await client.post(
+            "/ui/data/import",
+            content=form_part(b"\xff"),
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
+        assert_form_refused(response)
+        assert await change_count(client, auth) == before

@@ -2,6 +2,7 @@
 left is rolled back."""
 
 import asyncio
+import json
 import socket
 import time
 from datetime import timedelta
@@ -70,6 +71,15 @@ class TestRefusals:
         assert other.headers["content-type"].startswith("application/problem+json")
         assert other.json()["errors"][0]["field"] == "Idempotency-Key"
         assert other.json()["errors"][0]["rule"] == "idempotency_key_reused"
+        assert await Vendor.count() == 1
+
+    async def test_the_same_body_under_another_content_type_is_422_and_says_so(self, client, auth):
+        """The fingerprint covers the Content-Type: the refusal must name it, not only body and query."""
+        await client.post("/vendors", json=VENDOR, headers=keyed(auth, "k-ct"))
+        headers = {**keyed(auth, "k-ct"), "Content-Type": "application/json; charset=utf-8"}
+        other = await client.post("/vendors", content=json.dumps(VENDOR), headers=headers)
+        assert other.status_code == 422 and other.json()["errors"][0]["rule"] == "idempotency_key_reused"
+        assert "Content-Type" in other.json()["detail"], other.text
         assert await Vendor.count() == 1
 
     async def test_the_same_key_on_another_route_is_422(self, client, auth):

@@ -1,13 +1,17 @@
 """The import and export page: downloads through a session, an upload with a dry run and a report."""
 
+import asyncio
 import io
 import re
+import socket
+import time
 
+import httpx
 import openpyxl
 import pytest
 
 from registry.tables import Vendor
-from tests.conftest import make_vendor
+from tests.conftest import Server, make_vendor
 from tests.test_web import csrf_of, people, sign_in  # noqa: F401 (people is a fixture)
 
 pytestmark = pytest.mark.anyio
@@ -87,4 +91,40 @@ async def test_upload_needs_the_token_and_the_role(client, people):  # noqa: F81
     await sign_in(client, name="viewer-person")
     viewer = await upload(client, csrf_of((await client.get("/ui/data")).text), GOOD)
     assert viewer.status_code == 403 and "This page needs the editor role" in viewer.text
+    assert await Vendor.count() == 0
+
+
+async def test_an_upload_whose_browser_leaves_before_the_commit_imports_nothing(
+    settings,
+    people,  # noqa: F811
+    tmp_path,
+):
+    """As the API's import: the page's client gone before the commit leaves nothing imported."""
+    log = tmp_path / "server.log"
+    server = Server(settings, log=log)
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as browser:
+            await sign_in(browser)
+            csrf = csrf_of((await browser.get("/ui/data")).text)
+            cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        rows = "".join(f"Vendor {n:04},contractor,DE\r\n" for n in range(1500))
+        body = (
+            f'--x\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+            '--x\r\nContent-Disposition: form-data; name="file"; filename="v.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\nname,kind,country\r\n{rows}\r\n--x--\r\n"
+        ).encode()
+        head = (
+            f"POST /ui/data/import HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", server.port)) as raw:
+            raw.sendall(head.encode() + body)
+            await asyncio.sleep(0.5)  # the browser closed: the server has the file and is importing it
+        deadline = time.monotonic() + 60
+        while "import rolled back: client disconnected" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
+    finally:
+        server.stop()
     assert await Vendor.count() == 0

@@ -55,18 +55,3 @@ class CheckpointJob:
         if made:
             log.info("checkpoint %s made", made["id"])
         return made
-
-
-class CheckpointTask:
-    """The job as a background task of one server process (started and stopped by its lifespan)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.stop_event = asyncio.Event()
-        self.task = asyncio.create_task(CheckpointJob(settings).run(self.stop_event), name="checkpoints")
-
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        self.stop_event.set()
-        await asyncio.wait({self.task}, timeout=grace_seconds)
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task

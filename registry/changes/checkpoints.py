@@ -35,7 +35,7 @@ _CHECKPOINT_LOCK = 724_050_102
 
 
 class SigningUnavailable(RegistryError):
-    """The signing key or certificate cannot be loaded."""
+    """Checkpoints cannot be made: the signing key, its certificate or the directory is unusable."""
 
 
 def _unavailable(what: str) -> SigningUnavailable:
@@ -51,6 +51,16 @@ def _private_key(key_file: str, passphrase: bytes | None) -> Any:
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise _unavailable("the signing key is neither ECDSA nor RSA")
     return key
+
+
+def parse(text: str) -> dict | None:
+    """A checkpoint's JSON object, or None for anything else (its text is not trusted: a database
+    administrator or anyone with the directory can write it, nested past Python's recursion limit too)."""
+    try:
+        fields = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return fields if isinstance(fields, dict) else None
 
 
 def certificate(cert_file: str) -> x509.Certificate:
@@ -80,12 +90,14 @@ def _sign(key: Any, data: bytes) -> bytes:
 
 def signature_problem(content: str, signature: str, cert: x509.Certificate) -> str | None:
     """Why ``signature`` is not the certificate's signature over ``content`` (None when it is)."""
+    fields = parse(content)
     try:
-        fields = json.loads(content)
         raw = base64.b64decode(signature, validate=True)
     except (ValueError, TypeError):
-        return "cannot be read (not JSON, or the signature is not base64)"
-    if not isinstance(fields, dict) or fields.get("certificate_sha256") != fingerprint(cert):
+        fields = None
+    if fields is None:
+        return "cannot be read (not a JSON object, or the signature is not base64)"
+    if fields.get("certificate_sha256") != fingerprint(cert):
         return "names another certificate than the registry's"
     public = cert.public_key()
     try:
@@ -119,6 +131,8 @@ async def make_checkpoint(settings: Settings, made_by: str, interval: float | No
     With ``interval`` (the background job), nothing is made when a checkpoint is younger than that or
     the head has not moved since the newest one: the lock and the re-check make one per interval."""
     key, cert_sha256 = _signer(settings)
+    directory = Path(settings.checkpoint_dir)
+    _writable(directory)  # before the database row: a checkpoint is never kept once only
     async with db.write_transaction():
         if not db.is_sqlite():
             await Change.raw("SELECT pg_advisory_xact_lock({})", _CHECKPOINT_LOCK)
@@ -128,18 +142,7 @@ async def make_checkpoint(settings: Settings, made_by: str, interval: float | No
             return None
         rows = await Change.count().where(Change.id <= head["id"])
         now = datetime.now(UTC)
-        content = canonical(
-            {
-                "format": FORMAT,
-                "change_id": head["id"],
-                "change_hash": head["hash"],
-                "rows": rows,
-                "created_at": now.isoformat(),
-                "certificate_sha256": cert_sha256,
-                "algorithm": _algorithm(key),
-                "made_by": made_by,
-            }
-        )
+        content = _content(head, rows, now, key, cert_sha256, made_by)
         signature = base64.b64encode(_sign(key, content.encode())).decode()
         inserted = await Checkpoint.insert(
             Checkpoint(change_id=head["id"], created_at=now, content=content, signature=signature)
@@ -150,8 +153,18 @@ async def make_checkpoint(settings: Settings, made_by: str, interval: float | No
     finally:
         # After the commit: a file is never left for a checkpoint the database does not hold. A TSA that
         # fails leaves the checkpoint signed but untimestamped (and the error raised): it still counts.
-        write_file(Path(settings.checkpoint_dir), content, signature, record["timestamp_token"])
+        _write_or_refuse(directory, record)
     return record
+
+
+def _write_or_refuse(directory: Path, record: dict) -> None:
+    try:
+        write_file(directory, record["content"], record["signature"], record["timestamp_token"])
+    except OSError as exc:
+        raise _unavailable(
+            f"checkpoint {record['id']} is in the database, but its file could not be written to "
+            f"{directory} ({exc.strerror or exc})"
+        ) from None
 
 
 async def _timestamp(settings: Settings, checkpoint_id: int, signature: str) -> str | None:
@@ -163,6 +176,34 @@ async def _timestamp(settings: Settings, checkpoint_id: int, signature: str) -> 
     async with db.write_transaction():
         await Checkpoint.update({Checkpoint.timestamp_token: token}).where(Checkpoint.id == checkpoint_id)
     return token
+
+
+def _content(head: dict, rows: int, now: datetime, key: Any, cert_sha256: str, made_by: str) -> str:
+    """What a checkpoint signs, as canonical JSON."""
+    return canonical(
+        {
+            "format": FORMAT,
+            "change_id": head["id"],
+            "change_hash": head["hash"],
+            "rows": rows,
+            "created_at": now.isoformat(),
+            "certificate_sha256": cert_sha256,
+            "algorithm": _algorithm(key),
+            "made_by": made_by,
+        }
+    )
+
+
+def _writable(directory: Path) -> None:
+    """Refuse (503) a checkpoint directory that cannot be made or written to."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise _unavailable(
+            f"the directory {directory} cannot be written to ({exc.strerror or exc})"
+        ) from None
 
 
 async def _due(interval: float, head_id: int) -> bool:
@@ -218,12 +259,10 @@ def read_files(directory: Path) -> list[tuple[str, dict | None]]:
     found = []
     for path in sorted(directory.glob("checkpoint-*.json")):
         try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-            ok = isinstance(body, dict) and all(
-                isinstance(body.get(k), str) for k in ("content", "signature")
-            )
-            ok = ok and isinstance(body.get("timestamp_token"), str | None)
-            found.append((path.name, body if ok else None))
+            body = parse(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            found.append((path.name, None))
+            body = None
+        ok = body is not None and all(isinstance(body.get(k), str) for k in ("content", "signature"))
+        ok = ok and isinstance(body.get("timestamp_token"), str | None)
+        found.append((path.name, body if ok else None))
     return found

@@ -1,6 +1,5 @@
 """HTTP routes for reading and verifying the change log. Nothing here writes."""
 
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ from litestar.params import Parameter
 
 from registry import timestamps
 from registry.auth import API_KEY, needs
+from registry.changes import checkpoints
 from registry.changes.records import verify_records
 from registry.changes.schemas import ChainVerification, ChangeRead, CheckpointRead
 from registry.changes.service import list_changes
@@ -81,11 +81,7 @@ class ChangeController(Controller):
 
 def _checkpoint(row: dict[str, Any]) -> CheckpointRead:
     """A stored checkpoint as read; one whose content no longer parses is shown as stored (verify names it)."""
-    try:
-        fields = json.loads(row["content"])
-        fields = fields if isinstance(fields, dict) else {}
-    except ValueError:
-        fields = {}
+    fields = checkpoints.parse(row["content"]) or {}
     return CheckpointRead(
         id=row["id"],
         change_id=row["change_id"],

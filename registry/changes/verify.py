@@ -1,7 +1,6 @@
 """Verifying the change log: the hash chain from the first row, and every signed checkpoint against it."""
 
 import base64
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +105,7 @@ class CheckpointCheck:
         if (why := checkpoints.signature_problem(content, signature, cert)) is not None:
             self._problem(label, content, why)
             return False
-        fields = json.loads(content)
+        fields = checkpoints.parse(content) or {}
         if not all(isinstance(fields.get(k), int) for k in ("change_id", "rows")):
             self._problem(label, content, "names no change row")
             return False
@@ -118,10 +117,7 @@ class CheckpointCheck:
         return True
 
     def _problem(self, label: str, content: str, problem: str) -> None:
-        try:
-            change_id = json.loads(content).get("change_id")
-        except (ValueError, AttributeError):
-            change_id = None
+        change_id = (checkpoints.parse(content) or {}).get("change_id")
         self.problems.append(
             CheckpointProblem(label, change_id if isinstance(change_id, int) else None, problem)
         )

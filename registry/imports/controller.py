@@ -1,7 +1,6 @@
 """HTTP routes for bulk imports and their templates."""
 
 import asyncio
-import logging
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
@@ -9,17 +8,15 @@ from litestar.params import Parameter
 
 from registry.auth import API_KEY, WriteContext, needs
 from registry.enums import Role
-from registry.errors import RegistryError, problem_responses
-from registry.http import client_watch, read_bounded
+from registry.errors import problem_responses
+from registry.http import read_bounded
 from registry.imports import service, templates
 from registry.imports.report import refused, report_of
 from registry.imports.schemas import ImportReport
+from registry.imports.watch import import_watched
 from registry.imports.workbook import WorkbookLimits
 
 MAX_ERRORS_SHOWN = 1000
-log = logging.getLogger("registry.imports")
-# What the server would answer, were anyone listening (nginx's 499: the client closed the request).
-CLIENT_GONE = RegistryError(status=499, title="Client closed request", detail="Nothing was imported.")
 
 
 class ImportController(Controller):
@@ -54,16 +51,10 @@ class ImportController(Controller):
         settings = request.app.state["settings"]
         content = await read_bounded(request, settings.max_upload_bytes)
         media = request.headers.get("content-type", "")
-        async with client_watch(request) as gone:
-            sheets = await asyncio.to_thread(
-                service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS, WorkbookLimits.of(settings)
-            )
-            try:
-                result = await service.import_sheets(ctx, sheets, dry_run, client_gone=gone.is_set)
-            except service.ClientGone:
-                # Nobody is left to tell: a client that gave up must not find the rows imported later.
-                log.warning("import rolled back: client disconnected")
-                raise CLIENT_GONE from None
+        sheets = await asyncio.to_thread(
+            service.sheets_of, content, media, kind, service.MAX_HTTP_ROWS, WorkbookLimits.of(settings)
+        )
+        result = await import_watched(request, ctx, sheets, dry_run)
         if not result.ok:
             raise refused(result)
         return report_of(result)

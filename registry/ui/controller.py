@@ -27,6 +27,7 @@ from registry.deletions.service import DeletionFilter, list_deletions, open_expi
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import DeletionStatus, JournalKind, Role, TaxonomyKind, VendorKind, VendorStatus
 from registry.errors import RegistryError, invalid
+from registry.http import read_form
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
 from registry.lookup import service as lookup
@@ -66,7 +67,7 @@ LOGIN_COOKIE = "registry_sign_in"
 
 
 async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
+    form = await read_form(request)
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -322,7 +323,7 @@ class WebController(Controller):
             return render_page(
                 request, "verify.html.j2", 413, verdict=None, error=f"The file is over {limit} MiB."
             )
-        form = await request.form()
+        form = await read_form(request)
         upload = form.get("document")
         document = await upload.read() if upload is not None and hasattr(upload, "read") else b""
         if len(document) > settings.max_upload_bytes:

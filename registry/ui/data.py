@@ -13,9 +13,11 @@ from registry.errors import RegistryError, missing
 from registry.exports import register
 from registry.exports import service as exports
 from registry.exports.pdf import render_recipients
+from registry.http import read_form
 from registry.imports import service as imports
 from registry.imports import templates
 from registry.imports.columns import SHEETS
+from registry.imports.watch import import_watched
 from registry.imports.workbook import WorkbookLimits
 from registry.ui.pages import (
     PAGE_ERRORS,
@@ -105,7 +107,7 @@ class DataController(Controller):
             refuse_large_body(request, limit + 64 * 1024)
         except RegistryError:
             return again(413, f"The file is over {limit // (1024 * 1024)} MiB.")
-        form = await request.form()
+        form = await read_form(request)
         check_csrf({k: v for k, v in form.items() if isinstance(v, str)}, csrf)
         upload = form.get("file")
         if upload is None or not hasattr(upload, "read"):
@@ -124,7 +126,7 @@ class DataController(Controller):
             )
         except RegistryError as error:
             return again(error.status if error.status < 500 else 400, error.detail)
-        result = await imports.import_sheets(write_context(request, actor), sheets, dry_run)
+        result = await import_watched(request, write_context(request, actor), sheets, dry_run)
         return again(200 if result.ok else 422, None, result)
 
 

@@ -30,7 +30,7 @@ from registry.enums import (
 )
 from registry.errors import RegistryError
 from registry.files import check_upload
-from registry.http import FILENAME
+from registry.http import FILENAME, read_form
 from registry.ui.forms import (
     form_values,
     registry_errors,
@@ -285,7 +285,7 @@ STALE = "Someone saved a change since you opened this form: reload it, then make
 async def _posted(request: Request):
     """(person, their CSRF token, the form) of an editor's form submission whose token matches."""
     actor, csrf = await signed_in(request, Role.editor)
-    form = await request.form()
+    form = await read_form(request)
     check_csrf({"csrf": form.get("csrf")}, csrf)
     return actor, csrf, form
 

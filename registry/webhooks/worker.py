@@ -235,19 +235,3 @@ def _tls_context() -> ssl.SSLContext:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-class WorkerTask:
-    """The worker as a background task of one server process (started and stopped by its lifespan)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.stop_event = asyncio.Event()
-        self.task = asyncio.create_task(DeliveryWorker(settings).run(self.stop_event), name="webhook-worker")
-
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Let the batch in flight finish (else its leases run out and it is sent again), then stop."""
-        self.stop_event.set()
-        await asyncio.wait({self.task}, timeout=grace_seconds)
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
