@@ -84,7 +84,10 @@ class Cluster:
 
     def processes(self) -> list[int]:
         """The postmaster and every process it started (backends, checkpointer, ...)."""
-        postmaster = int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        pid_file = self.root / "data" / "postmaster.pid"
+        if not pid_file.exists():
+            return []  # not running
+        postmaster = int(pid_file.read_text().split()[0])
         children = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -104,11 +107,11 @@ class Cluster:
                 pass
 
     def stop(self) -> None:
+        self.signal_all(signal.SIGCONT)  # a frozen server cannot stop
         try:
-            self.signal_all(signal.SIGCONT)  # a frozen server cannot stop
-        except (OSError, ValueError):
-            pass  # not running
-        try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop")
+            if (self.root / "data" / "postmaster.pid").exists():  # not halted
+                self._run(
+                    str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

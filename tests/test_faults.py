@@ -6,13 +6,17 @@ would break every other test.
 """
 
 import asyncio
+import errno
 import os
+import shutil
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import anyio
+import asyncpg
 import httpx
 import pytest
 
@@ -144,3 +148,91 @@ async def test_registry_starts_against_a_stopped_postgres_with_a_clear_message(c
     last_line = result.stderr.strip().splitlines()[-1]  # Piccolo warns first, in a line of its own
     assert last_line.startswith("registry: cannot use the database: The database cannot be reached.")
     assert "Traceback" not in result.stderr
+
+
+@contextmanager
+def small_disk(mount: Path) -> Iterator[Path]:
+    """A 16 MiB file system of its own (tmpfs) at ``mount``, to fill up for real."""
+    _require(os.geteuid() == 0 and shutil.which("mount") is not None, "mounting a tmpfs (as root)")
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
+    )
+    _require(result.returncode == 0, f"mount -t tmpfs ({result.stderr.decode().strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk refuses more; removing it frees the disk again."""
+    filler = disk / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+async def test_full_disk_under_sqlite_is_507_and_nothing_half_written(
+    engine_name, tmp_path, templates, signing_files
+):
+    _needs(engine_name, "sqlite")
+    with small_disk(tmp_path / "disk") as disk:
+        shutil.copy(templates["sqlite"], disk / "registry.sqlite3")
+        url = f"sqlite:///{disk / 'registry.sqlite3'}"
+        await _disk_full_story(fault_settings(url, signing_files), disk)
+        assert (await asyncio.to_thread(run_cli, url, "changes", "verify")).stdout.startswith("ok:")
+
+
+async def test_full_disk_under_postgres_is_507_and_nothing_half_written(cluster, signing_files):
+    # Inside the cluster's directory: the server's user must reach it.
+    with small_disk(cluster.root / "disk") as disk:
+        os.chown(disk, *_postgres_ids())
+        connection = await asyncpg.connect(cluster.url)
+        try:  # the registry's database in a tablespace on the small disk; the WAL stays on the big one
+            await connection.execute(f"CREATE TABLESPACE small LOCATION '{disk}'")
+            await connection.execute("CREATE DATABASE registry TABLESPACE small")
+        finally:
+            await connection.close()
+        url = cluster.url.removesuffix("/postgres") + "/registry"
+        await asyncio.to_thread(_migrate, url)
+        await _disk_full_story(fault_settings(url, signing_files), disk)
+        assert (await asyncio.to_thread(run_cli, url, "changes", "verify")).stdout.startswith("ok:")
+        await asyncio.to_thread(cluster.halt)  # before the disk goes
+
+
+def _postgres_ids() -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
+
+
+async def _disk_full_story(settings: Settings, disk: Path) -> None:
+    async with running(settings) as client:
+        assert (await client.post("/vendors", json=VENDOR)).status_code == 201
+        saved = ["Acme Hosting"]
+        filler = fill(disk)
+        try:
+            # PostgreSQL fills a table's last page before it needs a new one: write until a write is
+            # refused, then every write must be refused whole.
+            for n in range(150):
+                response = await client.post("/vendors", json={**VENDOR, "name": f"V{n}"})
+                if response.status_code != 201:
+                    break
+                saved.append(f"V{n}")
+            for _ in range(3):
+                body = assert_unavailable(response, 507)
+                assert body["detail"] == "The database's disk is full; nothing was saved."
+                response = await client.post("/vendors", json={**VENDOR, "name": "Lost"})
+            listed = (await client.get("/vendors", params={"limit": 200})).json()
+        finally:
+            filler.unlink()
+        assert sorted(v["name"] for v in listed["items"]) == sorted(saved)  # no record of a refused write
+        assert (await client.post("/vendors", json={**VENDOR, "name": "After"})).status_code == 201
+        assert (await client.get("/vendors")).json()["total"] == len(saved) + 1
