@@ -6,11 +6,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import jinja2
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -34,8 +34,9 @@ from registry.contracts.controller import ContractController
 from registry.deletions.controller import DeletionController
 from registry.disclosures.controller import DisclosureController
 from registry.edge import RegistryRequest
-from registry.errors import EXCEPTION_HANDLERS
+from registry.errors import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, fault_error, log_fault
 from registry.exports.controller import ExportController
+from registry.faults import classify
 from registry.head import HeadReader
 from registry.idempotency import idempotency_middleware
 from registry.imports.controller import ImportController
@@ -68,10 +69,29 @@ class Health(Schema):
     database: str
 
 
-@get("/health", operation_id="health", tags=["service"], security=[])
-async def health() -> Health:
-    """Readiness: the service answers and a query reaches its database."""
-    await Vendor.raw("SELECT 1")
+@get(
+    "/health",
+    operation_id="health",
+    tags=["service"],
+    security=[],
+    responses={
+        503: ResponseSpec(
+            data_container=Problem,
+            description='The database is down ("database": "down"); retry after Retry-After',
+            media_type=PROBLEM_JSON,
+        )
+    },
+)
+async def health(request: Request) -> Health:
+    """Readiness: the service answers and a query reaches its database (503 naming it if not)."""
+    try:
+        await Vendor.raw("SELECT 1")
+    except Exception as exc:
+        fault = classify(exc)
+        if fault is None:
+            raise
+        log_fault(request, fault)
+        raise fault_error(fault, database="down") from None
     return Health(status="ok", version=__version__, database=db.current_engine().engine_type)
 
 

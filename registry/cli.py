@@ -13,6 +13,7 @@ from registry import db
 from registry.auth import WriteContext
 from registry.enums import Role
 from registry.errors import RegistryError
+from registry.faults import classify
 from registry.settings import Settings
 
 
@@ -24,6 +25,13 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
         return asyncio.run(work())
     except RegistryError as exc:
         raise click.ClickException(exc.detail) from None
+    except Exception as exc:
+        fault = classify(exc)
+        if fault is None:
+            raise
+        # One line instead of a traceback: the operator has a database to start, not a bug to report.
+        click.echo(f"registry: cannot use the database: {fault.detail} ({fault.cause})", err=True)
+        sys.exit(1)
 
 
 def load_settings() -> Settings:

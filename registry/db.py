@@ -7,7 +7,6 @@ from urllib.parse import unquote, urlsplit
 from piccolo.apps.migrations.commands.check import CheckMigrationManager
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from registry.settings import Settings
@@ -21,9 +20,9 @@ def build_engine(settings: Settings) -> Engine:
         path = unquote(urlsplit(settings.database_url).path)
         path = path[1:] if path.startswith("//") else path.removeprefix("/")
         return SQLiteEngine(path=path or "registry.sqlite3", timeout=settings.sqlite_busy_timeout_seconds)
-    dsn = settings.database_url.replace("postgres://", "postgresql://", 1)
-    # No extensions: the registry needs none, and creating one needs a superuser.
-    return PostgresEngine(config={"dsn": dsn}, extensions=())
+    from registry.pgengine import build_postgres_engine
+
+    return build_postgres_engine(settings)
 
 
 def use_engine(engine: Engine) -> None:

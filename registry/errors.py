@@ -11,6 +11,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel, Field
 
+from registry.faults import Fault, classify
+
 log = logging.getLogger("registry.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -195,6 +197,10 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
+    fault = classify(exc)
+    if fault:
+        log_fault(request, fault)
+        return handle_registry_error(request, fault_error(fault))
     # The traceback goes to the server log only; the client gets the request id to quote.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(
@@ -203,6 +209,22 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
         "Internal server error",
         "The server failed to handle this request; nothing was saved. Quote the request id.",
     )
+
+
+def fault_error(fault: Fault, **extra: Any) -> RegistryError:
+    """503 or 507 for a database or disk that is down or full: worth retrying after Retry-After."""
+    return RegistryError(
+        detail=fault.detail,
+        status=fault.status,
+        title=fault.title,
+        extra=extra,
+        headers={"Retry-After": str(fault.retry_after)},
+    )
+
+
+def log_fault(request: Request, fault: Fault) -> None:
+    # The cause is a code (SQLSTATE, SQLite's error name, errno), never the message, which could quote data.
+    log.warning("%s %s: %s (%s)", request.method, request.url.path, fault.detail, fault.cause)
 
 
 def _title(status: int) -> str:
@@ -250,7 +272,8 @@ _DESCRIPTIONS = {
     415: "Unsupported file type",
     422: "Well-formed, but breaks a rule of the domain",
     429: "Too many requests: wait as Retry-After says",
-    503: "The service is not configured for this yet",
+    503: "The service is not configured for this yet, or its database is unavailable: retry after Retry-After",
+    507: "The database's disk is full",
 }
 
 

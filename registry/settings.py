@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, le=1024 * 1_048_576)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     postgres_pool_max_size: int = Field(default=10, ge=1, le=200)
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="PostgreSQL: how long opening one connection may take."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL: how long one statement may run (the server's statement_timeout; the client "
+        "gives up a second later, which also catches a server that does not answer at all).",
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="PostgreSQL: how long a request waits for a pooled connection (connecting included).",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$",

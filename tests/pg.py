@@ -3,6 +3,7 @@
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -56,6 +57,11 @@ class Cluster:
             "UTF8",
             "--locale=C",
         )
+        self.resume()
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def resume(self) -> None:
+        """Start the server on the existing data directory (after ``start`` or ``halt``)."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -63,7 +69,7 @@ class Cluster:
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",
-            str(data),
+            str(self.root / "data"),
             "-o",
             options,
             "-l",
@@ -71,10 +77,41 @@ class Cluster:
             "-w",
             "start",
         )
-        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def halt(self) -> None:
+        """Stop the server (its clients are disconnected), keeping its data for ``resume``."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, ...)."""
+        pid_file = self.root / "data" / "postmaster.pid"
+        if not pid_file.exists():
+            return []  # not running
+        postmaster = int(pid_file.read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process has gone
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def signal_all(self, signum: int) -> None:
+        """SIGSTOP freezes the cluster: connections stay open but nothing answers; SIGCONT thaws it."""
+        for pid in self.processes():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def stop(self) -> None:
+        self.signal_all(signal.SIGCONT)  # a frozen server cannot stop
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop")
+            if (self.root / "data" / "postmaster.pid").exists():  # not halted
+                self._run(
+                    str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
