@@ -20,7 +20,7 @@ from litestar import Request
 from litestar.exceptions import SerializationException
 from litestar.types import Empty, Scope
 
-from registry.errors import RegistryError, bad_request
+from registry.errors import RegistryError, bad_request, unsupported
 
 _decoder = msgspec.json.Decoder()
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # possessive: linear, whatever the string
@@ -59,11 +59,7 @@ def require_json(content_type: str) -> None:
     media = content_type.partition(";")[0].strip().lower()
     if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
         return
-    raise RegistryError(
-        status=415,
-        title="Unsupported media type",
-        detail=f"Content-Type {media or '(none)'!r}: send the body as application/json",
-    )
+    raise unsupported(f"Content-Type {media or '(none)'!r}: send the body as application/json")
 
 
 def decode_json_body(body: bytes, max_depth: int) -> Any:

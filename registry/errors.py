@@ -69,8 +69,9 @@ def not_found(kind: str, key: object) -> RegistryError:
     return RegistryError(detail=f"{kind} {key} does not exist", status=404, title="Not found")
 
 
-def conflict(detail: str, **extra: Any) -> RegistryError:
-    return RegistryError(detail=detail, status=409, title="Conflict", extra=extra)
+def conflict(detail: str, errors: list[FieldError] | None = None, **extra: Any) -> RegistryError:
+    """409: the request conflicts with the registry's records (``errors``: each reason, named)."""
+    return RegistryError(detail=detail, status=409, title="Conflict", errors=errors or [], extra=extra)
 
 
 def precondition_failed(detail: str) -> RegistryError:
@@ -104,6 +105,11 @@ def too_many(detail: str, retry_after: int) -> RegistryError:
     return RegistryError(
         detail=detail, status=429, title="Too many requests", headers={"Retry-After": str(retry_after)}
     )
+
+
+def client_closed(detail: str) -> RegistryError:
+    """499 (nginx's code): the client left before the answer; logged, never seen by anyone."""
+    return RegistryError(detail=detail, status=499, title="Client closed request")
 
 
 def unavailable(detail: str) -> RegistryError:

@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import clock
 from registry.auth import Actor
-from registry.errors import FieldError, RegistryError
+from registry.errors import bad_request, invalid, too_large
 from registry.tables import Change, IdempotencyClaim
 
 log = logging.getLogger("registry.idempotency")
@@ -109,12 +109,7 @@ def parse_key(raw: bytes) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
     if not _KEY.match(text):
-        raise RegistryError(
-            status=400,
-            title="Invalid request",
-            detail="Idempotency-Key: must be 1 to 255 printable ASCII characters",
-            errors=[FieldError("Idempotency-Key", "format", "must be 1 to 255 printable ASCII characters")],
-        )
+        raise bad_request("Idempotency-Key", "format", "must be 1 to 255 printable ASCII characters")
     return text
 
 
@@ -153,9 +148,7 @@ async def _read_body(receive: Receive, limit: int) -> list[Message] | None:
         messages.append(message)
         size += len(message.get("body", b""))
         if size > limit:
-            raise RegistryError(
-                status=413, title="Content too large", detail=f"The body is larger than {limit} bytes."
-            )
+            raise too_large(f"The body is larger than {limit} bytes.")
         if not message.get("more_body", False):
             return messages
 
@@ -261,12 +254,7 @@ async def _answer_from_earlier(attempt: Attempt, scope: Scope, send: Send) -> bo
             f"was first used for another request ({earlier['method']} {earlier['path']} with another "
             "body, query or Content-Type); use a new key for a new request"
         )
-        raise RegistryError(
-            status=422,
-            title="Invalid input",
-            detail=f"Idempotency-Key: {message}",
-            errors=[FieldError("Idempotency-Key", "idempotency_key_reused", message)],
-        )
+        raise invalid("Idempotency-Key", "idempotency_key_reused", message)
     if earlier["status"] is None:
         raise await _applied_without_answer(earlier)
     headers = [

@@ -14,7 +14,7 @@ from registry.deletions.rules import attestation_blockers
 from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
 from registry.enums import AttestationStatus, ChangeAction, TaxonomyKind
-from registry.errors import RegistryError, conflict, not_found
+from registry.errors import conflict, not_found
 from registry.files import store_file
 from registry.settings import Settings
 from registry.tables import Attestation, Contract, TaxonomyEntry, Vendor
@@ -143,13 +143,8 @@ def _refuse_untrue(deletion: DeletionRead, settings: Settings) -> None:
     """409 listing every reason the deletion may not be attested (one errors[] entry each)."""
     blockers = attestation_blockers(deletion, settings.attestation_requires_evidence)
     if blockers:
-        raise RegistryError(
-            detail=f"Deletion {deletion.id} may not be attested: "
-            + "; ".join(f"{e.field}: {e.message}" for e in blockers),
-            status=409,
-            title="Conflict",
-            errors=blockers,
-        )
+        reasons = "; ".join(f"{e.field}: {e.message}" for e in blockers)
+        raise conflict(f"Deletion {deletion.id} may not be attested: {reasons}", errors=blockers)
 
 
 async def issue(

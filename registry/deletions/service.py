@@ -16,7 +16,7 @@ from registry.changes.service import record_change
 from registry.deletions.rules import confirmation_errors, covers, deadline_verdict
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeletionRead, EvidenceRead
 from registry.enums import ChangeAction, ConfirmationKind, DeletionStatus
-from registry.errors import RegistryError, conflict, not_found
+from registry.errors import conflict, not_found, unprocessable
 from registry.files import check_upload, store_file
 from registry.tables import (
     Attestation,
@@ -226,12 +226,7 @@ async def add_confirmation(ctx: WriteContext, obligation_id: int, data: Confirma
         categories = sorted(set(data.categories or before.categories))
         errors = confirmation_errors(data, before, clock.today())
         if errors:
-            raise RegistryError(
-                detail="; ".join(f"{e.field}: {e.message}" for e in errors),
-                status=422,
-                title="Invalid input",
-                errors=errors,
-            )
+            raise unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
         # kind and outcome are columns (a rule or a query reads them); the rest is the report as given.
         details = data.model_dump(
             mode="json", exclude={"categories", "completed_on", "kind", "verification_outcome"}

@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Request
 
 from registry.auth import WriteContext
-from registry.errors import RegistryError
+from registry.errors import client_closed
 from registry.http import client_watch
 from registry.imports import service
 
 log = logging.getLogger("registry.imports")
 # What the server would answer, were anyone listening (nginx's 499: the client closed the request).
-CLIENT_GONE = RegistryError(status=499, title="Client closed request", detail="Nothing was imported.")
+CLIENT_GONE = client_closed("Nothing was imported.")
 
 
 async def import_watched(

@@ -9,7 +9,7 @@ import zipfile
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from registry.errors import FieldError, RegistryError
+from registry.errors import RegistryError, invalid
 from registry.settings import Settings
 
 CHUNK = 1024 * 1024
@@ -37,12 +37,7 @@ class WorkbookLimits:
 
 
 def refuse(rule: str, message: str) -> RegistryError:
-    return RegistryError(
-        status=422,
-        title="Invalid file",
-        detail=f"file: {message}",
-        errors=[FieldError("file", rule, message)],
-    )
+    return invalid("file", rule, message)
 
 
 class _Scan:
