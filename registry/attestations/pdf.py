@@ -59,8 +59,19 @@ def render(facts: dict) -> bytes:
         modified=datetime.fromisoformat(facts["issued_at"]),
     )
     return HTML(string=html, url_fetcher=fetcher).write_pdf(
-        pdf_variant="pdf/a-3b", attachments=[attachment], font_config=fonts()
+        pdf_variant="pdf/a-3b",
+        pdf_version="1.7",  # PDF/A-3 is built on ISO 32000-1
+        attachments=[attachment],
+        font_config=fonts(),
+        finisher=_attach_once,
     )
+
+
+def _attach_once(_document, pdf) -> None:
+    """WeasyPrint lists each attachment in the catalog's /AF twice (from /EmbeddedFiles and from its
+    file specification); PDF/A-3 wants each associated file once."""
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = type(pdf.catalog["AF"])(dict.fromkeys(pdf.catalog["AF"]))
 
 
 class SigningKeyError(Exception):
@@ -80,12 +91,33 @@ def _signer(key_file: str, cert_file: str, passphrase: bytes | None):
     return signer
 
 
+@cache
+def _pdfa_classes():
+    """pyHanko's writer and signer, kept from breaking PDF/A-3: the writer leaves /Info alone (pyHanko
+    would append itself to /Producer and set /ModDate to now, out of step with the XMP), and the signer
+    does not raise /Version to 2.0 for ISO 32002 (ECDSA), which PDF/A-3, built on PDF 1.7, forbids."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_signer import _ensure_esic_ext
+
+    class Writer(IncrementalPdfFileWriter):
+        def _update_meta(self):
+            pass  # the signature carries the signing time; the document's own metadata stays as rendered
+
+    class Signer(signers.PdfSigner):
+        def register_extensions(self, pdf_out, *, md_algorithm):
+            _ensure_esic_ext(pdf_out)  # PAdES on PDF 1.7 (ETSI's extension), nothing that needs 2.0
+
+    return Writer, Signer
+
+
 def sign(
     pdf: bytes, serial: str, organisation: str, key_file: str, cert_file: str, passphrase: bytes | None
 ) -> bytes:
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
+
+    Writer, Signer = _pdfa_classes()  # noqa: N806 - classes
 
     metadata = signers.PdfSignatureMetadata(
         field_name="Attestation",
@@ -94,8 +126,8 @@ def sign(
         reason=f"Deletion attestation {serial}",
         name=organisation,
     )
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    signed = signers.PdfSigner(metadata, signer=_signer(key_file, cert_file, passphrase)).sign_pdf(writer)
+    writer = Writer(BytesIO(pdf))
+    signed = Signer(metadata, signer=_signer(key_file, cert_file, passphrase)).sign_pdf(writer)
     return signed.getvalue()
 
 
