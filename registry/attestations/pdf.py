@@ -16,7 +16,8 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 # In PDF literal strings a hyphen may be written as the octal escape \055.
-SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})")
+# A re-issue adds "-<n>" (PRA-2026-000012-2); a digit right after would make it another serial.
+SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})(?:(?:-|\\055)([1-9]\d{0,5}))?(?!\d)")
 
 
 class DataOnlyFetcher(URLFetcher):
@@ -160,7 +161,8 @@ def serials_in(pdf: bytes, limit: int) -> list[str]:
     signature reason), in the order they appear: a file stuffed with serials costs no more than ``limit``."""
     found: dict[str, None] = {}
     for match in SERIAL.finditer(pdf):
-        found.setdefault(f"PRA-{match[1].decode()}-{match[2].decode()}", None)
+        serial = f"PRA-{match[1].decode()}-{match[2].decode()}"
+        found.setdefault(f"{serial}-{match[3].decode()}" if match[3] else serial, None)
         if len(found) >= limit:
             break
     return list(found)
