@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from registry import clock, db
+from registry import clock, db, words
 from registry.attestations import chain
 from registry.attestations.schemas import AttestationRead, Verification
 from registry.auth import WriteContext
@@ -156,6 +156,7 @@ async def issue(
             issued_at = clock.now().replace(microsecond=0)
             facts = await build_facts(deletion, settings, issued_at)
             await chain.link(facts, obligation_id, lambda serial: verification_url(settings, serial))
+            facts["words"] = await words.for_attestation(facts)  # the worker has no database
         pdf = await render(facts)  # outside any transaction: rendering takes a while
         try:
             async with db.write_transaction():

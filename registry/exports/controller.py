@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
-from registry import clock
+from registry import clock, words
 from registry.attestations.schemas import AttestationRead
 from registry.auth import API_KEY, needs
 from registry.contracts.schemas import ContractRead
@@ -96,7 +96,9 @@ class ExportController(Controller):
                 f"{len(rows)} disclosures are too many for a PDF (at most {MAX_PDF_ROWS}): "
                 "use recipients.csv or register.xlsx",
             )
-        context = service.report_context(settings.organisation_name, clock.now(), day, rows)
+        context = service.report_context(
+            settings.organisation_name, clock.now(), day, rows, await words.load()
+        )
         pdf = await request.app.state["pdf_pool"].run(render_recipients, context)
         return Response(
             pdf,

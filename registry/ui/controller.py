@@ -18,7 +18,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from registry import clock, db
+from registry import clock, db, words
 from registry.attestations import pdf
 from registry.attestations import service as attestations
 from registry.auth import Actor, WriteContext
@@ -281,6 +281,7 @@ class WebController(Controller):
             actor=actor,
             csrf=csrf,
             vendors=found,
+            words=words.Words({}),  # vendor kinds only: fixed names, no taxonomy needed
             total=total,
             page=page,
             q=q or "",
@@ -467,6 +468,7 @@ async def vendor_page(
         deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
         issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
         notes, notes_total = await list_entries(JournalFilter(vendor_id=vendor_id, limit=200))
+        names = await words.load()
         # The vendor's history with that of its contracts, disclosures, deletions and attestations.
         objects = {
             "vendor": [str(vendor_id)],
@@ -506,6 +508,7 @@ async def vendor_page(
         disclosures=disclosures,
         deletions=deletions,
         attestations=issued,
+        words=names,
         timeline=timeline,
         conformance=conformance,
         clauses={c.id: c for c in CLAUSES},

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
-from registry import clock
+from registry import clock, words
 from registry.enums import Role
 from registry.errors import RegistryError
 from registry.exports import register
@@ -84,7 +84,9 @@ class DataController(Controller):
                     title="Too many rows for a PDF",
                     detail=f"{len(rows)} disclosures are too many for a PDF: download the CSV or XLSX.",
                 )
-            context = exports.report_context(settings.organisation_name, clock.now(), clock.today(), rows)
+            context = exports.report_context(
+                settings.organisation_name, clock.now(), clock.today(), rows, await words.load()
+            )
             body = await request.app.state["pdf_pool"].run(render_recipients, context)
         elif name == "import-template.xlsx":
             body = templates.xlsx_template()
