@@ -170,3 +170,48 @@ async def test_pages_show_the_chain(client, auth, people, reissued):  # noqa: F8
     verdict = await client.post("/ui/verify", files={"document": ("old.pdf", old_pdf, "application/pdf")})
     assert verdict.status_code == 200 and "Revoked" in verdict.text
     assert f"Superseded by attestation {second['serial']}" in verdict.text
+
+
+async def test_issuers_in_different_workers_give_one_successor(client, auth, monkeypatch):
+    """Without the per-worker lock (as across worker processes) every issuer renders, and the
+    database's partial unique index leaves one standing attestation; the others get it back."""
+    from registry.attestations import service
+
+    class NoSharedLock(dict):
+        def setdefault(self, key, default=None):
+            return anyio.Lock()
+
+    deletion = await confirmed_deletion(client, auth)
+    first = (await issue(client, auth, deletion["id"])).json()
+    await revoke(client, auth, first["serial"])
+    monkeypatch.setattr(service, "_locks", NoSharedLock())
+    from registry import db
+
+    if not db.is_sqlite():  # SQLite's IMMEDIATE transactions queue the writers; PostgreSQL's race
+        arrived, everyone = [], anyio.Event()
+        store_file = service.store_file
+
+        async def together(*args, **kwargs):
+            # Each issuer has found no standing attestation; all insert at once.
+            arrived.append(1)
+            if len(arrived) == 4:
+                everyone.set()
+            with anyio.move_on_after(20):
+                await everyone.wait()
+            return await store_file(*args, **kwargs)
+
+        monkeypatch.setattr(service, "store_file", together)
+    answers: list = []
+
+    async def one() -> None:
+        answers.append(await issue(client, auth, deletion["id"]))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(one)
+    assert sorted(r.status_code for r in answers) == [200] * 3 + [201], [r.text for r in answers]
+    assert {r.json()["serial"] for r in answers} == {f"{first['serial']}-2"}
+    assert (await client.get("/attestations", headers=auth())).json()["total"] == 2
+    from registry.tables import StoredFile
+
+    assert await StoredFile.count() == 2  # a refused issuer leaves no file behind
