@@ -62,6 +62,9 @@ async def test_the_pages_name_them(client, auth, people):  # noqa: F811
     assert 'User Contact Email <small class="key">(user.contact.email)</small>' in page
     listing = (await client.get("/ui/vendors")).text
     assert 'Service provider <small class="key">(service_provider)</small>' in listing
+    await sign_in(client, name="lookup-person")
+    found = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-06-01"})
+    assert 'User Contact Email <small class="key">(user.contact.email)</small>' in found.text
 
 
 def test_an_unnamed_key_is_said_plainly():

@@ -416,6 +416,7 @@ class WebController(Controller):
             as_of=as_of or day.isoformat(),
             result=result,
             error=error,
+            words=await words.load() if result else None,
         )
 
     # --- public ------------------------------------------------------------------------------------
