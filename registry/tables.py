@@ -249,11 +249,12 @@ class Attestation(Table, tablename="attestation"):
     """A signed PDF certifying a confirmed deletion; the record and the PDF are never changed."""
 
     serial = Varchar(length=40, unique=True)
+    # At most one unrevoked attestation per obligation: the partial unique index attestation_one_standing
+    # (migration 0014); a revoked one stays, and its successor names it in ``supersedes``.
     obligation = ForeignKey(
         references=DeletionObligation,
         null=False,
         default=None,
-        unique=True,
         on_delete=OnDelete.restrict,
         on_update=OnUpdate.restrict,
     )
@@ -266,6 +267,7 @@ class Attestation(Table, tablename="attestation"):
     revoked_at = Timestamptz(null=True, default=None)
     revoked_by = _text(120)
     revocation_reason = _text()
+    supersedes = _text(40)  # the serial of the revoked attestation this one replaces
 
 
 class JournalEntry(Table, tablename="journal_entry"):

@@ -77,14 +77,34 @@ def _roots(cert_file: str, ca_file: str | None) -> dict:
     return {"extra_trust_roots": own}
 
 
+@cache
+def _pdfa_classes():
+    """pyHanko's writer and signer, kept from breaking PDF/A-3: the writer leaves /Info alone (pyHanko
+    would append itself to /Producer and set /ModDate to now, out of step with the XMP), and the signer
+    does not raise /Version to 2.0 for ISO 32002 (ECDSA), which PDF/A-3, built on PDF 1.7, forbids."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_signer import _ensure_esic_ext
+
+    class Writer(IncrementalPdfFileWriter):
+        def _update_meta(self):
+            pass  # the signature carries the signing time; the document's own metadata stays as rendered
+
+    class Signer(signers.PdfSigner):
+        def register_extensions(self, pdf_out, *, md_algorithm):
+            _ensure_esic_ext(pdf_out)  # PAdES on PDF 1.7 (ETSI's extension), nothing that needs 2.0
+
+    return Writer, Signer
+
+
 def sign(pdf: bytes, metadata: dict, key: tuple[str, str, bytes | None], tsa: Timestamping | None) -> bytes:
     """Sign ``pdf`` (B-B; with ``tsa``, B-LT); ``metadata`` is field_name, reason and name."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
     from pyhanko.sign.signers import pdf_signer
     from pyhanko_certvalidator import ValidationContext
 
+    Writer, Signer = _pdfa_classes()  # noqa: N806 - classes
     options = dict(metadata, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256")
     timestamper = None
     if tsa is not None:
@@ -96,11 +116,9 @@ def sign(pdf: bytes, metadata: dict, key: tuple[str, str, bytes | None], tsa: Ti
         )
         options.update(embed_validation_info=True, validation_context=context, dss_settings=dss)
         timestamper = _timestamper(tsa.url, tsa.timeout)
-    pdf_signer = signers.PdfSigner(
-        signers.PdfSignatureMetadata(**options), signer=signer(*key), timestamper=timestamper
-    )
+    pdf_signer = Signer(signers.PdfSignatureMetadata(**options), signer=signer(*key), timestamper=timestamper)
     try:
-        return pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf))).getvalue()
+        return pdf_signer.sign_pdf(Writer(BytesIO(pdf))).getvalue()
     except SigningKeyError:
         raise
     except Exception as exc:  # noqa: BLE001 - with a TSA: its answer, its chain; without: re-raised

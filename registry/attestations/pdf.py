@@ -18,7 +18,8 @@ from weasyprint.urls import URLFetcher
 from registry.attestations import pades
 
 # In PDF literal strings a hyphen may be written as the octal escape \055.
-SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})")
+# A re-issue adds "-<n>" (PRA-2026-000012-2); a digit right after would make it another serial.
+SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})(?:(?:-|\\055)([1-9]\d{0,5}))?(?!\d)")
 
 
 class DataOnlyFetcher(URLFetcher):
@@ -61,8 +62,19 @@ def render(facts: dict) -> bytes:
         modified=datetime.fromisoformat(facts["issued_at"]),
     )
     return HTML(string=html, url_fetcher=fetcher).write_pdf(
-        pdf_variant="pdf/a-3b", attachments=[attachment], font_config=fonts()
+        pdf_variant="pdf/a-3b",
+        pdf_version="1.7",  # PDF/A-3 is built on ISO 32000-1
+        attachments=[attachment],
+        font_config=fonts(),
+        finisher=_attach_once,
     )
+
+
+def _attach_once(_document, pdf) -> None:
+    """WeasyPrint lists each attachment in the catalog's /AF twice (from /EmbeddedFiles and from its
+    file specification); PDF/A-3 wants each associated file once."""
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = type(pdf.catalog["AF"])(dict.fromkeys(pdf.catalog["AF"]))
 
 
 SigningKeyError = pades.SigningKeyError
@@ -94,7 +106,8 @@ def serials_in(pdf: bytes, limit: int) -> list[str]:
     signature reason), in the order they appear: a file stuffed with serials costs no more than ``limit``."""
     found: dict[str, None] = {}
     for match in SERIAL.finditer(pdf):
-        found.setdefault(f"PRA-{match[1].decode()}-{match[2].decode()}", None)
+        serial = f"PRA-{match[1].decode()}-{match[2].decode()}"
+        found.setdefault(f"{serial}-{match[3].decode()}" if match[3] else serial, None)
         if len(found) >= limit:
             break
     return list(found)

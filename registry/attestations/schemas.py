@@ -24,6 +24,8 @@ class AttestationRead(Schema):
     revoked_by: str | None
     revocation_reason: str | None
     verification_url: str
+    supersedes: str | None = Field(description="The revoked attestation this one was issued in place of.")
+    superseded_by: str | None = Field(description="The attestation issued in place of this revoked one.")
 
 
 class Revocation(Schema):
@@ -41,6 +43,8 @@ class Verification(Schema):
     issued_at: datetime | None = None
     revoked_at: datetime | None = None
     detail: str
+    supersedes: str | None = None
+    superseded_by: str | None = None
     signer: str | None = Field(
         default=None,
         description="Subject of the certificate that signed the file (when its signature was checked).",

@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from registry import clock, db
+from registry import clock, db, words
+from registry.attestations import chain
 from registry.attestations.schemas import AttestationRead, Verification
 from registry.auth import WriteContext
 from registry.changes.service import record_change
@@ -117,7 +118,7 @@ def _select():
     )
 
 
-def _read(row: dict[str, Any], settings: Settings) -> AttestationRead:
+def _read(row: dict[str, Any], settings: Settings, superseded_by: str | None = None) -> AttestationRead:
     return AttestationRead(
         id=row["id"],
         serial=row["serial"],
@@ -132,11 +133,24 @@ def _read(row: dict[str, Any], settings: Settings) -> AttestationRead:
         revoked_by=row["revoked_by"],
         revocation_reason=row["revocation_reason"],
         verification_url=verification_url(settings, row["serial"]),
+        supersedes=row["supersedes"],
+        superseded_by=superseded_by,
     )
 
 
+async def _read_all(rows: list[dict[str, Any]], settings: Settings) -> list[AttestationRead]:
+    """The rows as read, each naming the attestation that superseded it (one more query)."""
+    later = await chain.successors([r["serial"] for r in rows])
+    return [_read(r, settings, later.get(r["serial"])) for r in rows]
+
+
 async def _existing(obligation_id: int) -> dict[str, Any] | None:
-    return await _select().where(Attestation.obligation == obligation_id).first()
+    """The obligation's standing attestation: revoked ones stay on record but do not count."""
+    return (
+        await _select()
+        .where(Attestation.obligation == obligation_id, Attestation.revoked_at.is_null())
+        .first()
+    )
 
 
 def _refuse_untrue(deletion: DeletionRead, settings: Settings) -> None:
@@ -160,32 +174,43 @@ async def issue(
             _refuse_untrue(deletion, settings)
             issued_at = clock.now().replace(microsecond=0)
             facts = await build_facts(deletion, settings, issued_at)
+            await chain.link(facts, obligation_id, lambda serial: verification_url(settings, serial))
+            facts["words"] = await words.for_attestation(facts)  # the worker has no database
         pdf = await render(facts)  # outside any transaction: rendering takes a while
-        async with db.write_transaction():
-            if existing := await _existing(obligation_id):
-                return _read(existing, settings), False
-            stored = await store_file(ctx, pdf, "application/pdf", f"{facts['serial']}.pdf", facts["serial"])
-            await Attestation.insert(
-                Attestation(
-                    serial=facts["serial"],
-                    obligation=obligation_id,
-                    vendor=deletion.vendor_id,
-                    pdf=stored.id,
-                    sha256=stored.sha256,
-                    facts=facts,
-                    issued_at=issued_at,
-                    issued_by=ctx.actor,
+        try:
+            async with db.write_transaction():
+                if existing := await _existing(obligation_id):
+                    return _read(existing, settings), False
+                stored = await store_file(
+                    ctx, pdf, "application/pdf", f"{facts['serial']}.pdf", facts["serial"]
                 )
-            )
-            row = await _existing(obligation_id)
-            await record_change(
-                ctx,
-                "attestation",
-                facts["serial"],
-                ChangeAction.issue,
-                None,
-                {**_read(row, settings).model_dump(mode="json"), "facts": facts},
-            )
+                await Attestation.insert(
+                    Attestation(
+                        serial=facts["serial"],
+                        obligation=obligation_id,
+                        vendor=deletion.vendor_id,
+                        pdf=stored.id,
+                        sha256=stored.sha256,
+                        facts=facts,
+                        issued_at=issued_at,
+                        issued_by=ctx.actor,
+                        supersedes=(facts["supersedes"] or {}).get("serial"),
+                    )
+                )
+                row = await _existing(obligation_id)
+                await record_change(
+                    ctx,
+                    "attestation",
+                    facts["serial"],
+                    ChangeAction.issue,
+                    None,
+                    {**_read(row, settings).model_dump(mode="json"), "facts": facts},
+                )
+        except Exception as exc:
+            # Another worker issued for this obligation meanwhile: the partial unique index refused ours.
+            if not db.is_unique_violation(exc) or not (existing := await _existing(obligation_id)):
+                raise
+            return _read(existing, settings), False
     _locks.pop(obligation_id, None)
     return _read(row, settings), True
 
@@ -198,14 +223,14 @@ async def list_attestations(settings: Settings, vendor_id: int | None, limit: in
             count.where(Attestation.vendor == vendor_id),
         )
     rows = await query.order_by(Attestation.id).limit(limit).offset(offset)
-    return [_read(r, settings) for r in rows], await count
+    return await _read_all(rows, settings), await count
 
 
 async def get_attestation(serial: str, settings: Settings) -> AttestationRead:
     row = await _select().where(Attestation.serial == serial).first()
     if row is None:
         raise not_found("attestation", serial)
-    return _read(row, settings)
+    return (await _read_all([row], settings))[0]
 
 
 async def get_pdf(serial: str) -> bytes:
@@ -244,7 +269,11 @@ async def revoke(ctx: WriteContext, serial: str, reason: str, settings: Settings
 
 
 def _verdict(
-    row: dict[str, Any], status: AttestationStatus, detail: str, signature: dict | None = None
+    row: dict[str, Any],
+    status: AttestationStatus,
+    detail: str,
+    signature: dict | None = None,
+    superseded_by: str | None = None,
 ) -> Verification:
     return Verification(
         status=status,
@@ -253,8 +282,19 @@ def _verdict(
         issued_at=row["issued_at"],
         revoked_at=row["revoked_at"],
         detail=detail,
+        supersedes=row["supersedes"],
+        superseded_by=superseded_by,
         **{k: v for k, v in (signature or {}).items() if k in SIGNATURE_FIELDS},
     )
+
+
+async def _revoked(row: dict[str, Any], signature: dict | None = None) -> Verification:
+    """A revoked attestation's verdict, naming the one issued in its place if there is one."""
+    successor = (await chain.successors([row["serial"]])).get(row["serial"])
+    detail = f"Revoked: {row['revocation_reason']}"
+    if successor:
+        detail += f" Superseded by {successor}."
+    return _verdict(row, AttestationStatus.revoked, detail, signature, successor)
 
 
 async def verify_serial(serial: str) -> Verification:
@@ -266,7 +306,7 @@ async def verify_serial(serial: str) -> Verification:
             detail="No attestation with this serial number was issued here.",
         )
     if row["revoked_at"]:
-        return _verdict(row, AttestationStatus.revoked, f"Revoked: {row['revocation_reason']}")
+        return await _revoked(row)
     return _verdict(row, AttestationStatus.valid, "Issued here and not revoked.")
 
 
@@ -285,7 +325,7 @@ async def verify_pdf(
         if not signature["valid"]:
             return _verdict(row, AttestationStatus.tampered, "The stored copy's signature does not verify.")
         if row["revoked_at"]:
-            return _verdict(row, AttestationStatus.revoked, f"Revoked: {row['revocation_reason']}", signature)
+            return await _revoked(row, signature)
         return _verdict(
             row,
             AttestationStatus.valid,

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
-from registry import clock
+from registry import clock, words
 from registry.auth import API_KEY, needs
 from registry.enums import Role
 from registry.errors import problem_responses
@@ -70,7 +70,9 @@ class ExportController(Controller):
         settings = request.app.state["settings"]
         day = as_of or clock.today()
         rows = await service.recipient_rows_for_pdf(day, MAX_PDF_ROWS)
-        context = service.report_context(settings.organisation_name, clock.now(), day, rows)
+        context = service.report_context(
+            settings.organisation_name, clock.now(), day, rows, await words.load()
+        )
         pdf = await request.app.state["pdf_pool"].run(render_recipients, context)
         return Response(
             pdf,

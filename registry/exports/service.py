@@ -8,6 +8,7 @@ from registry.disclosures.service import read_many, select_disclosures, valid_on
 from registry.errors import invalid
 from registry.exports.schemas import RecipientRow
 from registry.tables import Contract, Disclosure, Vendor
+from registry.words import Words
 
 
 async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
@@ -74,7 +75,7 @@ def to_csv(rows: list[RecipientRow]) -> str:
 
 
 def report_context(
-    controller: str, generated_at: datetime, as_of: date | None, rows: list[RecipientRow]
+    controller: str, generated_at: datetime, as_of: date | None, rows: list[RecipientRow], words: Words
 ) -> dict:
     """What the PDF report template needs: plain data, picklable for the worker process."""
     vendors: dict[int, dict] = {}
@@ -96,6 +97,13 @@ def report_context(
         "as_of": as_of.isoformat() if as_of else None,
         "total": len(rows),
         "vendors": list(vendors.values()),
+        "words": words.subset(
+            {
+                "vendor_kind": {r.vendor_kind for r in rows},
+                "data_category": {k for r in rows for k in r.categories},
+                "data_subject": {k for r in rows for k in r.data_subjects},
+            }
+        ),
     }
 
 

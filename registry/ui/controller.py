@@ -16,7 +16,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from registry import clock, db
+from registry import clock, db, words
 from registry.attestations import pdf
 from registry.attestations import service as attestations
 from registry.auth import Actor
@@ -215,6 +215,7 @@ class WebController(Controller):
             actor=actor,
             csrf=csrf,
             vendors=found,
+            words=words.Words({}),  # vendor kinds only: fixed names, no taxonomy needed
             total=total,
             page=page,
             q=q or "",
@@ -300,6 +301,7 @@ class WebController(Controller):
             as_of=as_of or day.isoformat(),
             result=result,
             error=error,
+            words=await words.load() if result else None,
         )
 
     # --- public ------------------------------------------------------------------------------------
@@ -356,6 +358,7 @@ async def vendor_page(
         deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
         issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
         notes, notes_total = await list_entries(JournalFilter(vendor_id=vendor_id, limit=200))
+        names = await words.load()
         # The vendor's history with that of its contracts, disclosures, deletions and attestations.
         objects = {
             "vendor": [str(vendor_id)],
@@ -383,6 +386,7 @@ async def vendor_page(
         disclosures=disclosures,
         deletions=deletions,
         attestations=issued,
+        words=names,
         timeline=history,
         conformance=conformance,
         clauses={c.id: c for c in CLAUSES},

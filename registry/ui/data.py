@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
-from registry import clock
+from registry import clock, words
 from registry.enums import Role
 from registry.errors import RegistryError, missing
 from registry.exports import register
@@ -77,7 +77,9 @@ class DataController(Controller):
             body = exports.to_csv(await exports.recipient_rows(None)).encode()
         elif name == "recipients.pdf":
             rows = await exports.recipient_rows_for_pdf(clock.today())
-            context = exports.report_context(settings.organisation_name, clock.now(), clock.today(), rows)
+            context = exports.report_context(
+                settings.organisation_name, clock.now(), clock.today(), rows, await words.load()
+            )
             body = await request.app.state["pdf_pool"].run(render_recipients, context)
         elif name == "import-template.xlsx":
             body = templates.xlsx_template()
