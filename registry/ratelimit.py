@@ -2,11 +2,12 @@
 
 import time
 from collections import deque
+from dataclasses import replace
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from registry.errors import too_many
+from registry.errors import RegistryError, too_many
 
 _MAX_CLIENTS = 10_000
 
@@ -33,3 +34,15 @@ async def rate_limited(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard for public routes: counts the caller's requests against the app's limiter."""
     client = connection.client.host if connection.client else "unknown"
     connection.app.state["verify_limiter"].check(client)
+
+
+async def rate_limited_public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard: requests per client address a minute, as for verification, counted apart from it."""
+    limiter: RateLimiter = connection.app.state["public_limiter"]
+    try:
+        limiter.check(connection.client.host if connection.client else "unknown")
+    except RegistryError as exc:
+        wait = exc.headers.get("Retry-After", "60")
+        raise replace(
+            exc, detail=f"At most {limiter.per_minute} requests a minute; try again in {wait} s."
+        ) from None

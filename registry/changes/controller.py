@@ -17,7 +17,7 @@ from registry.changes.service import list_changes
 from registry.changes.verify import verify_chain
 from registry.enums import Role
 from registry.errors import problem_responses
-from registry.public.controller import rate_limited_public
+from registry.ratelimit import rate_limited_public
 from registry.schemas import MAX_OFFSET, Page, utc_param
 from registry.tables import Checkpoint
 

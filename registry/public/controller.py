@@ -2,22 +2,20 @@
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
 from registry import clock
-from registry.errors import RegistryError, problem_responses
+from registry.errors import problem_responses
 from registry.public import feeds, service
 from registry.public.schemas import JsonFeed, SubprocessorList
-from registry.ratelimit import RateLimiter
+from registry.ratelimit import rate_limited_public
 
 HTML = "text/html; charset=utf-8"
 FEED_JSON = "application/feed+json"
@@ -101,18 +99,6 @@ class PublicCache:
 
 def _cache(request: Request) -> PublicCache:
     return request.app.state["public_list"]  # made by the app's lifespan
-
-
-async def rate_limited_public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Guard: requests per client address a minute, as for verification, counted apart from it."""
-    limiter: RateLimiter = connection.app.state["public_limiter"]
-    try:
-        limiter.check(connection.client.host if connection.client else "unknown")
-    except RegistryError as exc:
-        wait = exc.headers.get("Retry-After", "60")
-        raise replace(
-            exc, detail=f"At most {limiter.per_minute} requests a minute; try again in {wait} s."
-        ) from None
 
 
 def _fresh(request: Request, etag: str) -> bool:
