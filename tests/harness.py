@@ -90,6 +90,12 @@ async def _create_keys() -> dict[Role, str]:
     return {role: (await create_key(ctx, f"test-{role.value}", role)).secret for role in Role}
 
 
+def migrate_database(url: str) -> None:
+    """Migrate the database at ``url`` to the newest migration (a database a test made itself)."""
+    _use(url)
+    asyncio.run(db.migrate())
+
+
 def make_templates(pg_server: str | None, folder: Path) -> tuple[dict[str, str], dict[str, dict[Role, str]]]:
     """The plain templates (``{"sqlite": path, "postgres": server}``), each with a twin that also holds
     a key of each role; returns the templates and, per engine, the secrets of its twin's keys."""

@@ -25,7 +25,8 @@ from registry.auth import WriteContext
 from registry.enums import Role
 from registry.keys.service import create_key
 from registry.settings import Settings
-from tests.conftest import VENDOR, _migrate, run_cli
+from tests.conftest import VENDOR, run_cli
+from tests.harness import migrate_database
 from tests.pg import Cluster, find_binaries
 
 pytestmark = pytest.mark.anyio
@@ -54,7 +55,7 @@ def cluster(engine_name) -> Cluster:
     own = Cluster(bindir)
     own.url = own.start() + "/postgres"
     try:
-        _migrate(own.url)
+        migrate_database(own.url)
         yield own
     finally:
         own.signal_all(signal.SIGCONT)
@@ -200,7 +201,7 @@ async def test_full_disk_under_postgres_is_507_and_nothing_half_written(cluster,
         finally:
             await connection.close()
         url = cluster.url.removesuffix("/postgres") + "/registry"
-        await asyncio.to_thread(_migrate, url)
+        await asyncio.to_thread(migrate_database, url)
         await _disk_full_story(fault_settings(url, signing_files), disk)
         assert (await asyncio.to_thread(run_cli, url, "changes", "verify")).stdout.startswith("ok:")
         await asyncio.to_thread(cluster.halt)  # before the disk goes
