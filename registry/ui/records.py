@@ -304,7 +304,7 @@ async def _submit(
     done: str | Callable[[Any], str],
     *,
     editing: bool = False,
-    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    extra: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     errors: dict[str, str] | None = None,
     keep_status: bool = False,
     unplaced: str = "form",
@@ -315,7 +315,9 @@ async def _submit(
     actor, csrf, form = posted
     fields = spec["fields"]
     values = values_of(fields, form)
-    data, found = validate(schema, fields, values, editing=editing, **(extra(values) if extra else {}))
+    # ``extra``: fields the form does not hold, or a function of what was typed (parsed lines).
+    more = extra(values) if callable(extra) else (extra or {})
+    data, found = validate(schema, fields, values, editing=editing, **more)
     found.update(errors or {})
     status = 400
     if not found:
