@@ -171,6 +171,7 @@ async def test_main_flow_in_chromium(server, database_url, engine_name, tmp_path
             await page.get_by_label(label).fill(value)
         await page.get_by_label("Method (NIST SP 800-88)").select_option("purge")
         await page.get_by_label("Technique").select_option("cryptographic_erase")
+        await page.get_by_label("Verification outcome").select_option("passed")  # required since issue 17
         await shot("09b-confirmation-form")
         await page.get_by_role("button", name="Record confirmation").click()
         await page.get_by_role("button", name="Issue attestation").click()
