@@ -381,3 +381,60 @@ async def test_the_confirmation_form_states_outcome_and_remains(client, auth):
         "partial",
         [{"what": "Support tickets", "where": "replica eu-2"}],
     )
+
+
+class TestRedone:
+    """A confirmation cannot be withdrawn: the later passed report of the same kind decides."""
+
+    async def test_a_failed_report_redone_and_passed_is_attested_naming_both(self, client, auth):
+        deletion = await ended(client, auth, categories=("user.contact.email", "user.name"))
+        failed = await confirm(
+            client,
+            auth,
+            deletion["id"],
+            verification_outcome="partial",
+            verification_result="Replica eu-2 still answers",
+            remaining=[{"what": "Tickets", "where": "replica eu-2"}],
+            verified_by=SAME,  # and self-verified: the redo, not this report, is what is attested
+        )
+        assert failed.status_code == 201, failed.text
+        narrower = await confirm(client, auth, deletion["id"], categories=["user.name"])
+        assert narrower.status_code == 201, narrower.text
+        first = failed.json()["confirmations"][0]["id"]
+        # A passed report on fewer categories does not replace the partial one.
+        reasons = await refused(client, auth, deletion["id"])
+        assert (f"confirmations[{first}].verification_outcome", "passed") in reasons
+        redo = await confirm(client, auth, deletion["id"], completed_on="2025-07-20")
+        assert redo.status_code == 201, redo.text
+        response = await issue(client, auth, deletion["id"])
+        assert response.status_code == 201, response.text
+        pdf = (await client.get(f"/attestations/{response.json()['serial']}/pdf", headers=auth())).content
+        text = pdf_text(pdf)
+        assert "Replica eu-2 still answers (outcome: partial)" in text
+        assert "Remained after this report Tickets (replica eu-2)" in text
+        assert "Superseded by report 3 of 3, a later report that passed" in text
+        assert text.count("Superseded by") == 1  # the narrower passed report stands as it is
+
+    async def test_a_failed_follow_up_redone_lets_the_successor_say_the_backups_are_gone(self, client, auth):
+        deletion = await confirmed_deletion(client, auth)  # backups expire 2025-09-30, after the deadline
+        first = await issue(client, auth, deletion["id"])
+        assert first.status_code == 201, first.text
+        follow_up = {"kind": "backup_follow_up", "completed_on": "2025-10-02", "last_backup_expires_on": None}
+        for outcome in ("failed", "passed"):
+            response = await confirm(client, auth, deletion["id"], **follow_up, verification_outcome=outcome)
+            assert response.status_code == 201, response.text
+        old = first.json()["serial"]
+        revoked = await client.post(
+            f"/attestations/{old}/revoke", json={"reason": "the backups are now gone"}, headers=auth()
+        )
+        assert revoked.status_code == 200, revoked.text
+        again = await issue(client, auth, deletion["id"])
+        assert again.status_code == 201, again.text
+        new = again.json()["serial"]
+        assert new != old and again.json()["supersedes"] == old
+        pdf = (await client.get(f"/attestations/{new}/pdf", headers=auth())).content
+        text = pdf_text(pdf)
+        assert "The vendor confirmed on 2025-10-02 that the backup copies are gone." in text
+        assert "Superseded by report 3 of 3" in text
+        verdict = (await client.get(f"/attestations/{old}/verify")).json()
+        assert (verdict["status"], verdict["superseded_by"]) == ("revoked", new)

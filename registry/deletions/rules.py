@@ -141,9 +141,34 @@ def attestation_blockers(deletion: DeletionRead, evidence_setting: bool) -> list
                 f" (categories without a passed report: {missing})",
             )
         )
+    replaced = superseded(deletion.confirmations)
     for c in deletion.confirmations:
-        errors += _confirmation_blockers(c, deletion, evidence_setting)
+        if c.id not in replaced:  # the attestation rests on the later report, not on this one
+            errors += _confirmation_blockers(c, deletion, evidence_setting)
     return errors
+
+
+def superseded(confirmations: list[ConfirmationRead]) -> dict[int, int]:
+    """Each report that did not pass, mapped to the first later passed report of its kind covering all
+    its categories: a vendor who redid a failed deletion reports it again, and the later report decides
+    (the earlier one stays on record, and on the PDF as superseded)."""
+    replaced = {}
+    for i, c in enumerate(confirmations):
+        if c.verification_outcome is VerificationOutcome.passed:
+            continue
+        later = next(
+            (
+                d
+                for d in confirmations[i + 1 :]
+                if d.kind is c.kind
+                and d.verification_outcome is VerificationOutcome.passed
+                and set(c.categories) <= set(d.categories)
+            ),
+            None,
+        )
+        if later is not None:
+            replaced[c.id] = later.id
+    return replaced
 
 
 def _confirmation_blockers(c: ConfirmationRead, deletion: DeletionRead, evidence_setting: bool):
