@@ -197,6 +197,14 @@ class TestBadInput:
             ({"verification_outcome": "partial"}, "remaining", "required_when_partial"),
             ({"remaining": [{"what": "Tickets", "where": "replica"}]}, "remaining", "empty_when_passed"),
             ({"kind": "backup_follow_up"}, "kind", "after_deletion"),
+            # The PDF would print "Verified by the performer, because …" under two different people.
+            (
+                {"self_verification_reason": "one admin"},
+                "self_verification_reason",
+                "only_when_self_verified",
+            ),
+            # "the last backup copy expires on 0001-01-01, on time" would be signed.
+            ({"last_backup_expires_on": "2025-06-29"}, "last_backup_expires_on", "after_end"),
         ],
     )
     async def test_each_contradiction(self, client, auth, change, field, rule):
@@ -209,6 +217,13 @@ class TestBadInput:
             "confirmations"
         ] == []
         assert await Change.count() == changes
+
+    async def test_an_empty_category_list_is_not_all_of_them(self, client, auth):
+        deletion = await ended(client, auth)
+        response = await confirm(client, auth, deletion["id"], categories=[])
+        assert response.status_code == 400, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["categories"]
+        assert await DeletionConfirmation.count() == 0
 
     async def test_return_then_delete_and_the_minimum(self, client, auth):
         deletion = await ended(

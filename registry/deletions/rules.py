@@ -82,9 +82,38 @@ def confirmation_errors(data: ConfirmationCreate, deletion: DeletionRead, today:
                 "completed_on", "after_end", f"must not be before the contract ended ({deletion.ended_on})"
             )
         )
-    errors += _outcome_errors(data)
+    errors += _outcome_errors(data) + _claim_errors(data, deletion)
     if data.kind is ConfirmationKind.backup_follow_up:
         return errors + _follow_up_errors(data, deletion)
+    return errors + _report_errors(data, deletion)
+
+
+def _claim_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
+    """What the PDF would print and is not so: a reason for a self-verification that is not one, a
+    backup copy that expired while the vendor still held the data under the contract."""
+    errors = []
+    if data.self_verification_reason and not same_person(data):
+        errors.append(
+            FieldError(
+                "self_verification_reason",
+                "only_when_self_verified",
+                "performer and verifier are different people: there is no self-verification to explain",
+            )
+        )
+    expires = data.last_backup_expires_on
+    if expires is not None and expires < deletion.ended_on:
+        errors.append(
+            FieldError(
+                "last_backup_expires_on",
+                "after_end",
+                f"backups were kept while the contract ran: not before it ended ({deletion.ended_on})",
+            )
+        )
+    return errors
+
+
+def _report_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
+    errors = []
     if deletion.backups_in_scope:
         for name in ("backups_handling", "last_backup_expires_on"):
             if getattr(data, name) is None:
