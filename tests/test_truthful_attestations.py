@@ -430,6 +430,21 @@ class TestRedone:
         assert "Superseded by report 3 of 3, a later report that passed" in text
         assert text.count("Superseded by") == 1  # the narrower passed report stands as it is
 
+    async def test_the_redo_not_the_superseded_report_decides_the_deadline(self, client, auth):
+        deletion = await ended(client, auth)
+        failed = await confirm(
+            client, auth, deletion["id"], verification_outcome="failed", last_backup_expires_on="2025-12-31"
+        )
+        assert failed.json()["deadline"]["met"] is False, failed.text
+        redo = await confirm(client, auth, deletion["id"], last_backup_expires_on="2025-07-20")
+        assert redo.status_code == 201, redo.text
+        verdict = redo.json()["deadline"]
+        assert (verdict["met"], verdict["last_backup_expires_on"]) == (True, "2025-07-20"), verdict
+        response = await issue(client, auth, deletion["id"])
+        assert response.status_code == 201, response.text
+        pdf = (await client.get(f"/attestations/{response.json()['serial']}/pdf", headers=auth())).content
+        assert "the last backup copy expires on 2025-07-20, on time." in pdf_text(pdf)
+
     async def test_a_failed_follow_up_redone_lets_the_successor_say_the_backups_are_gone(self, client, auth):
         deletion = await confirmed_deletion(client, auth)  # backups expire 2025-09-30, after the deadline
         first = await issue(client, auth, deletion["id"])

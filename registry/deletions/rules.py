@@ -248,8 +248,12 @@ def _confirmation_blockers(c: ConfirmationRead, deletion: DeletionRead, evidence
 
 
 def deadline_verdict(deletion: DeletionRead) -> DeadlineVerdict | None:
-    """Met only when the active copies were deleted, and in scope the last backup copy expires, by the due date."""
-    reports = [c for c in deletion.confirmations if c.kind is ConfirmationKind.deletion]
+    """Met only when the active copies were deleted, and in scope the last backup copy expires, by the due date.
+    A superseded report says nothing any more: the later report that passed says when and until when."""
+    replaced = superseded(deletion.confirmations)
+    reports = [
+        c for c in deletion.confirmations if c.kind is ConfirmationKind.deletion and c.id not in replaced
+    ]
     if not reports:
         return None
     due = deletion.due_on
