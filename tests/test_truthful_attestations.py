@@ -203,6 +203,8 @@ class TestBadInput:
                 "self_verification_reason",
                 "only_when_self_verified",
             ),
+            # "purge — other", and nothing says what the other was.
+            ({"technique": "other", "tool": None}, "tool", "required_when_other"),
             # "the last backup copy expires on 0001-01-01, on time" would be signed.
             ({"last_backup_expires_on": "2025-06-29"}, "last_backup_expires_on", "after_end"),
         ],

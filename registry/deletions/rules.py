@@ -55,6 +55,12 @@ def _method_errors(data: ConfirmationCreate, minimum: SanitizationMethod | None,
                 f"{data.technique.value} is not a {data.method_category.value} technique (admitted: {admits})",
             )
         )
+    if data.technique is T.other and not data.tool:
+        errors.append(
+            FieldError(
+                f"{prefix}tool", "required_when_other", "technique other: name the tool or process used"
+            )
+        )
     if minimum is not None and data.method_category.strength < minimum.strength:
         errors.append(
             FieldError(
