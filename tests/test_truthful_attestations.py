@@ -398,6 +398,11 @@ async def test_the_confirmation_form_states_outcome_and_remains(client, auth):
         "partial",
         [{"what": "Support tickets", "where": "replica eu-2"}],
     )
+    # Issuing from the page is refused too, naming the reason, and issues nothing.
+    issued = await client.post(f"/ui/deletions/{deletion['id']}/attestation", data={"csrf": form["csrf"]})
+    assert issued.status_code == 409, issued.text
+    assert "may not be attested" in issued.text and "verification partial" in issued.text
+    assert await Attestation.count() == 0
 
 
 class TestRedone:
