@@ -220,6 +220,16 @@ class TestBadInput:
         ] == []
         assert await Change.count() == changes
 
+    async def test_a_follow_up_before_the_deletion_report_is_refused(self, client, auth):
+        deletion = await confirmed_deletion(client, auth)  # deleted 2025-07-10, backups until 2025-09-30
+        follow_up = {"kind": "backup_follow_up", "completed_on": "2025-07-05", "last_backup_expires_on": None}
+        response = await confirm(client, auth, deletion["id"], **follow_up)
+        assert response.status_code == 422, response.text
+        assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [
+            ("completed_on", "after_deletion_report")
+        ]
+        assert await DeletionConfirmation.count() == 1
+
     async def test_an_empty_category_list_is_not_all_of_them(self, client, auth):
         deletion = await ended(client, auth)
         response = await confirm(client, auth, deletion["id"], categories=[])

@@ -160,6 +160,15 @@ def _follow_up_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[
                 "kind", "after_deletion", "record a passed deletion report before its backup follow-up"
             )
         ]
+    if data.completed_on < deletion.confirmed_on:
+        # The deletion report of that day said the backups would outlive it.
+        return [
+            FieldError(
+                "completed_on",
+                "after_deletion_report",
+                f"a follow-up comes after the deletion report it follows up ({deletion.confirmed_on})",
+            )
+        ]
     return []
 
 
