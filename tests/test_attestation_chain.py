@@ -8,17 +8,10 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import confirmed_deletion
+from tests.test_attestations import issue, pdf_text, verify
 from tests.test_web import people, sign_in  # noqa: F401 - the fixture is used by name
 
 pytestmark = pytest.mark.anyio
-
-
-def pdf_text(pdf: bytes) -> str:
-    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-async def issue(client, auth, deletion_id: int):
-    return await client.post(f"/deletions/{deletion_id}/attestation", headers=auth("editor"))
 
 
 async def revoke(client, auth, serial: str, reason: str = "vendor found a forgotten copy"):
@@ -29,14 +22,6 @@ async def revoke(client, auth, serial: str, reason: str = "vendor found a forgot
 
 async def pdf_of(client, auth, serial: str) -> bytes:
     return (await client.get(f"/attestations/{serial}/pdf", headers=auth())).content
-
-
-async def verify(client, pdf: bytes) -> dict:
-    response = await client.post(
-        "/attestations/verify", content=pdf, headers={"Content-Type": "application/pdf"}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture

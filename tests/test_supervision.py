@@ -110,6 +110,18 @@ class TestReport:
         assert response.status_code == 201, response.text
         assert of_kind(await report(client, auth), "backup_follow_up_missing") == []
 
+    async def test_a_failed_reports_expiry_asks_for_no_follow_up(self, client, auth):
+        await ended_contract(client, auth)
+        [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+        url = f"/deletions/{deletion['id']}/confirmations"
+        failed = {**CONFIRMATION, "verification_outcome": "failed", "last_backup_expires_on": days(-5)}
+        assert (await client.post(url, json=failed, headers=auth())).status_code == 201
+        # Overdue, but no follow-up: one cannot be recorded before a passed deletion report.
+        assert of_kind(await report(client, auth), "backup_follow_up_missing") == []
+        redo = {**CONFIRMATION, "last_backup_expires_on": days(30)}
+        assert (await client.post(url, json=redo, headers=auth())).status_code == 201
+        assert of_kind(await report(client, auth), "backup_follow_up_missing") == []
+
     async def test_deletion_due_soon(self, client, auth):
         vendor, contract = await healthy_vendor(client, auth, deletion_deadline_days=10)
         response = await client.post(

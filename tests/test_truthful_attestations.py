@@ -197,6 +197,16 @@ class TestBadInput:
             ({"verification_outcome": "partial"}, "remaining", "required_when_partial"),
             ({"remaining": [{"what": "Tickets", "where": "replica"}]}, "remaining", "empty_when_passed"),
             ({"kind": "backup_follow_up"}, "kind", "after_deletion"),
+            # The PDF would print "Verified by the performer, because …" under two different people.
+            (
+                {"self_verification_reason": "one admin"},
+                "self_verification_reason",
+                "only_when_self_verified",
+            ),
+            # "purge — other", and nothing says what the other was.
+            ({"technique": "other", "tool": None}, "tool", "required_when_other"),
+            # "the last backup copy expires on 0001-01-01, on time" would be signed.
+            ({"last_backup_expires_on": "2025-06-29"}, "last_backup_expires_on", "after_end"),
         ],
     )
     async def test_each_contradiction(self, client, auth, change, field, rule):
@@ -209,6 +219,23 @@ class TestBadInput:
             "confirmations"
         ] == []
         assert await Change.count() == changes
+
+    async def test_a_follow_up_before_the_deletion_report_is_refused(self, client, auth):
+        deletion = await confirmed_deletion(client, auth)  # deleted 2025-07-10, backups until 2025-09-30
+        follow_up = {"kind": "backup_follow_up", "completed_on": "2025-07-05", "last_backup_expires_on": None}
+        response = await confirm(client, auth, deletion["id"], **follow_up)
+        assert response.status_code == 422, response.text
+        assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [
+            ("completed_on", "after_deletion_report")
+        ]
+        assert await DeletionConfirmation.count() == 1
+
+    async def test_an_empty_category_list_is_not_all_of_them(self, client, auth):
+        deletion = await ended(client, auth)
+        response = await confirm(client, auth, deletion["id"], categories=[])
+        assert response.status_code == 400, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["categories"]
+        assert await DeletionConfirmation.count() == 0
 
     async def test_return_then_delete_and_the_minimum(self, client, auth):
         deletion = await ended(
@@ -381,3 +408,80 @@ async def test_the_confirmation_form_states_outcome_and_remains(client, auth):
         "partial",
         [{"what": "Support tickets", "where": "replica eu-2"}],
     )
+    # Issuing from the page is refused too, naming the reason, and issues nothing.
+    issued = await client.post(f"/ui/deletions/{deletion['id']}/attestation", data={"csrf": form["csrf"]})
+    assert issued.status_code == 409, issued.text
+    assert "may not be attested" in issued.text and "verification partial" in issued.text
+    assert await Attestation.count() == 0
+
+
+class TestRedone:
+    """A confirmation cannot be withdrawn: the later passed report of the same kind decides."""
+
+    async def test_a_failed_report_redone_and_passed_is_attested_naming_both(self, client, auth):
+        deletion = await ended(client, auth, categories=("user.contact.email", "user.name"))
+        failed = await confirm(
+            client,
+            auth,
+            deletion["id"],
+            verification_outcome="partial",
+            verification_result="Replica eu-2 still answers",
+            remaining=[{"what": "Tickets", "where": "replica eu-2"}],
+            verified_by=SAME,  # and self-verified: the redo, not this report, is what is attested
+        )
+        assert failed.status_code == 201, failed.text
+        narrower = await confirm(client, auth, deletion["id"], categories=["user.name"])
+        assert narrower.status_code == 201, narrower.text
+        first = failed.json()["confirmations"][0]["id"]
+        # A passed report on fewer categories does not replace the partial one.
+        reasons = await refused(client, auth, deletion["id"])
+        assert (f"confirmations[{first}].verification_outcome", "passed") in reasons
+        redo = await confirm(client, auth, deletion["id"], completed_on="2025-07-20")
+        assert redo.status_code == 201, redo.text
+        response = await issue(client, auth, deletion["id"])
+        assert response.status_code == 201, response.text
+        pdf = (await client.get(f"/attestations/{response.json()['serial']}/pdf", headers=auth())).content
+        text = pdf_text(pdf)
+        assert "Replica eu-2 still answers (outcome: partial)" in text
+        assert "Remained after this report Tickets (replica eu-2)" in text
+        assert "Superseded by report 3 of 3, a later report that passed" in text
+        assert text.count("Superseded by") == 1  # the narrower passed report stands as it is
+
+    async def test_the_redo_not_the_superseded_report_decides_the_deadline(self, client, auth):
+        deletion = await ended(client, auth)
+        failed = await confirm(
+            client, auth, deletion["id"], verification_outcome="failed", last_backup_expires_on="2025-12-31"
+        )
+        assert failed.json()["deadline"]["met"] is False, failed.text
+        redo = await confirm(client, auth, deletion["id"], last_backup_expires_on="2025-07-20")
+        assert redo.status_code == 201, redo.text
+        verdict = redo.json()["deadline"]
+        assert (verdict["met"], verdict["last_backup_expires_on"]) == (True, "2025-07-20"), verdict
+        response = await issue(client, auth, deletion["id"])
+        assert response.status_code == 201, response.text
+        pdf = (await client.get(f"/attestations/{response.json()['serial']}/pdf", headers=auth())).content
+        assert "the last backup copy expires on 2025-07-20, on time." in pdf_text(pdf)
+
+    async def test_a_failed_follow_up_redone_lets_the_successor_say_the_backups_are_gone(self, client, auth):
+        deletion = await confirmed_deletion(client, auth)  # backups expire 2025-09-30, after the deadline
+        first = await issue(client, auth, deletion["id"])
+        assert first.status_code == 201, first.text
+        follow_up = {"kind": "backup_follow_up", "completed_on": "2025-10-02", "last_backup_expires_on": None}
+        for outcome in ("failed", "passed"):
+            response = await confirm(client, auth, deletion["id"], **follow_up, verification_outcome=outcome)
+            assert response.status_code == 201, response.text
+        old = first.json()["serial"]
+        revoked = await client.post(
+            f"/attestations/{old}/revoke", json={"reason": "the backups are now gone"}, headers=auth()
+        )
+        assert revoked.status_code == 200, revoked.text
+        again = await issue(client, auth, deletion["id"])
+        assert again.status_code == 201, again.text
+        new = again.json()["serial"]
+        assert new != old and again.json()["supersedes"] == old
+        pdf = (await client.get(f"/attestations/{new}/pdf", headers=auth())).content
+        text = pdf_text(pdf)
+        assert "The vendor confirmed on 2025-10-02 that the backup copies are gone." in text
+        assert "Superseded by report 3 of 3" in text
+        verdict = (await client.get(f"/attestations/{old}/verify")).json()
+        assert (verdict["status"], verdict["superseded_by"]) == ("revoked", new)

@@ -11,7 +11,7 @@ from registry.attestations import chain
 from registry.attestations.schemas import AttestationRead, Verification
 from registry.auth import WriteContext
 from registry.changes.service import record_change
-from registry.deletions.rules import attestation_blockers
+from registry.deletions.rules import attestation_blockers, superseded
 from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
 from registry.enums import AttestationStatus, ChangeAction, TaxonomyKind
@@ -99,16 +99,26 @@ async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: dat
             "data_subjects": deletion.data_subjects,
             "backups_in_scope": deletion.backups_in_scope,
         },
-        "confirmations": [
-            c.model_dump(mode="json", exclude={"id", "created_at", "created_by"})
-            for c in deletion.confirmations
-        ],
+        "confirmations": _confirmation_facts(deletion),
         "completed_on": iso(completed_on),
         # Computed by registry/deletions/rules.py, as the API shows it: never typed in.
         "deadline_met": deletion.deadline.met,
         "deadline": deletion.deadline.model_dump(mode="json"),
         "statement": STATEMENT.format(controller=settings.organisation_name, vendor=vendor["name"]),
     }
+
+
+def _confirmation_facts(deletion: DeletionRead) -> list[dict[str, Any]]:
+    """The reports as recorded; one a later passed report replaced names it by its number (1-based)."""
+    replaced = superseded(deletion.confirmations)
+    number = {c.id: i for i, c in enumerate(deletion.confirmations, 1)}
+    return [
+        {
+            **c.model_dump(mode="json", exclude={"id", "created_at", "created_by"}),
+            "superseded_by": number[replaced[c.id]] if c.id in replaced else None,
+        }
+        for c in deletion.confirmations
+    ]
 
 
 def _select():

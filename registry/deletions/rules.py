@@ -55,6 +55,12 @@ def _method_errors(data: ConfirmationCreate, minimum: SanitizationMethod | None,
                 f"{data.technique.value} is not a {data.method_category.value} technique (admitted: {admits})",
             )
         )
+    if data.technique is T.other and not data.tool:
+        errors.append(
+            FieldError(
+                f"{prefix}tool", "required_when_other", "technique other: name the tool or process used"
+            )
+        )
     if minimum is not None and data.method_category.strength < minimum.strength:
         errors.append(
             FieldError(
@@ -82,9 +88,38 @@ def confirmation_errors(data: ConfirmationCreate, deletion: DeletionRead, today:
                 "completed_on", "after_end", f"must not be before the contract ended ({deletion.ended_on})"
             )
         )
-    errors += _outcome_errors(data)
+    errors += _outcome_errors(data) + _claim_errors(data, deletion)
     if data.kind is ConfirmationKind.backup_follow_up:
         return errors + _follow_up_errors(data, deletion)
+    return errors + _report_errors(data, deletion)
+
+
+def _claim_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
+    """What the PDF would print and is not so: a reason for a self-verification that is not one, a
+    backup copy that expired while the vendor still held the data under the contract."""
+    errors = []
+    if data.self_verification_reason and not same_person(data):
+        errors.append(
+            FieldError(
+                "self_verification_reason",
+                "only_when_self_verified",
+                "performer and verifier are different people: there is no self-verification to explain",
+            )
+        )
+    expires = data.last_backup_expires_on
+    if expires is not None and expires < deletion.ended_on:
+        errors.append(
+            FieldError(
+                "last_backup_expires_on",
+                "after_end",
+                f"backups were kept while the contract ran: not before it ended ({deletion.ended_on})",
+            )
+        )
+    return errors
+
+
+def _report_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
+    errors = []
     if deletion.backups_in_scope:
         for name in ("backups_handling", "last_backup_expires_on"):
             if getattr(data, name) is None:
@@ -125,6 +160,15 @@ def _follow_up_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[
                 "kind", "after_deletion", "record a passed deletion report before its backup follow-up"
             )
         ]
+    if data.completed_on < deletion.confirmed_on:
+        # The deletion report of that day said the backups would outlive it.
+        return [
+            FieldError(
+                "completed_on",
+                "after_deletion_report",
+                f"a follow-up comes after the deletion report it follows up ({deletion.confirmed_on})",
+            )
+        ]
     return []
 
 
@@ -141,9 +185,34 @@ def attestation_blockers(deletion: DeletionRead, evidence_setting: bool) -> list
                 f" (categories without a passed report: {missing})",
             )
         )
+    replaced = superseded(deletion.confirmations)
     for c in deletion.confirmations:
-        errors += _confirmation_blockers(c, deletion, evidence_setting)
+        if c.id not in replaced:  # the attestation rests on the later report, not on this one
+            errors += _confirmation_blockers(c, deletion, evidence_setting)
     return errors
+
+
+def superseded(confirmations: list[ConfirmationRead]) -> dict[int, int]:
+    """Each report that did not pass, mapped to the first later passed report of its kind covering all
+    its categories: a vendor who redid a failed deletion reports it again, and the later report decides
+    (the earlier one stays on record, and on the PDF as superseded)."""
+    replaced = {}
+    for i, c in enumerate(confirmations):
+        if c.verification_outcome is VerificationOutcome.passed:
+            continue
+        later = next(
+            (
+                d
+                for d in confirmations[i + 1 :]
+                if d.kind is c.kind
+                and d.verification_outcome is VerificationOutcome.passed
+                and set(c.categories) <= set(d.categories)
+            ),
+            None,
+        )
+        if later is not None:
+            replaced[c.id] = later.id
+    return replaced
 
 
 def _confirmation_blockers(c: ConfirmationRead, deletion: DeletionRead, evidence_setting: bool):
@@ -194,8 +263,12 @@ def _confirmation_blockers(c: ConfirmationRead, deletion: DeletionRead, evidence
 
 
 def deadline_verdict(deletion: DeletionRead) -> DeadlineVerdict | None:
-    """Met only when the active copies were deleted, and in scope the last backup copy expires, by the due date."""
-    reports = [c for c in deletion.confirmations if c.kind is ConfirmationKind.deletion]
+    """Met only when the active copies were deleted, and in scope the last backup copy expires, by the due date.
+    A superseded report says nothing any more: the later report that passed says when and until when."""
+    replaced = superseded(deletion.confirmations)
+    reports = [
+        c for c in deletion.confirmations if c.kind is ConfirmationKind.deletion and c.id not in replaced
+    ]
     if not reports:
         return None
     due = deletion.due_on

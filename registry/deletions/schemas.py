@@ -58,7 +58,10 @@ class ConfirmationCreate(Schema):
         description="backup_follow_up: a later report that the backup copies are gone too.",
     )
     categories: list[TaxonomyKey] | None = Field(
-        default=None, max_length=200, description="Categories covered; default: all of the obligation."
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Categories covered; left out: all of the obligation (an empty list is refused).",
     )
     performed_by: Person
     verified_by: Person

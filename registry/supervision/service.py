@@ -162,11 +162,12 @@ async def _backup_follow_ups(today: date) -> list[ReportItem]:
     expiry: dict[int, date] = {}
     latest: dict[int, date] = defaultdict(lambda: date.min)
     for c in confirmations:
+        if c["verification_outcome"] not in (None, VerificationOutcome.passed.value):
+            continue  # a failed report's expiry is not the backups' (its follow-up cannot be recorded)
         expires = _as_date(c["details"].get("last_backup_expires_on"))
         if expires and c["kind"] == ConfirmationKind.deletion.value:
             expiry[c["obligation"]] = max(expiry.get(c["obligation"], date.min), expires)
-        if c["verification_outcome"] in (None, VerificationOutcome.passed.value):
-            latest[c["obligation"]] = max(latest[c["obligation"]], c["completed_on"])
+        latest[c["obligation"]] = max(latest[c["obligation"]], c["completed_on"])
     for r in reviews:
         latest[r["object_id"]] = max(latest[r["object_id"]], _as_datetime(r["created_at"]).date())
     items = []

@@ -94,7 +94,7 @@ class RecordsController(Controller):
             ContractCreate,
             lambda data: create_contract(ctx, data, document),
             f"/ui/vendors/{vendor.id}",
-            extra={"vendor_id": vendor.id},
+            extra=lambda values: {"vendor_id": vendor.id},
             errors=errors,
         )
 
@@ -140,7 +140,7 @@ class RecordsController(Controller):
             DisclosureCreate,
             lambda data: create_disclosure(ctx, data),
             f"/ui/vendors/{vendor.id}",
-            extra={"vendor_id": vendor.id},
+            extra=lambda values: {"vendor_id": vendor.id},
         )
 
     # --- vendors -----------------------------------------------------------------------------------
