@@ -24,7 +24,10 @@ class TestUnreadableCheckpoints:
     ):
         assert not Path(settings.checkpoint_dir).exists()
         result = await _cli(database_url, "changes", "verify", check=False)
-        assert result.returncode == 0 and "0 checkpoint(s) agree (0 file(s) read)" in result.stdout
+        assert (
+            result.returncode == 0
+            and "0 checkpoint(s) agree, 0 timestamped (0 file(s) read)" in result.stdout
+        )
         report = (await client.get("/changes/verify", headers=auth("viewer"))).json()
         assert (report["ok"], report["checkpoints"], report["checkpoint_problems"]) == (True, 0, [])
 
