@@ -484,7 +484,7 @@ def fides() -> None:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only disclosures valid that day.")
 def fides_export(as_of) -> None:
     """Print the manifest: one system per vendor, one privacy declaration per disclosure."""
-    from registry.interop.fides import export_manifest
+    from registry.interop.service import export_manifest
 
     click.echo(_run(lambda: export_manifest(as_of.date() if as_of else None)), nl=False)
 
@@ -496,7 +496,7 @@ def fides_import(file: str, dry_run: bool) -> None:
     """Import a manifest's systems as vendors and disclosures, all or nothing (exit status 1 if refused)."""
     from pathlib import Path
 
-    from registry.interop.fides import import_manifest
+    from registry.interop.service import import_manifest
 
     path = Path(file)
     limit = load_settings().max_upload_bytes

@@ -45,24 +45,23 @@ class RegistryError(Exception):
         return self.detail
 
 
-def invalid(field_name: str, rule: str, message: str) -> RegistryError:
-    """A value that breaks a domain rule (422)."""
+def _one_field(status: int, title: str, field_name: str, rule: str, message: str) -> RegistryError:
     return RegistryError(
         detail=f"{field_name}: {message}",
-        status=422,
-        title="Invalid input",
+        status=status,
+        title=title,
         errors=[FieldError(field_name, rule, message)],
     )
+
+
+def invalid(field_name: str, rule: str, message: str) -> RegistryError:
+    """A value that breaks a domain rule (422)."""
+    return _one_field(422, "Invalid input", field_name, rule, message)
 
 
 def bad_request(field_name: str, rule: str, message: str) -> RegistryError:
     """A request malformed at the edge: a parameter, header or body that breaks a rule of the API (400)."""
-    return RegistryError(
-        detail=f"{field_name}: {message}",
-        status=400,
-        title="Invalid request",
-        errors=[FieldError(field_name, rule, message)],
-    )
+    return _one_field(400, "Invalid request", field_name, rule, message)
 
 
 def not_found(kind: str, key: object) -> RegistryError:
@@ -112,8 +111,9 @@ def client_closed(detail: str) -> RegistryError:
     return RegistryError(detail=detail, status=499, title="Client closed request")
 
 
-def unavailable(detail: str) -> RegistryError:
-    return RegistryError(detail=detail, status=503, title="Service unavailable")
+def unavailable(detail: str, kind: type[RegistryError] = RegistryError) -> RegistryError:
+    """503; ``kind`` a subclass where a caller catches this failure apart from others."""
+    return kind(detail=detail, status=503, title="Service unavailable")
 
 
 def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:

@@ -158,3 +158,19 @@ async def test_every_formula_start_is_neutralised_in_every_csv(client, auth, dan
     # The JSON keeps the text as it is: only spreadsheet cells need the guard.
     data = (await client.get("/exports/register.json", headers=auth("viewer"))).json()
     assert {v["id"]: v["legal_name"] for v in data["vendors"]} == dangerous
+
+
+async def test_recipients_csv_cells_empty_lists_joined(client, auth):
+    """A missing value is an empty cell (not "None"), a list one cell joined by ";" (mutation run)."""
+    vendor = await make_vendor(client, auth, name="Cells Ltd")
+    categories = ["user.contact.email", "user.name"]
+    made = await make_disclosure(
+        client, auth, vendor["id"], None, basis="consent", consent_reference="ref", categories=categories
+    )
+    response = await client.get("/exports/recipients.csv", headers=auth("viewer"))
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"), newline="")))
+    row = next(r for r in rows if r["disclosure_id"] == str(made["id"]))
+    assert sorted(row["categories"].split(";")) == categories and ";" in row["categories"]
+    assert (row["contract_id"], row["contract_reference"], row["valid_to"]) == ("", "", "")
+    assert (row["valid_from"], row["basis"]) == ("2025-02-01", "consent")

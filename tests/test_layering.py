@@ -126,3 +126,22 @@ def test_services_and_helpers_may_write():
         "registry.ui.pages": "from registry.vendors.service import f",
     }
     assert violations(sources) == []
+
+
+def table_imports(sources: dict[str, str]) -> list[str]:
+    """Controllers that import registry.tables: a read of a table belongs in a service function too."""
+    found = []
+    for name, text in sorted(sources.items()):
+        tree = ast.parse(text)
+        if is_controller(tree, name):
+            found += [f"{name}:{line} imports {m}" for line, m in imported(tree, {"registry.tables"})]
+    return found
+
+
+def test_no_controller_queries_a_table():
+    assert table_imports(registry_sources()) == []
+    breach = {"registry.changes.controller": "from registry.tables import Checkpoint"}
+    assert table_imports(breach) == ["registry.changes.controller:1 imports registry.tables"]
+    alias = {"registry.ui.data": "from registry import tables\nclass Pages(Controller): pass"}
+    assert table_imports(alias) == ["registry.ui.data:1 imports registry.tables"]
+    assert table_imports({"registry.changes.service": "from registry.tables import Checkpoint"}) == []

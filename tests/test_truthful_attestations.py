@@ -485,3 +485,42 @@ class TestRedone:
         assert "Superseded by report 3 of 3" in text
         verdict = (await client.get(f"/attestations/{old}/verify")).json()
         assert (verdict["status"], verdict["superseded_by"]) == ("revoked", new)
+
+
+class TestDeadlineFacts:
+    """What the verdict states comes from the reports that count (mutation run of deadline_verdict)."""
+
+    async def test_a_failed_follow_up_does_not_say_the_backups_are_gone(self, client, auth):
+        deletion = await confirmed_deletion(client, auth)
+        follow_up = {"kind": "backup_follow_up", "completed_on": "2025-10-02", "last_backup_expires_on": None}
+        failed = await confirm(client, auth, deletion["id"], **follow_up, verification_outcome="failed")
+        assert failed.status_code == 201, failed.text
+        deadline = failed.json()["deadline"]
+        assert deadline["backups_gone_on"] is None and "backup copies are gone" not in deadline["sentence"]
+        stored = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()["deadline"]
+        assert stored == deadline
+
+    async def test_backups_out_of_scope_leave_their_expiry_out(self, client, auth):
+        vendor = await make_vendor(client, auth, legal_name="Acme Hosting GmbH")
+        contract = await make_contract(
+            client, auth, vendor["id"], backups_covered=False, deletion_deadline_days=30
+        )
+        await make_disclosure(client, auth, vendor["id"], contract["id"])
+        terminated = await client.post(
+            f"/contracts/{contract['id']}/terminate",
+            json={"terminated_on": "2025-06-30", "reason": "moved"},
+            headers=auth(),
+        )
+        assert terminated.status_code == 200, terminated.text
+        [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+        assert deletion["backups_in_scope"] is False
+        # The report still names a backup expiry (CONFIRMATION has one): out of scope, it is no fact of the verdict.
+        reported = await confirm(client, auth, deletion["id"])
+        assert reported.status_code == 201, reported.text
+        deadline = reported.json()["deadline"]
+        assert (deadline["met"], deadline["last_backup_expires_on"], deadline["backups_days_late"]) == (
+            True,
+            None,
+            None,
+        )
+        assert "backup" not in deadline["sentence"]

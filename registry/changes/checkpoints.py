@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from registry import db, timestamps
+from registry.changes.schemas import CheckpointRead
 from registry.changes.service import GENESIS, canonical
-from registry.errors import RegistryError
+from registry.errors import RegistryError, unavailable
 from registry.settings import Settings
 from registry.tables import Change, Checkpoint
 
@@ -38,8 +39,8 @@ class SigningUnavailable(RegistryError):
     """Checkpoints cannot be made: the signing key, its certificate or the directory is unusable."""
 
 
-def _unavailable(what: str) -> SigningUnavailable:
-    return SigningUnavailable(detail=f"checkpoints: {what}", status=503, title="Service unavailable")
+def _unavailable(what: str) -> RegistryError:
+    return unavailable(f"checkpoints: {what}", SigningUnavailable)
 
 
 @cache
@@ -266,3 +267,27 @@ def read_files(directory: Path) -> list[tuple[str, dict | None]]:
         ok = ok and isinstance(body.get("timestamp_token"), str | None)
         found.append((path.name, body if ok else None))
     return found
+
+
+async def list_checkpoints(limit: int, offset: int) -> tuple[list[CheckpointRead], int]:
+    """A page of the stored checkpoints, newest first, and how many there are."""
+    rows = await Checkpoint.select().order_by(Checkpoint.id, ascending=False).limit(limit).offset(offset)
+    return [_read(r) for r in rows], await Checkpoint.count()
+
+
+def _read(row: dict[str, Any]) -> CheckpointRead:
+    """A stored checkpoint as read; one whose content no longer parses is shown as stored (verify names it)."""
+    fields = parse(row["content"]) or {}
+    return CheckpointRead(
+        id=row["id"],
+        change_id=row["change_id"],
+        change_hash=str(fields.get("change_hash", "")),
+        rows=fields.get("rows") if isinstance(fields.get("rows"), int) else 0,
+        created_at=row["created_at"],
+        certificate_sha256=str(fields.get("certificate_sha256", "")),
+        algorithm=str(fields.get("algorithm", "")),
+        content=row["content"],
+        signature=row["signature"],
+        timestamp_token=row["timestamp_token"],
+        timestamped_at=timestamps.token_time(row["timestamp_token"]) if row["timestamp_token"] else None,
+    )

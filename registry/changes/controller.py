@@ -2,13 +2,12 @@
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 
-from registry import timestamps
 from registry.auth import API_KEY, needs
 from registry.changes import checkpoints
 from registry.changes.records import verify_records
@@ -19,7 +18,6 @@ from registry.enums import Role
 from registry.errors import problem_responses
 from registry.ratelimit import rate_limited_public
 from registry.schemas import MAX_OFFSET, Page, utc_param
-from registry.tables import Checkpoint
 
 
 class ChangeController(Controller):
@@ -73,25 +71,5 @@ class ChangeController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[CheckpointRead]:
-        rows = await Checkpoint.select().order_by(Checkpoint.id, ascending=False).limit(limit).offset(offset)
-        return Page[CheckpointRead](
-            items=[_checkpoint(r) for r in rows], total=await Checkpoint.count(), limit=limit, offset=offset
-        )
-
-
-def _checkpoint(row: dict[str, Any]) -> CheckpointRead:
-    """A stored checkpoint as read; one whose content no longer parses is shown as stored (verify names it)."""
-    fields = checkpoints.parse(row["content"]) or {}
-    return CheckpointRead(
-        id=row["id"],
-        change_id=row["change_id"],
-        change_hash=str(fields.get("change_hash", "")),
-        rows=fields.get("rows") if isinstance(fields.get("rows"), int) else 0,
-        created_at=row["created_at"],
-        certificate_sha256=str(fields.get("certificate_sha256", "")),
-        algorithm=str(fields.get("algorithm", "")),
-        content=row["content"],
-        signature=row["signature"],
-        timestamp_token=row["timestamp_token"],
-        timestamped_at=timestamps.token_time(row["timestamp_token"]) if row["timestamp_token"] else None,
-    )
+        items, total = await checkpoints.list_checkpoints(limit, offset)
+        return Page[CheckpointRead](items=items, total=total, limit=limit, offset=offset)

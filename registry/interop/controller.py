@@ -15,7 +15,7 @@ from registry.errors import problem_responses, unsupported
 from registry.http import read_bounded
 from registry.imports.report import refused, report_of
 from registry.imports.schemas import ImportReport
-from registry.interop import fides
+from registry.interop import fides, service
 
 YAML = "application/yaml"
 AsOf = Annotated[date | None, Parameter(description="Only disclosures valid on this day; default: all")]
@@ -64,7 +64,7 @@ class FidesController(Controller):
     )
     async def export_fides(self, as_of: AsOf = None) -> Response[str]:
         return Response(
-            await fides.export_manifest(as_of),
+            await service.export_manifest(as_of),
             media_type=YAML,
             headers={"Content-Disposition": f'attachment; filename="fides-{clock.today()}.yaml"'},
         )
@@ -86,7 +86,7 @@ class FidesController(Controller):
         if media not in fides.MEDIA_TYPES:
             raise unsupported(f"{media or 'none'}: send {YAML}")
         content = await read_bounded(request, request.app.state["settings"].max_upload_bytes)
-        result = await fides.import_manifest(ctx, content, dry_run)
+        result = await service.import_manifest(ctx, content, dry_run)
         if not result.ok:
             raise refused(result)
         return report_of(result)

@@ -4,6 +4,7 @@ Export: one System per vendor, one PrivacyDeclaration per disclosure; what fides
 goes in ``System.meta["registry"]``. Import: the systems become the rows of the spreadsheet import, so
 the same rules, natural keys, dry run and all-or-nothing apply; its row errors are translated back to
 paths in the YAML (``system[2].privacy_declarations[0].data_use``). See docs/fides.md.
+The mapping only: service.py does the reads and the import around it.
 """
 
 import hashlib
@@ -11,21 +12,17 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import yaml
 from fideslang.models import PrivacyDeclaration, System
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import ValidationError
 
-from registry import clock
-from registry.auth import WriteContext
 from registry.disclosures.schemas import DisclosureRead
-from registry.disclosures.service import read_many, select_disclosures, valid_on
 from registry.enums import LegalBasis, VendorKind
 from registry.imports import service as imports
-from registry.imports.service import ImportResult, RowError
-from registry.tables import Disclosure, Vendor
+from registry.imports.service import RowError
+from registry.interop.schemas import ContactMeta, DeclarationMeta, VendorMeta
 
 MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 SYSTEM_TYPE = "Third Party"
@@ -49,48 +46,6 @@ _BASIS_WORDS = {
 
 
 # --- what fideslang has no field for: System.meta["registry"] -------------------------------------------
-
-
-class _Meta(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_yaml_boolean(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and info.field_name != "public":
-            raise ValueError("YAML reads an unquoted NO, YES, ON or OFF as true/false: put it in quotes")
-        return value
-
-
-class ContactMeta(_Meta):
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-
-class DeclarationMeta(_Meta):
-    """A disclosure's facts, keyed by its declaration's name."""
-
-    contract: str | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
-    country: str | None = None
-    consent_reference: str | None = None
-    legal_reference: str | None = None
-    notes: str | None = None
-
-
-class VendorMeta(_Meta):
-    """A vendor's facts; ``declarations`` holds its disclosures' facts."""
-
-    kind: str | None = None
-    country: str | None = None
-    parent: str | None = None
-    website: str | None = None
-    public: bool | None = None
-    contact: ContactMeta | None = None
-    privacy_contact: ContactMeta | None = None
-    declarations: dict[str, DeclarationMeta] = {}
 
 
 def _compact(value: Any) -> Any:
@@ -194,19 +149,12 @@ def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: l
     return System.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-async def export_manifest(as_of: date | None) -> str:
-    """Every vendor as a System, with its disclosures (those valid on ``as_of``, or all)."""
-    vendors = await Vendor.select().output(load_json=True)
-    query = select_disclosures()
-    if as_of:
-        query = query.where(*valid_on(as_of))
-    by_vendor: dict[int, list[DisclosureRead]] = defaultdict(list)
-    for d in await read_many(await query):
-        by_vendor[d.vendor_id].append(d)
+def manifest(vendors: list[dict[str, Any]], by_vendor: dict[int, list[DisclosureRead]]) -> str:
+    """The YAML manifest: every vendor as a System, with the disclosures listed for it."""
     names = {v["id"]: v["name"] for v in vendors}
     keys = fides_keys(list(names.values()))
     systems = sorted(
-        (_system(keys[v["name"]], v, names.get(v["parent"]), by_vendor[v["id"]]) for v in vendors),
+        (_system(keys[v["name"]], v, names.get(v["parent"]), by_vendor.get(v["id"], [])) for v in vendors),
         key=lambda s: s.fides_key,
     )
     document = {"system": [s.model_dump(mode="json", exclude_unset=True) for s in systems]}
@@ -216,30 +164,30 @@ async def export_manifest(as_of: date | None) -> str:
 # --- import: reading and validating the YAML ----------------------------------------------------------
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     def __init__(self, errors: list[RowError]):
         self.errors = errors
 
 
-def _error(path: str, rule: str, message: str) -> RowError:
+def row_error(path: str, rule: str, message: str) -> RowError:
     # Row 0: not a spreadsheet row; the column is the path in the YAML.
     return RowError("system", 0, path, rule, message)
 
 
-def _load(content: bytes) -> Any:
+def load(content: bytes) -> Any:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Invalid([_error("file", "utf8", "a YAML file must be UTF-8")]) from None
+        raise Invalid([row_error("file", "utf8", "a YAML file must be UTF-8")]) from None
     try:
         depth = 0
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent):
-                raise _Invalid([_error("file", "alias", "aliases (*name) are not allowed")])
+                raise Invalid([row_error("file", "alias", "aliases (*name) are not allowed")])
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _Invalid([_error("file", "depth", f"nested deeper than {MAX_DEPTH} levels")])
+                    raise Invalid([row_error("file", "depth", f"nested deeper than {MAX_DEPTH} levels")])
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
@@ -247,7 +195,7 @@ def _load(content: bytes) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise _Invalid([_error("file", "yaml", f"not valid YAML: {problem}{where}")]) from None
+        raise Invalid([row_error("file", "yaml", f"not valid YAML: {problem}{where}")]) from None
 
 
 def _path(prefix: str, loc: tuple) -> str:
@@ -256,13 +204,13 @@ def _path(prefix: str, loc: tuple) -> str:
 
 def _pydantic_errors(prefix: str, exc: ValidationError) -> list[RowError]:
     return [
-        _error(_path(prefix, e["loc"]), imports.PYDANTIC_RULES.get(e["type"], e["type"]), e["msg"])
+        row_error(_path(prefix, e["loc"]), imports.PYDANTIC_RULES.get(e["type"], e["type"]), e["msg"])
         for e in exc.errors()
     ]
 
 
 @dataclass
-class _Entry:
+class Entry:
     """One valid system: its index in the file, the model, its meta, its declarations in file order."""
 
     index: int
@@ -271,59 +219,65 @@ class _Entry:
     declarations: list[PrivacyDeclaration]
 
 
-def _entry(index: int, raw: Any) -> _Entry:
+def _entry(index: int, raw: Any) -> Entry:
     where = f"system[{index}]"
     if not isinstance(raw, dict):
-        raise _Invalid([_error(where, "type", "a system is a mapping")])
+        raise Invalid([row_error(where, "type", "a system is a mapping")])
     try:
         system = System.model_validate(raw)
         registry = (system.meta or {}).get("registry")
         meta = VendorMeta.model_validate({} if registry is None else registry)
     except ValidationError as exc:
         prefix = where if exc.title == "System" else f"{where}.meta.registry"
-        raise _Invalid(_pydantic_errors(prefix, exc)) from None
+        raise Invalid(_pydantic_errors(prefix, exc)) from None
     except TypeError:  # fideslang sorts the declarations by name; unnamed ones do not compare
-        raise _Invalid(
-            [_error(f"{where}.privacy_declarations", "name", "with several declarations, each needs a name")]
+        raise Invalid(
+            [
+                row_error(
+                    f"{where}.privacy_declarations", "name", "with several declarations, each needs a name"
+                )
+            ]
         ) from None
     system.name = (system.name or "").strip()
     if not system.name:
-        raise _Invalid([_error(f"{where}.name", "required", "a system needs a name: the vendor's name")])
+        raise Invalid([row_error(f"{where}.name", "required", "a system needs a name: the vendor's name")])
     declarations = [PrivacyDeclaration.model_validate(d) for d in raw["privacy_declarations"]]
     names = [d.name for d in declarations]
     errors = [
-        _error(f"{where}.privacy_declarations[{j}].name", "unique", "another declaration has this name")
+        row_error(f"{where}.privacy_declarations[{j}].name", "unique", "another declaration has this name")
         for j, name in enumerate(names)
         if name is not None and name in names[:j]
     ]
     errors += [
-        _error(f"{where}.meta.registry.declarations", "exists", f"no privacy declaration is named {name!r}")
+        row_error(
+            f"{where}.meta.registry.declarations", "exists", f"no privacy declaration is named {name!r}"
+        )
         for name in meta.declarations
         if name not in names
     ]
     if errors:
-        raise _Invalid(errors)
-    return _Entry(index, system, meta, declarations)
+        raise Invalid(errors)
+    return Entry(index, system, meta, declarations)
 
 
-def _entries(document: Any) -> list[_Entry]:
+def entries(document: Any) -> list[Entry]:
     if not isinstance(document, dict) or not isinstance(document.get("system"), list):
-        raise _Invalid([_error("system", "required", "a Fides manifest is a mapping with a `system` list")])
+        raise Invalid([row_error("system", "required", "a Fides manifest is a mapping with a `system` list")])
     entries, errors = [], []
     for index, raw in enumerate(document["system"]):
         try:
             entries.append(_entry(index, raw))
-        except _Invalid as exc:
+        except Invalid as exc:
             errors += exc.errors
     for attribute in ("fides_key", "name"):
         seen: set[str] = set()
         for e in entries:
             value = getattr(e.system, attribute)
             if value in seen:
-                errors.append(_error(f"system[{e.index}].{attribute}", "unique", "another system has it"))
+                errors.append(row_error(f"system[{e.index}].{attribute}", "unique", "another system has it"))
             seen.add(value)
     if errors:
-        raise _Invalid(errors)
+        raise Invalid(errors)
     return entries
 
 
@@ -359,7 +313,7 @@ NO_BASIS = "the registry records disclosures under Contract, Consent or Legal ob
 
 
 @dataclass
-class _Sheets:
+class Sheets:
     """The rows for the import, where each came from, and what failed before any was imported."""
 
     vendors: list[list[Any]] = field(default_factory=lambda: [list(VENDOR_PATHS)])
@@ -375,10 +329,10 @@ class _Sheets:
         return self.disclosure_places[error.row - 2][0]
 
 
-def _parents_first(entries: list[_Entry]) -> list[_Entry]:
+def parents_first(entries: list[Entry]) -> list[Entry]:
     """A parent vendor's row before its children's, as the import looks parents up by name."""
     pending = {e.system.name: e for e in entries}
-    ordered: list[_Entry] = []
+    ordered: list[Entry] = []
     while pending:
         ready = [e for e in pending.values() if e.meta.parent not in pending] or list(pending.values())
         ordered += ready
@@ -393,7 +347,7 @@ def _dpo(value: str | None) -> ContactMeta:
     return ContactMeta(email=value) if "@" in value else ContactMeta(name=value)
 
 
-def _vendor_row(e: _Entry, known: bool) -> list[Any]:
+def vendor_row(e: Entry, known: bool) -> list[Any]:
     system, meta = e.system, e.meta
     contacts = {"contact": meta.contact or ContactMeta(), "privacy_contact": meta.privacy_contact}
     contacts["privacy_contact"] = contacts["privacy_contact"] or _dpo(system.dpo)
@@ -414,67 +368,12 @@ def _vendor_row(e: _Entry, known: bool) -> list[Any]:
     return [values[column] for column in VENDOR_PATHS]
 
 
-async def _first_day(vendor: str, basis: LegalBasis, d: PrivacyDeclaration, contract: str | None):
-    """The first day of the registry's matching disclosure: a declaration without dates imports
-    onto it again instead of starting a new one each day."""
-    query = select_disclosures().where(
-        Disclosure.vendor.name == vendor,
-        Disclosure.basis == basis.value,
-        Disclosure.purpose == d.data_use,
-        Disclosure.contract.is_null() if contract is None else Disclosure.contract.reference == contract,
-    )
-    wanted = (set(d.data_categories), set(d.data_subjects))
-    for found in await read_many(await query.order_by(Disclosure.valid_from, ascending=False)):
-        if (set(found.categories), set(found.data_subjects)) == wanted:
-            return found.valid_from
-    return None
-
-
-async def _disclosure_row(e: _Entry, d: PrivacyDeclaration, basis: LegalBasis) -> list[Any]:
-    facts = e.meta.declarations.get(d.name or "") or DeclarationMeta()
-    valid_from = facts.valid_from or await _first_day(e.system.name, basis, d, facts.contract)
-    values = {
-        **facts.model_dump(),
-        "vendor": e.system.name,
-        "basis": basis.value,
-        "purpose": d.data_use,
-        "categories": ",".join(d.data_categories) or None,
-        "data_subjects": ",".join(d.data_subjects) or None,
-        "valid_from": valid_from or clock.today(),
-    }
-    return [values[column] for column in DISCLOSURE_COLUMNS]
-
-
-async def _sheets(entries: list[_Entry]) -> _Sheets:
-    known = {row["name"] for row in await Vendor.select(Vendor.name)}
-    sheets = _Sheets()
-    for e in _parents_first(entries):
-        where = f"system[{e.index}]"
-        if e.system.name in known or e.meta.country:
-            sheets.vendors.append(_vendor_row(e, e.system.name in known))
-            sheets.vendor_places.append(e.index)
-        else:
-            sheets.errors.append(_error(f"{where}.meta.registry.country", "required", NO_COUNTRY))
-        for j, d in enumerate(e.declarations):
-            legal = d.legal_basis_for_processing
-            basis = FROM_FIDES.get(legal.value if legal else None)
-            if basis is None:
-                path = f"{where}.privacy_declarations[{j}].legal_basis_for_processing"
-                sheets.errors.append(
-                    _error(path, "one_of", f"{NO_BASIS}, not {legal.value if legal else 'none'}")
-                )
-                continue
-            sheets.disclosures.append(await _disclosure_row(e, d, basis))
-            sheets.disclosure_places.append((e.index, j, d.name))
-    return sheets
-
-
-def _located(error: RowError, sheets: _Sheets) -> RowError:
+def located(error: RowError, sheets: Sheets) -> RowError:
     """A row error of the spreadsheet import as a path in the YAML."""
     where = f"system[{sheets.system_of(error)}]"
     if error.sheet == "vendors":
         path = f"{where}.{VENDOR_PATHS.get(error.column, error.column)}".rstrip(".")
-        return _error(path, error.rule, error.message)
+        return row_error(path, error.rule, error.message)
     _, j, name = sheets.disclosure_places[error.row - 2]
     if error.column == "vendor":
         path = f"{where}.name"
@@ -484,26 +383,4 @@ def _located(error: RowError, sheets: _Sheets) -> RowError:
         path = f'{where}.meta.registry.declarations["{name}"].{error.column}'
     else:
         path = f"{where}.privacy_declarations[{j}].{error.column}".rstrip(".")
-    return _error(path, error.rule, error.message)
-
-
-async def import_manifest(ctx: WriteContext, content: bytes, dry_run: bool) -> ImportResult:
-    """Import a Fides manifest's systems, all or nothing; errors name paths in the YAML."""
-    try:
-        entries = _entries(_load(content))
-    except _Invalid as exc:
-        return ImportResult(dry_run=dry_run, errors=exc.errors)
-    sheets = await _sheets(entries)
-    # Problems found up front still let the import run (dry) to report everything at once.
-    tables = {"vendors": sheets.vendors, "disclosures": sheets.disclosures}
-    result = await imports.import_sheets(ctx, tables, dry_run or bool(sheets.errors))
-    failed = {e.index for e in entries} - set(sheets.vendor_places)
-    failed |= {sheets.system_of(e) for e in result.errors if e.sheet == "vendors"}
-    # A vendor that could not be imported is reported once, not again by each of its declarations.
-    located = [
-        _located(e, sheets)
-        for e in result.errors
-        if not (e.sheet == "disclosures" and e.column == "vendor" and sheets.system_of(e) in failed)
-    ]
-    result.dry_run, result.errors = dry_run, sheets.errors + located
-    return result
+    return row_error(path, error.rule, error.message)
