@@ -98,6 +98,11 @@ async def test_vendor_status_agrees_with_its_sql(contracts, day):
         assert await _ids(Vendor, rules.vendor_status_sql(status, day)) == expected, (status, day)
 
 
+def _id(value) -> str:
+    """A stable test id: a set's order differs between processes (pytest-xdist compares the ids)."""
+    return ",".join(sorted(value)) if isinstance(value, set) else str(value)
+
+
 @pytest.mark.parametrize(
     ("day", "in_force"),
     [
@@ -108,7 +113,7 @@ async def test_vendor_status_agrees_with_its_sql(contracts, day):
         (EXPIRY, {"fixed", "open"}),
         (EXPIRY + timedelta(days=1), {"open"}),
     ],
-    ids=str,
+    ids=_id,
 )
 async def test_in_force_is_inclusive_at_both_ends(contracts, day, in_force):
     ids = await _ids(Contract, rules.in_force_sql(day))
