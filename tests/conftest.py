@@ -21,6 +21,7 @@ from registry.enums import Role
 from registry.settings import Settings
 from tests.harness import (
     SHARED_CLUSTER,
+    cheap_password_hashing,
     drop_database,
     engine_independent,
     forget_process_caches,
@@ -66,6 +67,12 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session", autouse=True)
 def _pdf_processes():
     with kept_pdf_processes():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    with cheap_password_hashing():
         yield
 
 

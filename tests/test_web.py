@@ -203,6 +203,14 @@ async def test_verify_page_is_public_and_refuses_non_pdfs(client):
     assert unknown.status_code == 200 and "Not issued here" in unknown.text
 
 
+async def test_a_person_made_by_the_cli_gets_the_production_argon2id_profile(app, database_url):
+    """The test process hashes cheaply (tests/harness.py); the CLI, a process of its own, must not."""
+    run_cli(database_url, "people", "create", "ana", "--role", "viewer", "--password-stdin", input_=PASSWORD)
+    row = await Person.select(Person.password_hash).where(Person.name == "ana").first()
+    assert row["password_hash"].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PASSWORD not in row["password_hash"]
+
+
 async def test_users_create_from_the_cli(database_url):
     done = run_cli(
         database_url, "users", "create", "ana", "--role", "editor", "--password-stdin", input_=PASSWORD

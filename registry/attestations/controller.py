@@ -5,8 +5,9 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
-from registry.attestations import pdf, service
+from registry.attestations import service
 from registry.attestations.schemas import AttestationRead, Revocation, Verification
+from registry.attestations.serials import serials_in
 from registry.auth import API_KEY, WriteContext, needs
 from registry.enums import Role
 from registry.errors import problem_responses, unsupported
@@ -95,9 +96,7 @@ class AttestationController(Controller):
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/pdf":
             raise unsupported("Send the PDF as application/pdf.")
         document = await read_bounded(request, settings.max_upload_bytes)
-        return await service.verify_pdf(
-            document, request.app.state["pdf_pool"].check_signature, pdf.serials_in
-        )
+        return await service.verify_pdf(document, request.app.state["pdf_pool"].check_signature, serials_in)
 
     @get(
         "/{serial:str}/verify",

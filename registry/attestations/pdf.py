@@ -5,7 +5,6 @@ Nothing here touches the database; the network only to reach a configured timest
 """
 
 import json
-import re
 from datetime import datetime
 from functools import cache
 
@@ -16,10 +15,6 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from registry.attestations import pades
-
-# In PDF literal strings a hyphen may be written as the octal escape \055.
-# A re-issue adds "-<n>" (PRA-2026-000012-2); a digit right after would make it another serial.
-SERIAL = re.compile(rb"PRA(?:-|\\055)(\d{4})(?:-|\\055)(\d{6})(?:(?:-|\\055)([1-9]\d{0,5}))?(?!\d)")
 
 
 class DataOnlyFetcher(URLFetcher):
@@ -99,15 +94,3 @@ def check_signature(pdf: bytes, cert_file: str, tsa_ca_file: str | None = None) 
     """What the PDF's one signature says (pades.SignatureReport as a dict); valid only when it is intact,
     by the registry's certificate, and covers the whole file."""
     return pades.check(pdf, cert_file, tsa_ca_file).as_dict()
-
-
-def serials_in(pdf: bytes, limit: int) -> list[str]:
-    """The first ``limit`` distinct serial numbers readable in the file's uncompressed parts (metadata,
-    signature reason), in the order they appear: a file stuffed with serials costs no more than ``limit``."""
-    found: dict[str, None] = {}
-    for match in SERIAL.finditer(pdf):
-        serial = f"PRA-{match[1].decode()}-{match[2].decode()}"
-        found.setdefault(f"{serial}-{match[3].decode()}" if match[3] else serial, None)
-        if len(found) >= limit:
-            break
-    return list(found)

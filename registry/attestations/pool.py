@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import importlib
 import multiprocessing
 import os
 import threading
@@ -9,7 +10,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from registry.attestations import pades, pdf
+from registry.attestations import pades
 from registry.errors import unavailable
 from registry.settings import Settings
 from registry.timestamps import tsa_unavailable
@@ -34,6 +35,13 @@ def _exit_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(0)
+
+
+def _call(target: str, *args):
+    """Runs ``module:function`` in a worker. The API process names what to run instead of importing it:
+    it never imports WeasyPrint, a third of its start-up (every `registry serve` and CLI command)."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
 
 
 class PdfPool:
@@ -73,9 +81,16 @@ class PdfPool:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self.executor, pdf.render_and_sign, facts, key, cert, passphrase, tsa
+                self.executor,
+                _call,
+                "registry.attestations.pdf:render_and_sign",
+                facts,
+                key,
+                cert,
+                passphrase,
+                tsa,
             )
-        except pdf.SigningKeyError:
+        except pades.SigningKeyError:
             raise unavailable(
                 "The signing key or certificate could not be loaded: check the files, that they "
                 "belong together, and REGISTRY_SIGNING_KEY_PASSPHRASE.",
@@ -89,12 +104,14 @@ class PdfPool:
         _, cert = self._signing_files()
         ca_file = pades.trusted_file(self.settings.tsa_ca_file)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, pdf.check_signature, document, cert, ca_file)
+        return await loop.run_in_executor(
+            self.executor, _call, "registry.attestations.pdf:check_signature", document, cert, ca_file
+        )
 
-    async def run(self, function, *args):
-        """Any other rendering (a report) in the same worker processes, off the event loop."""
+    async def run(self, target: str, *args):
+        """Any other rendering (a report), named ``module:function``, in the same worker processes."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, function, *args)
+        return await loop.run_in_executor(self.executor, _call, target, *args)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

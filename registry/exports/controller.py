@@ -12,9 +12,11 @@ from registry.auth import API_KEY, needs
 from registry.enums import Role
 from registry.errors import problem_responses
 from registry.exports import register, service
-from registry.exports.pdf import render_recipients
 from registry.exports.schemas import RecipientRegister, Register
 from registry.imports.service import XLSX
+
+# Rendered in the PDF workers (registry/attestations/pool.py), so this process never imports WeasyPrint.
+RENDER_RECIPIENTS = "registry.exports.pdf:render_recipients"
 
 MAX_PDF_ROWS = service.MAX_PDF_ROWS  # passed to the service from here, where tests lower it
 
@@ -73,7 +75,7 @@ class ExportController(Controller):
         context = service.report_context(
             settings.organisation_name, clock.now(), day, rows, await words.load()
         )
-        pdf = await request.app.state["pdf_pool"].run(render_recipients, context)
+        pdf = await request.app.state["pdf_pool"].run(RENDER_RECIPIENTS, context)
         return Response(
             pdf,
             media_type="application/pdf",

@@ -17,8 +17,8 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
 from registry import clock, db, words
-from registry.attestations import pdf
 from registry.attestations import service as attestations
+from registry.attestations.serials import serials_in
 from registry.auth import Actor
 from registry.changes.service import timeline
 from registry.contracts.conformance import CLAUSES
@@ -337,7 +337,7 @@ class WebController(Controller):
                 request, "verify.html.j2", 400, verdict=None, error="Choose the attestation's PDF file."
             )
         verdict = await attestations.verify_pdf(
-            document, request.app.state["pdf_pool"].check_signature, pdf.serials_in
+            document, request.app.state["pdf_pool"].check_signature, serials_in
         )
         return render_page(request, "verify.html.j2", verdict=verdict, error=None)
 

@@ -12,7 +12,6 @@ from registry.enums import Role
 from registry.errors import RegistryError, missing
 from registry.exports import register
 from registry.exports import service as exports
-from registry.exports.pdf import render_recipients
 from registry.http import read_form
 from registry.imports import service as imports
 from registry.imports import templates
@@ -28,6 +27,9 @@ from registry.ui.pages import (
     signed_in,
     write_context,
 )
+
+# Rendered in the PDF workers (registry/attestations/pool.py), so this process never imports WeasyPrint.
+RENDER_RECIPIENTS = "registry.exports.pdf:render_recipients"
 
 # name -> (what it is, media type)
 DOWNLOADS = {
@@ -80,7 +82,7 @@ class DataController(Controller):
             context = exports.report_context(
                 settings.organisation_name, clock.now(), clock.today(), rows, await words.load()
             )
-            body = await request.app.state["pdf_pool"].run(render_recipients, context)
+            body = await request.app.state["pdf_pool"].run(RENDER_RECIPIENTS, context)
         elif name == "import-template.xlsx":
             body = templates.xlsx_template()
         else:
