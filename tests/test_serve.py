@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from registry.server import _Config, create_served_app
+from registry.settings import Settings
 from tests.conftest import Server
+from tests.harness import new_database
 
 
 @pytest.mark.parametrize("access_log", [None, "true"])
@@ -148,12 +150,20 @@ def read_until_closed(sock: socket.socket, deadline_seconds: float = 20) -> tupl
     return False, received
 
 
-@pytest.fixture
-def timed_server(settings, tmp_path):
-    """`registry serve` with one-second timeouts, so that the tests wait little."""
+@pytest.fixture(scope="module")
+def timed_server(templates, signing_files, tmp_path_factory):
+    """`registry serve` with one-second timeouts, so that the tests wait little; one for the module's
+    protocol tests (they write nothing, and what they probe happens before any database is read)."""
+    folder = tmp_path_factory.mktemp("timed")
+    settings = Settings(
+        database_url=new_database("sqlite", templates, folder),
+        signing_key_file=signing_files[0],
+        signing_cert_file=signing_files[1],
+        webhook_key_file=str(folder / "webhook.key"),
+    )
     server = Server(
         settings,
-        log=tmp_path / "server.log",
+        log=folder / "server.log",
         REGISTRY_HEADER_TIMEOUT_SECONDS="1",
         REGISTRY_KEEP_ALIVE_SECONDS="1",
     )
@@ -166,6 +176,7 @@ def connect(server: Server) -> socket.socket:
     return socket.create_connection(("127.0.0.1", server.port), timeout=10)
 
 
+@pytest.mark.engine_independent
 class TestTimeouts:
     @pytest.mark.parametrize("sent", [b"", b"GET /health/live HTTP/1.1\r\nHost: registry\r\n"])
     def test_a_connection_without_a_complete_head_is_closed(self, timed_server, sent):
@@ -189,6 +200,7 @@ class TestTimeouts:
         assert closed and received == b""
 
 
+@pytest.mark.engine_independent
 class TestMalformedRequests:
     @pytest.mark.parametrize(
         "request_bytes",
