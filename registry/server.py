@@ -27,18 +27,26 @@ import gc
 import json
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
-from litestar import Litestar
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
-from registry.app import create_app
 from registry.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from litestar import Litestar
 
-def create_served_app(settings: Settings | None = None) -> Litestar:
-    """The app as `registry serve` runs it in each worker: its heap is frozen once it has started."""
+
+def create_served_app(settings: Settings | None = None) -> "Litestar":
+    """The app as `registry serve` runs it in each worker: its heap is frozen once it has started.
+
+    The app is imported here, not at the top: a worker unpickles its config (which names this module)
+    before it starts answering the supervisor's pings, and importing the whole app took longer than
+    uvicorn's 5-second ping on a busy machine, so the supervisor killed and replaced workers for ever."""
+    from registry.app import create_app
+
     app = create_app(settings)
     app.on_startup.append(_freeze_heap)
     return app
@@ -138,8 +146,8 @@ class _TimedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    settings = get_settings()
+def served_config(settings: Settings, host: str, port: int, workers: int) -> "_Config":
+    """uvicorn's configuration for `registry serve`."""
     config = _Config(
         "registry.server:create_served_app",
         factory=True,
@@ -152,8 +160,14 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
     config.header_timeout_seconds = settings.header_timeout_seconds
+    return config
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    config = served_config(get_settings(), host, port, workers)
     if workers > 1:  # as uvicorn.run() does, with the socket above
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:

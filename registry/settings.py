@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         le=3600,
         description="`registry serve` closes a keep-alive connection idle this long between requests.",
     )
+    worker_healthcheck_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="`registry serve --workers N`: a worker that does not answer the supervisor's ping this "
+        "long (starting included) is killed and replaced.",
+    )
     header_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -4,13 +4,15 @@ import asyncio
 import gc
 import json
 import socket
+import subprocess
+import sys
 import time
 from multiprocessing.reduction import ForkingPickler
 
 import httpx
 import pytest
 
-from registry.server import _Config, create_served_app
+from registry.server import _Config, create_served_app, served_config
 from registry.settings import Settings
 from tests.conftest import Server
 from tests.harness import new_database
@@ -223,3 +225,16 @@ class TestMalformedRequests:
         assert b"content-type: application/problem+json" in head.lower()
         assert json.loads(body)["status"] == 400
         assert httpx.get(f"{timed_server.base}/health/live").status_code == 200
+
+
+@pytest.mark.engine_independent
+def test_a_worker_answers_the_supervisors_ping_before_it_imports_the_app(settings):
+    """Before: each worker of `serve --workers N` imported the whole app while unpickling its config,
+    before it could answer the supervisor's 5-second ping; on a busy machine the supervisor killed and
+    replaced every worker, over and over, and the server never answered."""
+    probe = "import sys, registry.server; print(sorted({'registry.app', 'litestar'} & set(sys.modules)))"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "[]"
+    slow = settings.model_copy(update={"worker_healthcheck_seconds": 45})
+    assert served_config(slow, "127.0.0.1", 8000, 2).timeout_worker_healthcheck == 45
+    assert Settings.model_fields["worker_healthcheck_seconds"].default == 60
