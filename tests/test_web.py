@@ -118,7 +118,9 @@ async def test_create_vendor_names_the_person_in_the_change_log(client, people):
     assert change["actor"] == "person:editor-person"
     page = await client.get(response.headers["location"])
     # The history says it in words: who did what to which record (issue 21).
-    assert "Acme Hosting" in page.text and "editor-person added the vendor “Acme Hosting” — <time" in page.text
+    assert (
+        "Acme Hosting" in page.text and "editor-person added the vendor “Acme Hosting” — <time" in page.text
+    )
 
 
 async def test_a_rejected_form_keeps_what_was_typed_and_marks_the_field(client, people):
