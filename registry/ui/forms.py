@@ -93,7 +93,11 @@ def validate(
     """(model, {}) or (None, {field name: message}). Editing: a required field left empty is an error
     (not "unchanged"), and empty optional fields clear what was there."""
     if editing:
-        empty = {f.name: f"{f.label}: required." for f in fields if f.required and not values.get(f.name)}
+        empty = {
+            f.name: said({"type": "missing"}, f, fields)
+            for f in fields
+            if f.required and not values.get(f.name)
+        }
     else:
         empty = {}
     try:
@@ -169,7 +173,9 @@ def said(item: dict[str, Any], f: Field, fields: list[Field]) -> str:
     if f.kind == "country":
         rule = "choose a country from the list, or type its two-letter code, such as IE."
     elif kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
-        rule = "required."
+        rule = {"select": "choose one of the options.", "choices": "choose at least one."}.get(
+            f.kind, "required."
+        )
     elif kind == "too_short":
         rule = "choose at least one." if f.kind == "choices" else f"at least {ctx.get('min_length')} needed."
     else:
