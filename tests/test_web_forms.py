@@ -9,7 +9,7 @@ import re
 import pytest
 
 from registry.tables import Contract, HeldUpload, Vendor
-from tests.conftest import make_contract, make_disclosure, make_vendor
+from tests.conftest import ended_contract, make_contract, make_disclosure, make_vendor
 from tests.test_web import csrf_of, people, sign_in  # noqa: F401 - the fixture is used by name
 
 pytestmark = pytest.mark.anyio
@@ -180,3 +180,38 @@ async def test_terminating_says_what_follows_and_asks_to_confirm(client, auth, p
     shown = await client.get(ended.headers["location"])
     assert "The contract was terminated" in shown.text
     assert "editor-person terminated the contract “Hosting DPA”" in shown.text
+
+
+async def test_a_deletion_report_in_one_round(client, auth, people):  # noqa: F811
+    await ended_contract(client, auth)  # backups covered: the report must say how they were handled
+    [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+    await sign_in(client)
+    url = f"/ui/deletions/{deletion['id']}/confirm"
+    form = await client.get(url)
+    assert "The deletion of User Contact Email, due 30 Jul 2025; backups are in scope." in form.text
+    body = {
+        "csrf": csrf_of(form.text),
+        "performed_by.name": "Ana Ruiz",
+        "performed_by.title": "Head of IT",
+        "performed_by.organisation": "Acme Hosting GmbH",
+        "verified_by.name": "",
+        "verified_by.title": "DPO",
+        "verified_by.organisation": "Acme Hosting GmbH",
+        "method_category": "x",
+        "technique": "cryptographic_erase",
+        "systems": "Support desk",
+        "completed_on": "2025-06-01",
+        "verification_method": "Sampled 50 ids",
+        "verification_result": "No records found",
+        "verification_outcome": "passed",
+    }
+    response = await client.post(url, data=body)
+    assert response.status_code == 400
+    assert summary_of(response.text) == [
+        "Verified by: name: required.",
+        "Method (NIST SP 800-88): choose one of the options.",
+        "How backups were handled: required, as the contract covers backups.",
+        "Last backup copy expires on: required, as the contract covers backups.",
+        "Completed on: must not be before the contract ended (30 Jun 2025).",
+    ]
+    assert (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()["confirmations"] == []

@@ -3,10 +3,14 @@ answered with all of them at once. Pydantic stops at the schema (a model's other
 a field is wrong) and a service stops at its first refusal; these read what was typed, whatever else
 is wrong. The services still check every rule when saving: these only say more, sooner."""
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 from registry.tables import Contract, Vendor
+from registry.words import day
+
+Checks = Callable[[dict[str, Any]], Awaitable[dict[str, str]]]
 
 
 def _day(value: Any) -> date | None:
@@ -53,3 +57,29 @@ async def vendor(values: dict[str, Any], vendor_id: int | None = None) -> dict[s
     if other and other["id"] != vendor_id:
         return {"name": f"Name: another vendor is already called “{name}”."}
     return {}
+
+
+def confirmation(deletion) -> Checks:
+    """What the obligation asks of its deletion report (deletions/rules.py says it again on saving)."""
+
+    async def check(values: dict[str, Any]) -> dict[str, str]:
+        found = {}
+        if deletion.backups_in_scope:
+            if not (values.get("backups_handling") or "").strip():
+                found["backups_handling"] = (
+                    "How backups were handled: required, as the contract covers backups."
+                )
+            if not values.get("last_backup_expires_on"):
+                found["last_backup_expires_on"] = (
+                    "Last backup copy expires on: required, as the contract covers backups."
+                )
+        if deletion.end_of_contract.value == "return_then_delete" and not values.get("returned.returned_on"):
+            found["returned.returned_on"] = "Returned on: required, as the contract says return, then delete."
+        completed = _day(values.get("completed_on"))
+        if completed and completed < deletion.ended_on:
+            found["completed_on"] = (
+                f"Completed on: must not be before the contract ended ({day(deletion.ended_on)})."
+            )
+        return found
+
+    return check

@@ -268,6 +268,7 @@ class RecordsController(Controller):
             f"/ui/vendors/{deletion.vendor_id}",
             notice="confirmation",
             extra=lambda values: remaining(values["remaining"]),
+            checks=checks.confirmation(deletion),
         )
 
     @post("/deletions/{obligation_id:int}/attestation", request_max_body_size=FORM_LIMIT)

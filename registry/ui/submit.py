@@ -18,11 +18,11 @@ from registry.errors import RegistryError
 from registry.files import check_upload
 from registry.http import FILENAME, read_form
 from registry.ui import held
+from registry.ui.checks import Checks
 from registry.ui.forms import registry_errors, validate, values_of
 from registry.ui.pages import check_csrf, notice_redirect, render_page, signed_in
 
 STALE = "Someone saved a change since you opened this form: reload it, then make your change."
-Checks = Callable[[dict[str, Any]], Awaitable[dict[str, str]]]
 
 
 async def posted_form(request: Request):
