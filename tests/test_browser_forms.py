@@ -1,6 +1,6 @@
 """One-pass forms in Chromium (issue 21): a refused form's error summary takes the focus and links to
 each field; the category picker filters as it is typed and says what is ticked; every page still
-passes axe-core WCAG 2.1 AA. Fixtures and helpers are tests/test_browser.py's."""
+passes axe-core WCAG 2.1 AA; terminating shows the deletion's due date for the day typed. Fixtures and helpers are tests/test_browser.py's."""
 
 import pytest
 
@@ -64,4 +64,16 @@ async def test_the_error_summary_takes_the_focus(server, database_url, engine_na
         await categories.get_by_role("checkbox", name="(user.contact.email)").check()
         await expect(page.locator("#categories-ticked")).to_have_text("Ticked: User Contact Email")
         await shot("22-category-picker")
+
+        # Terminating says first what follows; the deletion's due date follows the day typed.
+        await page.go_back()
+        await page.get_by_role("link", name="Add a contract").click()
+        await page.get_by_label("Title").fill("Hosting DPA")
+        await page.get_by_role("button", name="Save contract").click()
+        await expect(page.get_by_role("status")).to_have_text("The contract was saved.")
+        await page.get_by_role("link", name="Terminate").click()
+        await expect(page.locator("#follows")).to_be_visible()
+        await page.get_by_label("Last day in force").fill("2025-06-30")
+        await expect(page.locator("#due-on")).to_have_text("30 Jul 2025")  # 30 days, the form's default
+        await shot("23-terminate-follows")
         await browser.close()

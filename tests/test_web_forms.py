@@ -5,6 +5,7 @@ the contract a disclosure defaults to; terminating says first what follows."""
 
 import html
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -171,6 +172,8 @@ async def test_terminating_says_what_follows_and_asks_to_confirm(client, auth, p
     follows = page.text.split('id="follows"')[1].split("</section>")[0]
     assert "The disclosure of User Contact Email (from 1 Feb 2025) ends on the last day in force." in follows
     assert "within 45 days of the last day in force" in follows
+    due = date.today() + timedelta(days=45)  # for a termination today, until a day is typed
+    assert f'data-days="45" data-after="terminated_on" aria-live="polite">{due.day} {due:%b %Y}<' in follows
     assert "Terminate the contract only if this is what you mean to happen." in follows
     ended = await client.post(
         f"/ui/contracts/{contract['id']}/terminate",

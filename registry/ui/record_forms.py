@@ -201,10 +201,11 @@ async def termination_form(contract) -> dict[str, Any]:
     follows.append(
         f"The vendor must then delete the data within {days} days of the last day in force"
         + (", backups included" if contract.backups_covered else "")
-        + f": for a last day of today, by {words.day(clock.today() + timedelta(days=days))}."
-        " The deletion is tracked until its report is recorded and attested."
+        + ". The deletion is tracked until its report is recorded and attested."
     )
     return {
+        # The due date for the day typed (forms.js follows the field; today's until then).
+        "due": {"days": days, "on": clock.today() + timedelta(days=days), "after": "terminated_on"},
         "heading": f"Terminate {contract.title}" + (f" ({contract.reference})" if contract.reference else ""),
         "intro": "Terminating cannot be undone: check what follows, then confirm below.",
         "follows": follows,
@@ -263,13 +264,13 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "contract_id",
             "Contract",
             "select",
-            hint="Required for basis contract.",
+            hint="Required when the legal basis is a contract.",
             choices=[
                 (str(c.id), c.title + (f" ({c.reference})" if c.reference else ""), 0) for c in contracts
             ],
         ),
         Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis, "basis")),
-        Field("consent_reference", "Consent reference", hint="Required for basis consent."),
+        Field("consent_reference", "Consent reference", hint="Required when the legal basis is consent."),
         Field(
             "purpose",
             "Purpose (data use)",

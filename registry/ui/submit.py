@@ -138,7 +138,8 @@ def form_page(
 ) -> Template:
     """A form page (templates/form.html.j2): 200 when opened, else ``status`` with the errors beside
     their fields and listed at the top."""
-    context = {"intro": None, "follows": None, "confirm": None, "upload": False, "version": None, **spec}
+    context = {"intro": None, "follows": None, "confirm": None, "due": None, "upload": False, "version": None}
+    context |= spec
     status = status if errors else 200
     return render_page(
         request,

@@ -21,3 +21,18 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Terminating: the deletion's due date follows the last day typed.
+document.addEventListener("DOMContentLoaded", () => {
+  const due = document.getElementById("due-on");
+  const field = due && document.getElementById(due.dataset.after);
+  if (!field) return;
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  field.addEventListener("input", () => {
+    const day = new Date(field.value + "T00:00:00Z");
+    if (Number.isNaN(day.getTime())) return;
+    day.setUTCDate(day.getUTCDate() + Number(due.dataset.days));
+    due.textContent = `${day.getUTCDate()} ${months[day.getUTCMonth()]} ${day.getUTCFullYear()}`;
+    document.getElementById("due-for").textContent = "";
+  });
+});
