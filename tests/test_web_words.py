@@ -74,7 +74,7 @@ def visible(page: str) -> str:
     return " | ".join(" ".join(part.split()) for part in parser.parts if part.strip())
 
 
-async def codes_in(text: str, keys: set[str], countries: set[str]) -> list[str]:
+def codes_in(text: str, keys: set[str], countries: set[str]) -> list[str]:
     found = [m for m in DOTTED.findall(text) if m in keys]
     found += SNAKE.findall(text) + INTERNAL_ID.findall(text) + ISO_DAY.findall(text)
     found += [w for w in re.findall(r"\b[A-Za-z]+\b", text) if w in CODE_WORDS or w in countries]
@@ -124,7 +124,7 @@ async def test_no_page_shows_a_code_outside_the_small_type(client, auth, app, pe
         page = await client.get(url)
         assert page.status_code == 200, (url, page.status_code)
         text = visible(page.text)
-        found = await codes_in(text, keys, countries)
+        found = codes_in(text, keys, countries)
         assert found == [], (url, [text[max(0, text.find(f) - 80) : text.find(f) + 40] for f in found])
     vendor = await Vendor.select(Vendor.id).where(Vendor.name == "Northwind Cloud Hosting").first()
     page = (await client.get(f"/ui/vendors/{vendor['id']}")).text
@@ -152,6 +152,6 @@ async def test_the_checker_finds_what_it_looks_for():
         "Kind dpa",
         "Country IE",
     ]:
-        assert await codes_in(visible(f"<p>{text}</p>"), keys, countries), text
+        assert codes_in(visible(f"<p>{text}</p>"), keys, countries), text
     slotted = '<p>Email <small class="key">(user.contact.email)</small> <abbr title="dpa">DPA</abbr></p>'
-    assert await codes_in(visible(slotted), keys, countries) == []
+    assert codes_in(visible(slotted), keys, countries) == []
