@@ -103,17 +103,30 @@ def moment(value: datetime) -> str:
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
-def prose(text: str) -> str:
-    """A sentence written for the API and the command line (ISO days) with its days as people write
-    them: "ends on 2026-12-01." → "ends on 1 Dec 2026."."""
+_KEY = re.compile(r"(?<![\w.])[a-z][a-z_]*(?:\.[a-z_]+)+(?![\w.])")
 
-    def said(found: re.Match) -> str:
+
+def prose(text: str, words: "Words | None" = None) -> Markup:
+    """A sentence written for the API and the command line (ISO days, taxonomy keys) as people read
+    it: "Disclosure for marketing.advertising ends on 2026-12-01." → "Disclosure for Advertising
+    <small>(marketing.advertising)</small> ends on 1 Dec 2026."."""
+
+    def said_day(found: re.Match) -> str:
         try:
             return day(date(*map(int, found.groups())))
         except ValueError:
             return found.group(0)
 
-    return _ISO_DAY.sub(said, text)
+    def said_key(key: str) -> Markup:
+        kinds = [kind for kind in TAXONOMY if words and key in words.names.get(kind, {})]
+        return words.keyed(kinds[0], key) if words and kinds else escape(key)
+
+    plain = _ISO_DAY.sub(said_day, text)
+    parts, last = [], 0
+    for found in _KEY.finditer(plain):  # each key by its name, the text between escaped
+        parts += [escape(plain[last : found.start()]), said_key(found.group(0))]
+        last = found.end()
+    return Markup("").join([*parts, escape(plain[last:])])
 
 
 def humane(key: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 from registry.auth import WriteContext
 from registry.demo import load_demo
 from registry.tables import Contract, DeletionObligation, Disclosure, TaxonomyEntry, Vendor
-from tests.conftest import CONFIRMATION, make_contract
+from tests.conftest import CONFIRMATION, make_contract, make_disclosure, make_vendor
 from tests.test_web import people, sign_in  # noqa: F401 - the fixture is used by name
 from tests.test_web_authorization_matrix import ui_routes
 
@@ -155,3 +155,20 @@ async def test_the_checker_finds_what_it_looks_for():
         assert codes_in(visible(f"<p>{text}</p>"), keys, countries), text
     slotted = '<p>Email <small class="key">(user.contact.email)</small> <abbr title="dpa">DPA</abbr></p>'
     assert codes_in(visible(slotted), keys, countries) == []
+
+
+async def test_the_dashboard_says_the_reports_keys_and_days_in_words(client, auth, people):  # noqa: F811
+    """The supervision report's sentences are the API's (keys, ISO days); the dashboard says them."""
+    vendor = await make_vendor(client, auth, name="Meridian")
+    await make_contract(client, auth, vendor["id"])
+    consent = {"basis": "consent", "consent_reference": "Banner v4", "purpose": "marketing.advertising"}
+    disclosure = await make_disclosure(client, auth, vendor["id"], None, **consent)
+    # Records from before the rule (or imported) can lack the reference: the report says so.
+    await Disclosure.update({Disclosure.consent_reference: None}).where(Disclosure.id == disclosure["id"])
+    api = (await client.get("/reports/supervision", headers=auth())).json()
+    assert any("marketing.advertising" in item["summary"] for item in api["items"])  # the API keeps keys
+    await sign_in(client, name="viewer-person")
+    page = (await client.get("/ui/")).text
+    said = 'Advertising, Marketing or Promotion <small class="key">(marketing.advertising)</small>'
+    assert f"Disclosure for {said} rests on consent but names no consent record" in page
+    assert codes_in(visible(page), {"marketing.advertising"}, set()) == []

@@ -183,6 +183,7 @@ class WebController(Controller):
             groups=groups,
             labels=ITEM_LABELS,
             confirmed=confirmed,
+            words=await words.load(),
         )
 
     @get("/vendors")
