@@ -393,6 +393,19 @@ class Checkpoint(Table, tablename="change_checkpoint"):
     timestamp_token = _text()
 
 
+class HeldUpload(Table, tablename="held_upload"):
+    """A file chosen on a web form that was refused for another reason, held for the person's retry:
+    the form carries a random handle (the table its SHA-256), and the row expires within the hour."""
+
+    handle_hash = Varchar(length=64, unique=True)
+    person = Varchar(length=120)
+    filename = Varchar(length=255)
+    content_type = Varchar(length=100)
+    size = Integer()
+    data = Bytea()
+    expires_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
 TABLES = (
     ApiKey,
     Person,
@@ -415,4 +428,5 @@ TABLES = (
     Change,
     IdempotencyClaim,
     Checkpoint,
+    HeldUpload,
 )

@@ -2,9 +2,13 @@
 taxonomy table), a sanitization method or technique into what a reader sees. PDFs and pages print the
 words, with the key in small type where a reader may need it."""
 
+import re
+import unicodedata
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
+import pycountry
 from markupsafe import Markup, escape
 
 from registry.enums import TaxonomyKind
@@ -28,8 +32,101 @@ TECHNIQUES = {
     "return_then_delete": "return, then delete",
     "other": "other",
 }
-FIXED = {"vendor_kind": VENDOR_KINDS, "method": METHODS, "technique": TECHNIQUES}
+BASES = {"contract": "Contract", "consent": "Consent", "legal_obligation": "Legal obligation"}
+CONTRACT_KINDS = {
+    "nda": "Non-disclosure agreement",
+    "dpa": "Data processing agreement",
+    "msa": "Master services agreement",
+    "sow": "Statement of work",
+    "other": "Other",
+}
+STATUSES = {  # vendors, contracts, deletions and attestations share these words
+    "prospective": "Prospective",
+    "active": "Active",
+    "offboarding": "Offboarding",
+    "former": "Former",
+    "draft": "Draft",
+    "expired": "Expired",
+    "terminated": "Terminated",
+    "open": "Open",
+    "overdue": "Overdue",
+    "confirmed": "Confirmed",
+    "attested": "Attested",
+    "valid": "Valid",
+    "revoked": "Revoked",
+}
+END_OF_CONTRACT = {"delete": "Delete the data", "return_then_delete": "Return the data, then delete it"}
+OUTCOMES = {"passed": "Passed", "partial": "Partial", "failed": "Failed"}
+REPORT_KINDS = {"deletion": "Deletion", "backup_follow_up": "Backup follow-up"}
+NOTE_KINDS = {"info": "Information", "warning": "Warning", "finding": "Finding", "review": "Review"}
+FIXED = {
+    "vendor_kind": VENDOR_KINDS,
+    "method": METHODS,
+    "technique": TECHNIQUES,
+    "basis": BASES,
+    "contract_kind": CONTRACT_KINDS,
+    "status": STATUSES,
+    "end_of_contract": END_OF_CONTRACT,
+    "outcome": OUTCOMES,
+    "report_kind": REPORT_KINDS,
+    "note_kind": NOTE_KINDS,
+}
 TAXONOMY = {k.value: k for k in TaxonomyKind}  # data_category, data_use, data_subject
+
+
+def country(code: str | None) -> str:
+    """A country by its everyday name (pycountry's common name, else its ISO name): IE → "Ireland"."""
+    if not code:
+        return "—"
+    found = pycountry.countries.get(alpha_2=code)
+    return getattr(found, "common_name", None) or (found.name if found else code)
+
+
+def countries() -> list[tuple[str, str]]:
+    """(code, name) of every country, by name: what the country fields offer to type ahead."""
+    named = ((c.alpha_2, country(c.alpha_2)) for c in pycountry.countries)
+    return sorted(named, key=lambda c: unicodedata.normalize("NFKD", c[1]).casefold())
+
+
+def day(value: date | datetime | None, empty: str = "—") -> str:
+    """A day as people write it: "1 Dec 2026" (the ISO form stays in <time datetime>)."""
+    if value is None:
+        return empty
+    return f"{value.day} {value:%b %Y}"
+
+
+def moment(value: datetime) -> str:
+    """A time of day with its day: "1 Dec 2026, 14:05"."""
+    return f"{day(value)}, {value:%H:%M}"
+
+
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+_KEY = re.compile(r"(?<![\w.])[a-z][a-z_]*(?:\.[a-z_]+)+(?![\w.])")
+
+
+def prose(text: str, words: "Words | None" = None) -> Markup:
+    """A sentence written for the API and the command line (ISO days, taxonomy keys) as people read
+    it: "Disclosure for marketing.advertising ends on 2026-12-01." → "Disclosure for Advertising
+    <small>(marketing.advertising)</small> ends on 1 Dec 2026."."""
+
+    def said_day(found: re.Match) -> str:
+        try:
+            return day(date(*map(int, found.groups())))
+        except ValueError:
+            return found.group(0)
+
+    def said_key(key: str) -> Markup:
+        kinds = [kind for kind in TAXONOMY if words and key in words.names.get(kind, {})]
+        return words.keyed(kinds[0], key) if words and kinds else escape(key)
+
+    plain = _ISO_DAY.sub(said_day, text)
+    parts, last = [], 0
+    for found in _KEY.finditer(plain):  # each key by its name, the text between escaped
+        parts += [escape(plain[last : found.start()]), said_key(found.group(0))]
+        last = found.end()
+    return Markup("").join([*parts, escape(plain[last:])])
 
 
 def humane(key: str) -> str:
@@ -64,6 +161,67 @@ class Words:
     def subset(self, used: dict[str, Iterable[str]]) -> dict[str, dict[str, str]]:
         """The names of just these keys: what a PDF's facts carry, so the worker needs no database."""
         return {kind: {key: self(kind, key) for key in keys} for kind, keys in used.items()}
+
+
+# The change log's actions as a history line says them: "<who> <verb> <what>".
+ACTIONS = {
+    "create": "added",
+    "update": "changed",
+    "delete": "deleted",
+    "terminate": "terminated",
+    "upload": "attached a signed document to",
+    "revoke": "revoked",
+    "end": "ended",
+    "open": "opened",
+    "confirm": "recorded the vendor's report on",
+    "issue": "issued",
+}
+
+
+def actor(name: str) -> str:
+    """Who made a change, in words: a person by name, the command line with its user, an API key by
+    its name, the registry itself for what follows from dates."""
+    kind, _, rest = name.partition(":")
+    if kind == "person" and rest:
+        return rest
+    if kind == "cli" and rest:
+        return f"the command line ({rest})"
+    if name == "system":
+        return "the registry"
+    return f"the API key “{name}”"
+
+
+def history_line(change: dict[str, Any], names: dict[tuple[str, str], str]) -> str:
+    """A change as a sentence: "dana terminated the contract “Payment processing DPA”" (the page adds
+    the day). ``names``: (object type, id) → the record's name, "the contract “…”"."""
+    key = (change["object_type"], str(change["object_id"]))
+    what = names.get(key) or f"a {humane(change['object_type'])}"
+    verb = ACTIONS.get(change["action"]) or humane(change["action"])
+    who = actor(change["actor"])
+    who = "T" + who[1:] if who.startswith("the ") else who  # a person's name is written as it is
+    return f"{who} {verb} {what}"
+
+
+def record_names(words: Words, vendor, contracts, disclosures, deletions, attestations, notes) -> dict:
+    """Each record of a vendor's page by name, for history lines and journal notes, keyed by the change
+    log's and the journal's (object type, id)."""
+    names = {("vendor", str(vendor.id)): f"the vendor “{vendor.name}”"}
+    titles = {c.id: c.title for c in contracts}
+    names |= {("contract", str(c.id)): f"the contract “{c.title}”" for c in contracts}
+    for d in disclosures:
+        names[("disclosure", str(d.id))] = (
+            f"the disclosure of {', '.join(words('data_category', k) for k in d.categories)}"
+            f" from {day(d.valid_from)}"
+        )
+    for d in deletions:
+        under = f" under the contract “{titles[d.contract_id]}”" if d.contract_id in titles else ""
+        names[("deletion_obligation", str(d.id))] = names[("deletion", str(d.id))] = (
+            f"the deletion due {day(d.due_on)}{under}"
+        )
+    for a in attestations:
+        names[("attestation", a.serial)] = names[("attestation", str(a.id))] = f"the attestation {a.serial}"
+    names |= {("journal_entry", str(n.id)): "a journal note" for n in notes}
+    return names
 
 
 async def load() -> Words:

@@ -117,8 +117,9 @@ async def test_create_vendor_names_the_person_in_the_change_log(client, people):
     change = await Change.select(Change.actor).where(Change.object_type == "vendor").first()
     assert change["actor"] == "person:editor-person"
     page = await client.get(response.headers["location"])
+    # The history says it in words: who did what to which record (issue 21).
     assert (
-        "Acme Hosting" in page.text and f"vendor {vendor['id']}: create by person:editor-person" in page.text
+        "Acme Hosting" in page.text and "editor-person added the vendor “Acme Hosting” — <time" in page.text
     )
 
 
@@ -181,7 +182,10 @@ async def test_lookup_page_answers_who_held_a_category(client, auth, people):
     await sign_in(client, name="lookup-person")
     page = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-06-01"})
     assert page.status_code == 200
-    assert "1 recipient disclosure of user.contact on 2025-06-01" in page.text
+    assert (
+        '1 recipient disclosure of Contact Data <small class="key">(user.contact)</small> on 1 Jun 2025'
+        in page.text
+    )
     assert "Acme" in page.text and "DPA-1" in page.text
     before = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-01-31"})
     assert "0 recipient disclosures" in before.text
@@ -341,8 +345,9 @@ async def test_the_whole_record_through_forms(client, people, tmp_path):
     assert issued.status_code == 303
     page = await client.get(vendor_url)
     serial = re.search(r"(PRA-\d{4}-\d{6})", page.text).group(1)
-    assert re.search(r"contract \d+: terminate by person:editor-person", page.text)  # the vendor's history
-    assert f"attestation {serial}: issue by person:editor-person" in page.text
+    # The vendor's history, in words (issue 21).
+    assert "editor-person terminated the contract “Data processing agreement”" in page.text
+    assert f"editor-person issued the attestation {serial}" in page.text
     document = await client.get(f"/ui/attestations/{serial}/pdf")
     assert document.status_code == 200 and document.content.startswith(b"%PDF-")
     actors = {row["actor"] for row in await Change.select(Change.actor).where(Change.actor.like("person:%"))}
@@ -541,7 +546,8 @@ async def test_dashboard_lists_contracts_ending_within_30_days(client, auth, peo
     await sign_in(client, name="viewer-person")
     page = await client.get("/ui/")
     due_soon = page.text.split('id="sev-due_soon"')[1].split("</section>")[0]
-    assert f"Contract “Ends soon” ends on {soon}." in due_soon
+    said = date.fromisoformat(soon)
+    assert f"Contract “Ends soon” ends on {said.day} {said:%b %Y}." in due_soon  # days in words (issue 21)
     assert "Ends later" not in due_soon
     # Together they lack clauses GDPR Art. 28(3) requires: the supervision report says so too.
     gaps = page.text.split('id="sev-gap"')[1].split("</section>")[0]
@@ -597,7 +603,7 @@ async def test_lookup_page_knows_a_category_added_on_another_worker_at_once(clie
     page = await client.get(
         "/ui/lookup", params={"category": "user.contact.email.work", "as_of": "2025-06-01"}
     )
-    assert "0 recipient disclosures of user.contact.email.work" in page.text
+    assert '0 recipient disclosures of Work <small class="key">(user.contact.email.work)</small>' in page.text
 
 
 async def test_people_create_is_the_name_and_users_its_alias(database_url):

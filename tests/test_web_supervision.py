@@ -34,9 +34,10 @@ async def test_a_note_added_on_the_vendor_page(client, auth, people):  # noqa: F
     page = await client.get(f"/ui/vendors/{vendor['id']}")
     assert "Journal (1)" in page.text
     assert "Sub-processor list &lt;b&gt;not&lt;/b&gt; sent" in page.text  # user text is text
-    assert "by person:editor-person" in page.text
-    # The history lists it with the vendor's other changes.
-    assert f"journal entry {entry['id']}: create by person:editor-person" in page.text
+    # In words (issue 21): the note names its record and its author; the history lists it with the
+    # vendor's other changes.
+    assert f"<strong>Finding</strong> about the contract “{contract['title']}” by editor-person," in page.text
+    assert "editor-person added a journal note — <time" in page.text
     assert await Change.count().where(Change.object_type == "journal_entry") == 1
 
 

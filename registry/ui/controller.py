@@ -44,6 +44,7 @@ from registry.ui.pages import (
     SignInRequired,
     bounded_id,
     check_csrf,
+    notice_redirect,
     refuse_large_body,
     render_page,
     same_secret,
@@ -182,6 +183,7 @@ class WebController(Controller):
             groups=groups,
             labels=ITEM_LABELS,
             confirmed=confirmed,
+            words=await words.load(),
         )
 
     @get("/vendors")
@@ -261,7 +263,7 @@ class WebController(Controller):
                 if name in errors:
                     errors["about"] = errors.pop(name)
             return await vendor_page(request, actor, csrf, vendor_id, 400, note=values, note_errors=errors)
-        return Redirect(f"/ui/vendors/{vendor_id}#journal", status_code=303)
+        return notice_redirect(f"/ui/vendors/{vendor_id}#journal", "note")
 
     @get("/attestations/{serial:str}/pdf")
     async def attestation_pdf(self, request: Request, serial: str) -> Response:
@@ -358,7 +360,7 @@ async def vendor_page(
         deletions, _ = await list_deletions(DeletionFilter(vendor_id=vendor_id, limit=500))
         issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
         notes, notes_total = await list_entries(JournalFilter(vendor_id=vendor_id, limit=200))
-        names = await words.load()
+        names_of = await words.load()
         # The vendor's history with that of its contracts, disclosures, deletions and attestations.
         objects = {
             "vendor": [str(vendor_id)],
@@ -370,10 +372,11 @@ async def vendor_page(
         }
         history = await timeline(objects)
     conformance = await vendor_conformance(vendor_id)
+    names = words.record_names(names_of, vendor, contracts, disclosures, deletions, issued, notes)
     # What a note can be about: the vendor and each of its records.
     about = [(f"vendor:{vendor.id}", f"The vendor, {vendor.name}")]
     about += [(f"contract:{c.id}", f"Contract: {c.title}") for c in contracts]
-    about += [(f"deletion:{d.id}", f"Deletion {d.id} (due {d.due_on})") for d in deletions]
+    about += [(f"deletion:{d.id}", "T" + names[("deletion", str(d.id))][1:]) for d in deletions]
     about += [(f"attestation:{a.id}", f"Attestation {a.serial}") for a in issued]
     return render_page(
         request,
@@ -386,7 +389,9 @@ async def vendor_page(
         disclosures=disclosures,
         deletions=deletions,
         attestations=issued,
-        words=names,
+        words=names_of,
+        names=names,
+        contract_titles={c.id: c.title for c in contracts},
         timeline=history,
         conformance=conformance,
         clauses={c.id: c for c in CLAUSES},

@@ -5,10 +5,11 @@ import hmac
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
-from registry import clock
+from registry import clock, words
 from registry.auth import Actor, WriteContext
 from registry.enums import Role
 from registry.errors import RegistryError, forbidden, missing, too_large
@@ -45,10 +46,48 @@ async def signed_in(request: Request, role: Role) -> tuple[Actor, str]:
     return actor, csrf
 
 
+# Words every page may use; a page showing taxonomy keys passes ``words`` loaded with their names.
+WORDS = {
+    "day": words.day,
+    "moment": words.moment,
+    "country": words.country,
+    "actor_words": words.actor,
+    "history_line": words.history_line,
+    "prose": words.prose,
+    "words": words.Words({}),
+}
+# What a "saved" notice may say, by the key its cookie holds (never text from a request).
+NOTICES = {
+    "vendor": "The vendor was saved.",
+    "contract": "The contract was saved.",
+    "terminated": "The contract was terminated: its disclosures end and a deletion is now tracked.",
+    "disclosure": "The disclosure was saved.",
+    "confirmation": "The vendor's deletion report was recorded.",
+    "attestation": "The attestation was issued.",
+    "note": "The note was added to the journal.",
+}
+NOTICE_COOKIE = "registry_notice"
+
+
+def notice_redirect(target: str, notice: str) -> Redirect:
+    """Go on to ``target`` (303), which then says what was saved (once: the page clears the cookie)."""
+    cookie = Cookie(key=NOTICE_COOKIE, value=notice, path="/ui", httponly=True, samesite="lax", max_age=120)
+    return Redirect(target, status_code=303, cookies=[cookie])
+
+
 def render_page(request: Request, template: str, http_status: int = 200, **context: Any) -> Template:
-    return Template(
+    notice = NOTICES.get(request.cookies.get(NOTICE_COOKIE, ""))
+    page = Template(
         template_name=template,
-        context={"request": request, "today": clock.today(), "Role": Role, "actor": None, **context},
+        context={
+            "request": request,
+            "today": clock.today(),
+            "Role": Role,
+            "actor": None,
+            "notice": notice,
+            **WORDS,
+            **context,
+        },
         status_code=http_status,
         headers={
             "Cache-Control": "no-store",
@@ -57,6 +96,9 @@ def render_page(request: Request, template: str, http_status: int = 200, **conte
             "X-Frame-Options": "DENY",
         },
     )
+    if NOTICE_COOKIE in request.cookies:
+        page.delete_cookie(NOTICE_COOKIE, path="/ui")
+    return page
 
 
 def same_secret(sent: Any, expected: str) -> bool:

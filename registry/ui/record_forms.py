@@ -1,12 +1,16 @@
 """Each record's form in the web interface: its fields (rendered by templates/form.html.j2 and
 parsed by ui/forms.py into the API's schema) and its page's heading, action and button."""
 
+from datetime import timedelta
 from typing import Any
 
+from registry import clock, words
 from registry.contracts.service import ContractFilter, list_contracts
+from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import (
     ConfirmationKind,
     ContractKind,
+    ContractStatus,
     EndOfContract,
     LegalBasis,
     SanitizationMethod,
@@ -19,7 +23,7 @@ from registry.taxonomy.service import tree
 from registry.ui.forms import Field, choices, tree_choices
 
 CONTRACT = [
-    Field("kind", "Kind", "select", required=True, choices=choices(ContractKind)),
+    Field("kind", "Kind", "select", required=True, choices=choices(ContractKind, "contract_kind")),
     Field("title", "Title", required=True),
     Field("reference", "Reference", hint="Your reference; unique when set."),
     Field("signed_on", "Signed on", "date"),
@@ -35,7 +39,7 @@ CONTRACT = [
         "At the end, the vendor must",
         "select",
         required=True,
-        choices=choices(EndOfContract),
+        choices=choices(EndOfContract, "end_of_contract"),
     ),
     Field("deletion_deadline_days", "Days to delete after the end", "number", required=True),
     Field("backups_covered", "The deletion duty covers backups", "checkbox"),
@@ -43,7 +47,7 @@ CONTRACT = [
         "minimum_sanitization",
         "Weakest sanitization the vendor may use (NIST SP 800-88)",
         "select",
-        choices=choices(SanitizationMethod),
+        choices=choices(SanitizationMethod, "method"),
         hint="clear < purge < destroy; a weaker deletion report is refused.",
     ),
     Field("evidence_required", "Deletion reports need an evidence file before they are attested", "checkbox"),
@@ -85,8 +89,8 @@ CONFIRMATION = [
         "kind",
         "Kind of report",
         "select",
-        choices=choices(ConfirmationKind),
-        hint="none: the deletion; backup follow-up: the backup copies are gone too.",
+        choices=choices(ConfirmationKind, "report_kind"),
+        hint="None or deletion: the deletion itself; backup follow-up: the backup copies are gone too.",
     ),
     Field("performed_by.name", "Performed by: name", required=True),
     Field("performed_by.title", "Performed by: title", required=True),
@@ -99,9 +103,11 @@ CONFIRMATION = [
         "Method (NIST SP 800-88)",
         "select",
         required=True,
-        choices=choices(SanitizationMethod),
+        choices=choices(SanitizationMethod, "method"),
     ),
-    Field("technique", "Technique", "select", required=True, choices=choices(SanitizationTechnique)),
+    Field(
+        "technique", "Technique", "select", required=True, choices=choices(SanitizationTechnique, "technique")
+    ),
     Field("tool", "Tool"),
     Field("tool_version", "Tool version"),
     Field("systems", "Systems covered", "lines", required=True, hint="One per line."),
@@ -119,7 +125,7 @@ CONFIRMATION = [
         "Verification outcome",
         "select",
         required=True,
-        choices=choices(VerificationOutcome),
+        choices=choices(VerificationOutcome, "outcome"),
         hint="Only a passed verification can be attested.",
     ),
     Field("remaining", "What remains, and where", "lines", hint="Partial only. One per line: what | where."),
@@ -139,8 +145,14 @@ CONFIRMATION = [
 VENDOR = [
     Field("name", "Name", required=True),
     Field("legal_name", "Legal name"),
-    Field("kind", "Kind", "select", required=True, choices=choices(VendorKind)),
-    Field("country", "Country", required=True, hint="ISO 3166-1 alpha-2 code, e.g. DE"),
+    Field("kind", "Kind", "select", required=True, choices=choices(VendorKind, "vendor_kind")),
+    Field(
+        "country",
+        "Country",
+        "country",
+        required=True,
+        hint="Type its name and pick it, or its two-letter code.",
+    ),
     Field("registered_address", "Registered address", "textarea"),
     Field("website", "Website", "url"),
     Field("tags", "Tags", "csv", hint="comma-separated"),
@@ -175,10 +187,29 @@ def contract_form(vendor) -> dict[str, Any]:
     }
 
 
-def termination_form(contract) -> dict[str, Any]:
+async def termination_form(contract) -> dict[str, Any]:
+    """The termination form, saying first what terminating does to this contract's records."""
+    said = await words.load()
+    found, _ = await list_disclosures(DisclosureFilter(contract_id=contract.id, limit=500))
+    open_ = [d for d in found if d.valid_to is None or d.valid_to >= clock.today()]
+    follows = [
+        f"The disclosure of {', '.join(said('data_category', k) for k in d.categories)} (from "
+        f"{words.day(d.valid_from)}) ends on the last day in force."
+        for d in open_
+    ] or ["No disclosure relies on this contract today: none ends."]
+    days = contract.deletion_deadline_days
+    follows.append(
+        f"The vendor must then delete the data within {days} days of the last day in force"
+        + (", backups included" if contract.backups_covered else "")
+        + ". The deletion is tracked until its report is recorded and attested."
+    )
     return {
+        # The due date for the day typed (forms.js follows the field; today's until then).
+        "due": {"days": days, "on": clock.today() + timedelta(days=days), "after": "terminated_on"},
         "heading": f"Terminate {contract.title}" + (f" ({contract.reference})" if contract.reference else ""),
-        "intro": "Its open disclosures end on that day, and a deletion obligation opens.",
+        "intro": "Terminating cannot be undone: check what follows, then confirm below.",
+        "follows": follows,
+        "confirm": "Terminate the contract only if this is what you mean to happen.",
         "action": f"/ui/contracts/{contract.id}/terminate",
         "fields": TERMINATION,
         "submit": "Terminate contract",
@@ -186,7 +217,10 @@ def termination_form(contract) -> dict[str, Any]:
 
 
 def disclosure_form(vendor, fields: list[Field]) -> dict[str, Any]:
+    [contract] = [f for f in fields if f.name == "contract_id"]
     return {
+        # The service's messages name contracts by id: the form says their titles.
+        "records": {f"contract {value}": f"the contract “{label}”" for value, label, _ in contract.choices},
         "heading": f"New disclosure to {vendor.name}",
         "intro": "What the vendor receives, about whom, why and on which basis.",
         "action": f"/ui/vendors/{vendor.id}/disclosures/new",
@@ -195,15 +229,32 @@ def disclosure_form(vendor, fields: list[Field]) -> dict[str, Any]:
     }
 
 
-def confirmation_form(deletion) -> dict[str, Any]:
+def confirmation_form(deletion, said: words.Words) -> dict[str, Any]:
+    categories = ", ".join(said("data_category", k) for k in deletion.categories)
     return {
         "heading": f"Record the deletion reported by {deletion.vendor_name}",
-        "intro": f"Deletion {deletion.id}: {', '.join(deletion.categories)}; due {deletion.due_on}"
+        "intro": f"The deletion of {categories}, due {words.day(deletion.due_on)}"
         + ("; backups are in scope." if deletion.backups_in_scope else "."),
         "action": f"/ui/deletions/{deletion.id}/confirm",
         "fields": CONFIRMATION,
         "submit": "Record confirmation",
     }
+
+
+async def disclosure_defaults(vendor_id: int) -> dict[str, Any]:
+    """A new disclosure rests on a contract: the vendor's only one in force, when it has just one."""
+    contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
+    active = [c for c in contracts if c.status is ContractStatus.active]
+    return {"basis": "contract", **({"contract_id": str(active[0].id)} if len(active) == 1 else {})}
+
+
+def remaining(lines: str) -> dict[str, list[dict[str, str]]]:
+    """The form's "what | where" lines as the schema's list (a line without "|" fails on "where")."""
+    parsed = []
+    for line in filter(None, (line.strip() for line in lines.splitlines())):
+        what, _, where = line.partition("|")
+        parsed.append({"what": what.strip(), "where": where.strip()})
+    return {"remaining": parsed} if parsed else {}
 
 
 async def disclosure_fields(vendor_id: int) -> list[Field]:
@@ -213,19 +264,20 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "contract_id",
             "Contract",
             "select",
-            hint="Required for basis contract.",
+            hint="Required when the legal basis is a contract.",
             choices=[
                 (str(c.id), c.title + (f" ({c.reference})" if c.reference else ""), 0) for c in contracts
             ],
         ),
-        Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis)),
-        Field("consent_reference", "Consent reference", hint="Required for basis consent."),
+        Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis, "basis")),
+        Field("consent_reference", "Consent reference", hint="Required when the legal basis is consent."),
         Field(
             "purpose",
             "Purpose (data use)",
             "select",
             required=True,
             choices=tree_choices(await tree(TaxonomyKind.data_use)),
+            codes=True,
         ),
         Field(
             "categories",
@@ -233,6 +285,7 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "choices",
             required=True,
             choices=tree_choices(await tree(TaxonomyKind.data_category)),
+            codes=True,
         ),
         Field(
             "data_subjects",
@@ -240,9 +293,15 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "choices",
             required=True,
             choices=tree_choices(await tree(TaxonomyKind.data_subject)),
+            codes=True,
         ),
-        Field("valid_from", "From", "date", required=True),
-        Field("valid_to", "To (last day)", "date", hint="Empty under a contract: the contract's last day."),
-        Field("country", "Country the data goes to", hint="ISO 3166-1 alpha-2; default: the vendor's."),
+        Field("valid_from", "Start date", "date", required=True),
+        Field(
+            "valid_to",
+            "End date",
+            "date",
+            hint="The last day. Empty under a contract: the contract's last day.",
+        ),
+        Field("country", "Country the data goes to", "country", hint="Empty: the vendor's country."),
         Field("notes", "Notes", "textarea"),
     ]
