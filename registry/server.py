@@ -24,7 +24,9 @@
 
 import asyncio
 import gc
+import ipaddress
 import json
+import os
 import socket
 import sys
 
@@ -138,8 +140,41 @@ class _TimedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def listening_url(host: str, port: int) -> str:
+    """The address `registry serve` listens on as a URL; on every interface, this machine's name."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the address, not binding
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def is_loopback(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _choose_public_url(host: str, port: int) -> Settings:
+    """Unset, the public URL is the listening address; the workers read it from the environment."""
     settings = get_settings()
+    if settings.public_base_url is None:
+        os.environ["REGISTRY_PUBLIC_BASE_URL"] = listening_url(host, port)
+        get_settings.cache_clear()
+        settings = get_settings()
+    if is_loopback(settings.document_base_url):
+        print(
+            f"registry: documents will link to {settings.document_base_url}, a loopback address nobody "
+            "else can open; set REGISTRY_PUBLIC_BASE_URL to the address people reach this server at.",
+            file=sys.stderr,
+        )
+    return settings
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    settings = _choose_public_url(host, port)
     config = _Config(
         "registry.server:create_served_app",
         factory=True,

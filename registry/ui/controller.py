@@ -133,7 +133,7 @@ class WebController(Controller):
             return _login_page(request, 401, target, name, error)
         token = await people.start_session(person["id"])
         # Behind a TLS-terminating proxy the request arrives over HTTP: the public address decides too.
-        public = str(request.app.state["settings"].public_base_url)
+        public = request.app.state["settings"].document_base_url
         secure = request.url.scheme == "https" or public.startswith("https://")
         cookie = Cookie(
             key=COOKIE,
