@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         le=4 * 1024**3,
         description="Lookup answers each worker keeps, valid until the next write; 0 disables.",
     )
+    first_review_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="A new vendor's first review falls due this many days after it was added "
+        "(the supervision report, the dashboard and `registry remind`).",
+    )
     login_attempts_per_minute: int = Field(
         default=10,
         ge=1,

@@ -1,0 +1,126 @@
+"""A lookup's answer as a file a person keeps: CSV, XLSX or a PDF report, each printing the question and
+the day or period it was asked about. Cells go through the CSV neutraliser (no formula runs on open)."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from registry.exports.service import safe_cell
+from registry.lookup.schemas import RecipientList
+from registry.words import Words, humane
+
+COLUMNS = [
+    "Vendor",
+    "Vendor kind",
+    "Data categories",
+    "Purpose",
+    "Basis",
+    "Contract",
+    "Contract reference",
+    "Valid from",
+    "Valid to",
+    "Country",
+]
+
+
+@dataclass(frozen=True)
+class Question:
+    """Who received a category of data on a day, or on any day of a period."""
+
+    category: str
+    date_from: date
+    date_to: date
+
+    @property
+    def is_period(self) -> bool:
+        return self.date_from != self.date_to
+
+    def when(self) -> str:
+        if self.is_period:
+            return f"between {self.date_from:%-d %B %Y} and {self.date_to:%-d %B %Y} (any day of it)"
+        return f"on {self.date_from:%-d %B %Y}"
+
+    def asked(self, words: Words) -> str:
+        return f"Who received {words('data_category', self.category)} ({self.category}) {self.when()}?"
+
+
+def rows_of(result: RecipientList, words: Words) -> list[list[str]]:
+    """One row per disclosure, in words (the categories' keys after their names)."""
+    rows = []
+    for r in result.items:
+        categories = ", ".join(f"{words('data_category', c)} ({c})" for c in r.categories)
+        contract = r.contract
+        rows.append(
+            [
+                r.vendor_name,
+                words("vendor_kind", r.vendor_kind),
+                categories,
+                words("data_use", r.purpose),
+                humane(r.basis.value),
+                contract.title if contract else (r.consent_reference or ""),
+                (contract.reference or "") if contract else "",
+                r.valid_from.isoformat(),
+                r.valid_to.isoformat() if r.valid_to else "open-ended",
+                r.country,
+            ]
+        )
+    return rows
+
+
+def preamble(
+    question: Question, result: RecipientList, words: Words, generated_at: datetime
+) -> list[list[str]]:
+    shown = (
+        f"{len(result.items)} of {result.total}" if result.total > len(result.items) else str(result.total)
+    )
+    return [
+        ["Question", question.asked(words)],
+        ["Period" if question.is_period else "As of", question.when()],
+        [
+            "Answer",
+            f"{shown} recipient disclosure(s), as the register stood at {generated_at:%Y-%m-%d %H:%M} UTC",
+        ],
+    ]
+
+
+def to_csv(head: list[list[str]], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    for line in [*head, [], COLUMNS, *rows]:
+        writer.writerow([safe_cell(cell) for cell in line])
+    return out.getvalue()
+
+
+def to_xlsx(head: list[list[str]], rows: list[list[str]]) -> bytes:
+    import xlsxwriter
+
+    out = io.BytesIO()
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    book = xlsxwriter.Workbook(out, options)
+    bold = book.add_format({"bold": True})
+    sheet = book.add_worksheet("answer")
+    for r, (label, text) in enumerate(head):
+        sheet.write_string(r, 0, label, bold)
+        sheet.write_string(r, 1, text)
+    start = len(head) + 1
+    sheet.write_row(start, 0, COLUMNS, bold)
+    for r, row in enumerate(rows, start=start + 1):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    sheet.freeze_panes(start + 1, 0)
+    book.close()
+    return out.getvalue()
+
+
+def pdf_context(
+    controller: str, generated_at: datetime, head: list[list[str]], rows: list[list[str]]
+) -> dict:
+    """What the PDF template needs: plain data, picklable for the worker process."""
+    return {
+        "controller": controller,
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "head": head,
+        "columns": COLUMNS,
+        "rows": rows,
+    }
