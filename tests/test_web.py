@@ -181,7 +181,10 @@ async def test_lookup_page_answers_who_held_a_category(client, auth, people):
     await sign_in(client, name="lookup-person")
     page = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-06-01"})
     assert page.status_code == 200
-    assert "1 recipient disclosure of user.contact on 2025-06-01" in page.text
+    assert (
+        "1 recipient disclosure of Contact Data" in page.text
+        and "(user.contact)</small> on 1 June 2025" in page.text
+    )
     assert "Acme" in page.text and "DPA-1" in page.text
     before = await client.get("/ui/lookup", params={"category": "user.contact", "as_of": "2025-01-31"})
     assert "0 recipient disclosures" in before.text
@@ -589,7 +592,7 @@ async def test_lookup_page_knows_a_category_added_on_another_worker_at_once(clie
     page = await client.get(
         "/ui/lookup", params={"category": "user.contact.email.work", "as_of": "2025-06-01"}
     )
-    assert "0 recipient disclosures of user.contact.email.work" in page.text
+    assert '0 recipient disclosures of Work <small class="key">(user.contact.email.work)</small>' in page.text
 
 
 async def test_people_create_is_the_name_and_users_its_alias(database_url):

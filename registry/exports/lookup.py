@@ -1,12 +1,16 @@
-"""A lookup's answer as a file a person keeps: CSV, XLSX or a PDF report, each printing the question and
-the day or period it was asked about. Cells go through the CSV neutraliser (no formula runs on open)."""
+"""The lookup page's question (a category on a day, or on any day of a period), its answer, and that
+answer as a file a person keeps: CSV, XLSX or a PDF report, each printing the question and the day or
+period it was asked about. Cells go through the CSV neutraliser (no formula runs on open)."""
 
 import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from registry import clock, db
+from registry.errors import invalid
 from registry.exports.service import safe_cell
+from registry.lookup import service as lookup
 from registry.lookup.schemas import RecipientList
 from registry.words import Words, humane
 
@@ -124,3 +128,34 @@ def pdf_context(
         "columns": COLUMNS,
         "rows": rows,
     }
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid(field, "date", "The date must be written YYYY-MM-DD.") from None
+
+
+def question_of(category: str | None, as_of: str | None, from_: str | None, to: str | None) -> Question:
+    """The question the page's fields ask: a period when a first or last day is given, else a day
+    (today when none). Raises RegistryError in words a person reads."""
+    if not category:
+        raise invalid("category", "required", "Choose a data category.")
+    if from_ or to:
+        if not (from_ and to):
+            raise invalid("from" if not from_ else "to", "required", "Give both the first and the last day.")
+        first, last = _day(from_, "from"), _day(to, "to")
+        if last < first:
+            raise invalid("to", "date_order", "The last day must not be before the first.")
+        return Question(category[:400], first, last)
+    day = _day(as_of, "as_of") if as_of else clock.today()
+    return Question(category[:400], day, day)
+
+
+async def answer_of(question: Question, limit: int) -> RecipientList:
+    """The first ``limit`` disclosures that answer it (``total`` counts them all)."""
+    async with db.read_session():
+        return await lookup.recipients(
+            [question.category], question.date_from, question.date_to, None, None, limit, 0
+        )

@@ -26,6 +26,7 @@ from registry.deletions.service import DeletionFilter, list_deletions, open_expi
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import DeletionStatus, JournalKind, Role, TaxonomyKind, VendorKind, VendorStatus
 from registry.errors import RegistryError, invalid
+from registry.exports.lookup import answer_of, question_of
 from registry.http import read_form
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
@@ -35,7 +36,6 @@ from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
 from registry.taxonomy.service import tree
 from registry.ui.actions import action_for
-from registry.ui.answers import PAGE_ROWS, answer_of, question_of
 from registry.ui.pages import (
     COOKIE,
     FORM_LIMIT,
@@ -53,6 +53,7 @@ from registry.ui.pages import (
 from registry.vendors.service import VendorFilter, get_vendor, list_vendors
 
 DASHBOARD_ITEMS = 50
+LOOKUP_ROWS = 1000  # disclosures the lookup page shows; its exports hold more
 ITEM_LABELS = {
     ItemKind.deletion_overdue: "Deletion overdue",
     ItemKind.backup_follow_up_missing: "Backups not followed up",
@@ -293,7 +294,7 @@ class WebController(Controller):
         if category or from_ or to or as_of:
             try:
                 question = question_of(category, as_of, from_, to)
-                result = await answer_of(question, PAGE_ROWS)
+                result = await answer_of(question, LOOKUP_ROWS)
             except RegistryError as failed:
                 error = failed.errors[0].message if failed.errors else failed.detail
         asked = {"category": category or "", "as_of": as_of or "", "from": from_ or "", "to": to or ""}

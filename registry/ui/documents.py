@@ -1,20 +1,11 @@
 """Files a person opens from the pages: a contract's signed document, downloaded with a session."""
 
-import re
-from urllib.parse import quote
-
 from litestar import Controller, Request, Response, get
 
 from registry import db
 from registry.contracts import service as contracts
 from registry.enums import Role
-from registry.ui.pages import PAGE_ERRORS, bounded_id, signed_in
-
-
-def attachment(filename: str, fallback: str) -> str:
-    """A Content-Disposition that survives any name: an ASCII name, and the real one RFC 5987-encoded."""
-    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("._") or fallback
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+from registry.ui.pages import PAGE_ERRORS, attachment, bounded_id, signed_in
 
 
 class DocumentController(Controller):
