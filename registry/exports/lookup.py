@@ -2,18 +2,24 @@
 answer as a file a person keeps: CSV, XLSX or a PDF report, each printing the question and the day or
 period it was asked about. Cells go through the CSV neutraliser (no formula runs on open)."""
 
+import asyncio
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from registry import clock, db
 from registry.errors import invalid
-from registry.exports.service import safe_cell
+from registry.exports.pdf import render_lookup
+from registry.exports.service import MAX_PDF_ROWS, safe_cell
 from registry.lookup import service as lookup
 from registry.lookup.schemas import RecipientList
 from registry.words import Words, humane
+from registry.words import load as load_words
 
+EXPORT_ROWS = 10_000  # disclosures a CSV or XLSX file holds (a PDF: MAX_PDF_ROWS)
 COLUMNS = [
     "Vendor",
     "Vendor kind",
@@ -44,6 +50,10 @@ class Question:
         if self.is_period:
             return f"between {self.date_from:%-d %B %Y} and {self.date_to:%-d %B %Y} (any day of it)"
         return f"on {self.date_from:%-d %B %Y}"
+
+    def filename(self, suffix: str) -> str:
+        span = f"{self.date_from}" + (f"_{self.date_to}" if self.is_period else "")
+        return f"lookup-{self.category}-{span}.{suffix}"
 
     def asked(self, words: Words) -> str:
         return f"Who received {words('data_category', self.category)} ({self.category}) {self.when()}?"
@@ -159,3 +169,18 @@ async def answer_of(question: Question, limit: int) -> RecipientList:
         return await lookup.recipients(
             [question.category], question.date_from, question.date_to, None, None, limit, 0
         )
+
+
+async def export(question: Question, fmt: str, controller: str, run: Callable[..., Awaitable[Any]]) -> bytes:
+    """The answer as a csv, xlsx or pdf file; ``run`` runs the PDF rendering in the PDF pool."""
+    result = await answer_of(question, MAX_PDF_ROWS + 1 if fmt == "pdf" else EXPORT_ROWS)
+    if fmt == "pdf" and result.total > MAX_PDF_ROWS:
+        detail = f"{result.total} disclosures are too many for a PDF: export CSV or XLSX."
+        raise invalid("category", "too_many_rows", detail)
+    names, now = await load_words(), clock.now()
+    head, rows = preamble(question, result, names, now), rows_of(result, names)
+    if fmt == "csv":
+        return to_csv(head, rows).encode()
+    if fmt == "xlsx":
+        return await asyncio.to_thread(to_xlsx, head, rows)
+    return await run(render_lookup, pdf_context(controller, now, head, rows))
