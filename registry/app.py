@@ -52,8 +52,10 @@ from registry.settings import Settings, get_settings
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
+from registry.ui.answers import LookupExportController
 from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
+from registry.ui.documents import DocumentController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
@@ -183,6 +185,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebController,
             RecordsController,
             DataController,
+            DocumentController,
+            LookupExportController,
             create_static_files_router(
                 path="/ui/static",
                 directories=[UI / "static"],

@@ -14,7 +14,7 @@ from registry.auth import WriteContext
 from registry.enums import Role
 from registry.errors import RegistryError
 from registry.faults import classify
-from registry.settings import Settings
+from registry.settings import Settings, get_settings
 
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
@@ -357,7 +357,7 @@ def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
 
     async def work():
         await open_expired()
-        report = await supervision_report(within, review_months)
+        report = await supervision_report(within, review_months, None, get_settings().first_review_grace_days)
         return report, (await emit_due_events(report) if emit else None)
 
     report, emitted = _run(work)

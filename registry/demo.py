@@ -69,6 +69,8 @@ VENDORS = [
     dict(name="Meridian Analytics", kind="service_provider", country="US", tags=["analytics"]),
     dict(name="Lumen Legal Agents LLP", kind="agent", country="SG"),
     dict(name="Harbor Mailer Inc.", kind="service_provider", country="US", tags=["email"], public=True),
+    # A trial that ended before any data went to it: former at once (nothing to delete).
+    dict(name="Kestrel Survey Tools", kind="contractor", country="NO", tags=["trial"]),
 ]
 
 
@@ -168,6 +170,19 @@ def _contracts(today):
                 signed_on=d(-400),
                 effective_from=d(-390),
                 expires_on=d(-200),
+                deletion_deadline_days=30,
+                confidentiality_equivalent=True,
+            ),
+        ),
+        (
+            "Kestrel Survey Tools",
+            dict(
+                kind="sow",
+                title="Survey tool trial",
+                reference="SOW-2024-008",
+                signed_on=d(-600),
+                effective_from=d(-600),
+                expires_on=d(-540),
                 deletion_deadline_days=30,
                 confidentiality_equivalent=True,
             ),

@@ -24,7 +24,9 @@
 
 import asyncio
 import gc
+import ipaddress
 import json
+import os
 import socket
 import sys
 from typing import TYPE_CHECKING
@@ -146,6 +148,39 @@ class _TimedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+def listening_url(host: str, port: int) -> str:
+    """The address `registry serve` listens on as a URL; on every interface, this machine's name."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the address, not binding
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def is_loopback(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _choose_public_url(host: str, port: int) -> Settings:
+    """Unset, the public URL is the listening address; the workers read it from the environment."""
+    settings = get_settings()
+    if settings.public_base_url is None:
+        os.environ["REGISTRY_PUBLIC_BASE_URL"] = listening_url(host, port)
+        get_settings.cache_clear()
+        settings = get_settings()
+    if is_loopback(settings.document_base_url):
+        print(
+            f"registry: documents will link to {settings.document_base_url}, a loopback address nobody "
+            "else can open; set REGISTRY_PUBLIC_BASE_URL to the address people reach this server at.",
+            file=sys.stderr,
+        )
+    return settings
+
+
 def served_config(settings: Settings, host: str, port: int, workers: int) -> "_Config":
     """uvicorn's configuration for `registry serve`."""
     config = _Config(
@@ -167,7 +202,7 @@ def served_config(settings: Settings, host: str, port: int, workers: int) -> "_C
 
 
 def serve(host: str, port: int, workers: int) -> None:
-    config = served_config(get_settings(), host, port, workers)
+    config = served_config(_choose_public_url(host, port), host, port, workers)
     if workers > 1:  # as uvicorn.run() does, with the socket above
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:

@@ -5,6 +5,8 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_URL = "http://127.0.0.1:8000"  # the public address outside `registry serve` when none is set
+
 
 class Settings(BaseSettings):
     """Everything an operator can configure; see docs/configuration.md."""
@@ -47,10 +49,11 @@ class Settings(BaseSettings):
         le=600,
         description="PostgreSQL: how long a request waits for a pooled connection (connecting included).",
     )
-    public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
+    public_base_url: str | None = Field(
+        default=None,
         pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$",
-        description="Where the public verification page is reached; printed in the attestation QR code.",
+        description="Where the public verification page is reached; printed in the attestation QR code. "
+        "Unset: the address `registry serve` listens on (http://host:port), else " + LOCAL_URL + ".",
     )
     attestation_requires_evidence: bool = Field(
         default=False,
@@ -82,6 +85,13 @@ class Settings(BaseSettings):
         ge=0,
         le=4 * 1024**3,
         description="Lookup answers each worker keeps, valid until the next write; 0 disables.",
+    )
+    first_review_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="A new vendor's first review falls due this many days after it was added "
+        "(the supervision report, the dashboard and `registry remind`).",
     )
     login_attempts_per_minute: int = Field(
         default=10,
@@ -178,6 +188,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
+
+    @property
+    def document_base_url(self) -> str:
+        """The address printed on documents and in feeds, without a trailing slash."""
+        return (self.public_base_url or LOCAL_URL).rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -108,6 +108,8 @@ MATRIX = {
     ("POST", "/ui/logout"): SESSION,
     ("GET", "/ui"): SESSION,
     ("GET", "/ui/vendors"): SESSION,
+    ("GET", "/ui/contracts/{contract_id:int}/document"): SESSION,
+    ("GET", "/ui/lookup/export/{fmt:str}"): SESSION,
     ("GET", "/ui/vendors/new"): SESSION,
     ("POST", "/ui/vendors/new"): SESSION,
     ("GET", "/ui/vendors/{vendor_id:int}"): SESSION,
@@ -141,6 +143,7 @@ PARAMS = {
     "path": "x",
     "file_path": "app.css",
     "sheet": "vendors",
+    "fmt": "csv",
 }
 
 

@@ -51,7 +51,7 @@ def test_keys_lifecycle(database_url):
 
 def test_demo_loads_every_kind_and_state(database_url):
     out = run_cli(database_url, "demo").stdout
-    assert "9 vendors added" in out
+    assert "10 vendors added" in out
     secret = re.search(r"admin key '[^']+': (\S+)", out).group(1)
     assert re.search(r"/ui/ - sign in as 'demo' with \S{12,}", out)
     again = run_cli(database_url, "demo").stdout

@@ -8,7 +8,8 @@ from piccolo.columns.combination import WhereRaw
 from registry.contracts import rules
 from registry.enums import ContractStatus, VendorStatus
 from registry.tables import Contract, Vendor
-from tests.conftest import make_contract, make_vendor
+from registry.vendors.service import with_deletion_state
+from tests.conftest import make_contract, make_disclosure, make_vendor
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +41,8 @@ PREDICATES = {
 
 @pytest.fixture
 async def contracts(client, auth) -> dict[str, int]:
-    """One vendor a contract: fixed term, open-ended, terminated mid-period, draft, not yet signed."""
+    """One vendor a contract: fixed term, open-ended, terminated mid-period, draft, not yet signed, and
+    fixed term with a disclosure."""
     made = {}
     for name, fields in {
         "fixed": {"expires_on": EXPIRY.isoformat()},
@@ -48,10 +50,14 @@ async def contracts(client, auth) -> dict[str, int]:
         "terminated": {"expires_on": EXPIRY.isoformat()},
         "unsigned": {"signed_on": None, "expires_on": EXPIRY.isoformat()},
         "no_start": {"effective_from": None, "expires_on": None},
+        "disclosed": {"expires_on": EXPIRY.isoformat()},
     }.items():
         vendor = await make_vendor(client, auth, name=f"Vendor {name}")
         body = {"effective_from": START.isoformat(), "deletion_deadline_days": DEADLINE, **fields}
         made[name] = (await make_contract(client, auth, vendor["id"], **body))["id"]
+    # Data disclosed under it: once it has ended, its vendor is offboarding until the deletion is attested.
+    period = {"valid_from": START.isoformat(), "valid_to": EXPIRY.isoformat()}
+    await make_disclosure(client, auth, vendor["id"], made["disclosed"], **period)
     response = await client.post(
         f"/contracts/{made['terminated']}/terminate",
         json={"terminated_on": TERMINATED.isoformat(), "reason": "moved to another provider"},
@@ -89,7 +95,8 @@ async def test_contract_rules_agree_with_their_sql(contracts, day):
 
 @pytest.mark.parametrize("day", DAYS, ids=str)
 async def test_vendor_status_agrees_with_its_sql(contracts, day):
-    rows = await Contract.select()
+    rows = await with_deletion_state(await Contract.select())
+    assert [r["id"] for r in rows if r["disclosed"]] == [contracts["disclosed"]]
     vendors = {r["id"] for r in await Vendor.select(Vendor.id)}
     for status in VendorStatus:
         expected = {
@@ -107,10 +114,10 @@ def _id(value) -> str:
     ("day", "in_force"),
     [
         (START - timedelta(days=1), set()),
-        (START, {"fixed", "open", "terminated"}),
-        (TERMINATED, {"fixed", "open", "terminated"}),
-        (TERMINATED + timedelta(days=1), {"fixed", "open"}),
-        (EXPIRY, {"fixed", "open"}),
+        (START, {"fixed", "disclosed", "open", "terminated"}),
+        (TERMINATED, {"fixed", "disclosed", "open", "terminated"}),
+        (TERMINATED + timedelta(days=1), {"disclosed", "fixed", "open"}),
+        (EXPIRY, {"disclosed", "fixed", "open"}),
         (EXPIRY + timedelta(days=1), {"open"}),
     ],
     ids=_id,

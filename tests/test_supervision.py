@@ -182,9 +182,17 @@ class TestReport:
         never = await make_vendor(client, auth, name="Never reviewed")
         await make_contract(client, auth, never["id"], **EVERY_CLAUSE)
         prospective = await make_vendor(client, auth, name="Prospect")  # holds nothing: not listed
-        [item] = of_kind(await report(client, auth), "review_overdue")
-        assert item["vendor_id"] == never["id"] and item["date"] is None
-        assert "Never reviewed" in item["summary"]
+        # New: the first review falls due 30 days (first_review_grace_days) after it was added.
+        from registry.tables import Vendor
+
+        for days_ago, due in [(0, False), (29, False), (30, True)]:
+            added = clock.now() - timedelta(days=days_ago)
+            await Vendor.update({Vendor.created_at: added}).where(Vendor.id == never["id"])
+            found = of_kind(await report(client, auth), "review_overdue")
+            assert len(found) == due, days_ago
+        [item] = found
+        assert item["vendor_id"] == never["id"] and item["date"] == clock.today().isoformat()
+        assert f"Never reviewed (first review due {clock.today()})" in item["summary"]
         assert prospective["id"] not in [i["vendor_id"] for i in (await report(client, auth))["items"]]
 
         await review(
@@ -269,9 +277,12 @@ class TestEdges:
         )
         survey = await make_vendor(client, auth, name="Survey tool")
         await make_disclosure(client, auth, survey["id"], None, basis="consent", consent_reference="CMP v3")
+        from registry.tables import Vendor
+
+        await Vendor.update({Vendor.created_at: clock.now() - timedelta(days=60)}).where(Vendor.id > 0)
         result = await report(client, auth)
         assert [i["vendor_name"] for i in of_kind(result, "no_equivalent_confidentiality")] == ["Survey tool"]
-        # Both receive data under no contract: both are due a review all the same.
+        # Both receive data under no contract: both are due a review all the same (added 60 days ago).
         assert sorted(i["vendor_name"] for i in of_kind(result, "review_overdue")) == [
             "Survey tool",
             "Tax Office",

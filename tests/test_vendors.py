@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from registry import clock
-from tests.conftest import make_contract, make_vendor
+from tests.conftest import CONFIRMATION, ended_contract, make_contract, make_vendor
 
 pytestmark = pytest.mark.anyio
 
@@ -165,20 +165,47 @@ class TestListVendors:
         listed = (await client.get("/vendors", params={"status": "former"}, headers=auth())).json()
         assert [v["id"] for v in listed["items"]] == [vendor["id"]]
 
-    @pytest.mark.parametrize(("days_ago", "status"), [(30, "offboarding"), (31, "former")])
-    async def test_offboarding_until_the_deletion_due_day_inclusive(self, client, auth, days_ago, status):
+    @pytest.mark.parametrize("days_ago", [0, 30, 31, 400])
+    async def test_former_at_once_when_nothing_was_disclosed(self, client, auth, days_ago):
         vendor = await make_vendor(client, auth)
         contract = await make_contract(client, auth, vendor["id"], deletion_deadline_days=30)
-        ended = (clock.today() - timedelta(days=days_ago)).isoformat()
+        ended = (clock.today() - timedelta(days=days_ago + 1)).isoformat()
         response = await client.post(
             f"/contracts/{contract['id']}/terminate",
             json={"terminated_on": ended, "reason": "x"},
             headers=auth(),
         )
         assert response.status_code == 200, response.text
-        assert (await client.get(f"/vendors/{vendor['id']}", headers=auth())).json()["status"] == status
-        listed = (await client.get("/vendors", params={"status": status}, headers=auth())).json()
-        assert [v["id"] for v in listed["items"]] == [vendor["id"]]
+        assert await _status(client, auth, vendor["id"]) == "former"
+
+    async def test_offboarding_until_the_deletion_is_attested(self, client, auth):
+        """Overdue and unconfirmed: offboarding; confirmed: still offboarding; attested: former; the
+        attestation revoked: offboarding again (the deletion loop decides, not the calendar)."""
+        vendor, _ = await ended_contract(client, auth)  # terminated 2025-06-30, deletion long overdue
+        [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+        assert deletion["status"] == "overdue"
+        assert await _status(client, auth, vendor["id"]) == "offboarding"
+        response = await client.post(
+            f"/deletions/{deletion['id']}/confirmations", json=CONFIRMATION, headers=auth()
+        )
+        assert response.status_code == 201, response.text
+        assert await _status(client, auth, vendor["id"]) == "offboarding"
+        issued = await client.post(f"/deletions/{deletion['id']}/attestation", headers=auth("editor"))
+        assert issued.status_code == 201, issued.text
+        assert await _status(client, auth, vendor["id"]) == "former"
+        revoked = await client.post(
+            f"/attestations/{issued.json()['serial']}/revoke", json={"reason": "wrong"}, headers=auth()
+        )
+        assert revoked.status_code == 200, revoked.text
+        assert await _status(client, auth, vendor["id"]) == "offboarding"
+
+
+async def _status(client, auth, vendor_id: int) -> str:
+    """The vendor's status read alone, and the same status as its list filter finds it."""
+    status = (await client.get(f"/vendors/{vendor_id}", headers=auth())).json()["status"]
+    listed = (await client.get("/vendors", params={"status": status}, headers=auth())).json()
+    assert vendor_id in [v["id"] for v in listed["items"]], status
+    return status
 
 
 class TestUpdateVendor:

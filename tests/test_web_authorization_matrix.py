@@ -29,9 +29,11 @@ PAGES = {
     ("POST", "/ui/logout"): Role.lookup,
     ("GET", "/ui"): Role.lookup,
     ("GET", "/ui/lookup"): Role.lookup,
+    ("GET", "/ui/lookup/export/{fmt:str}"): Role.lookup,
     ("GET", "/ui/vendors"): Role.viewer,
     ("GET", "/ui/vendors/{vendor_id:int}"): Role.viewer,
     ("GET", "/ui/attestations/{serial:str}/pdf"): Role.viewer,
+    ("GET", "/ui/contracts/{contract_id:int}/document"): Role.viewer,
     ("GET", "/ui/data"): Role.viewer,
     ("GET", "/ui/data/{name:str}"): Role.viewer,
     ("GET", "/ui/vendors/new"): Role.editor,
@@ -55,7 +57,7 @@ PAGES = {
     ("POST", "/ui/data/import"): Role.editor,
 }
 # Path parameters: the records ended_contract() makes are number 1; the rest name real things.
-PARAMS = {"file_path": "app.css", "serial": "PRA-2000-000001", "name": "recipients.csv"}
+PARAMS = {"file_path": "app.css", "serial": "PRA-2000-000001", "name": "recipients.csv", "fmt": "csv"}
 
 
 def ui_routes(app) -> set[tuple[str, str]]:

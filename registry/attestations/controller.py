@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import Parameter
 
 from registry.attestations import service
@@ -14,6 +14,7 @@ from registry.errors import problem_responses, unsupported
 from registry.http import read_bounded
 from registry.ratelimit import rate_limited
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
+from registry.ui.pages import render_page
 
 Serial = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9-]{1,40}$", description="e.g. PRA-2026-000012")]
 
@@ -105,5 +106,11 @@ class AttestationController(Controller):
         guards=[rate_limited],
         responses=problem_responses(429, public=True),
     )
-    async def verify_attestation_serial(self, serial: Serial) -> Verification:
-        return await service.verify_serial(serial)
+    async def verify_attestation_serial(self, request: Request, serial: Serial) -> Verification:
+        verdict = await service.verify_serial(serial)
+        # The QR code on the PDF opens this URL in a browser: a person gets a page, a client JSON.
+        if request.accept.best_match(["application/json", "text/html"]) == "text/html":
+            page = render_page(request, "verdict.html.j2", verdict=verdict)
+            page.media_type = MediaType.HTML  # the handler's own type is JSON
+            return page  # type: ignore[return-value]
+        return verdict

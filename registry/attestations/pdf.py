@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import cache
 
 import jinja2
+import markupsafe
 import segno
 from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
@@ -26,14 +27,22 @@ class DataOnlyFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+# Every server-made PDF prints in these, first to last per character: DejaVu for Latin, Greek and
+# Cyrillic, Noto Sans CJK (Debian fonts-noto-cjk) for Chinese, Japanese and Korean names. Both are local
+# files; WeasyPrint embeds the glyphs used (PDF/A). Without the CJK font, Chinese printed as empty boxes.
+FONT_STACK = '"DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR", sans-serif'
+
+
 @cache
 def environment(package: str = "registry.attestations") -> jinja2.Environment:
     """The templates of ``package``, autoescaped for every name (select_autoescape() would miss ".j2")."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader(package, "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.globals["fonts"] = markupsafe.Markup(FONT_STACK)  # noqa: S704 - a constant; CSS keeps its quotes
+    return env
 
 
 @cache

@@ -49,7 +49,7 @@ def serial_for(obligation_id: int, issued_at: datetime) -> str:
 
 
 def verification_url(settings: Settings, serial: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/attestations/{serial}/verify"
+    return f"{settings.document_base_url}/attestations/{serial}/verify"
 
 
 async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: datetime) -> dict[str, Any]:

@@ -59,14 +59,21 @@ def contract_status(contract: Mapping[str, Any], day: date) -> ContractStatus:
     return ContractStatus.expired
 
 
+def deletion_pending(contract: Mapping[str, Any]) -> bool:
+    """Data was disclosed under it and no standing attestation says it was deleted. The contract
+    mapping carries ``disclosed`` and ``attested`` (vendors.service.with_deletion_state)."""
+    return bool(contract["disclosed"]) and not contract["attested"]
+
+
 def vendor_status(contracts: Iterable[Mapping[str, Any]], day: date) -> VendorStatus:
-    """Active while any contract is in force; offboarding until the last deletion deadline passes."""
+    """Active while any contract is in force; once none is, offboarding until every ended contract's
+    deletion is attested (overdue or not: the deletion loop decides, not the calendar), then former."""
     contracts = list(contracts)
     if any(in_force(c, day) for c in contracts):
         return VendorStatus.active
     if not any(ended(c, day) for c in contracts):
         return VendorStatus.prospective
-    if any(in_deletion_window(c, day) for c in contracts):
+    if any(ended(c, day) and deletion_pending(c) for c in contracts):
         return VendorStatus.offboarding
     return VendorStatus.former
 
@@ -96,6 +103,16 @@ def in_deletion_window_sql(day: date, alias: str = "contract") -> SQL:
     return f"({sql} AND {alias}.deletion_due_on >= {{}})", [*args, day]
 
 
+def deletion_pending_sql(alias: str = "contract") -> SQL:
+    """The SQL twin of :func:`deletion_pending`."""
+    return (
+        f"(EXISTS (SELECT 1 FROM disclosure d WHERE d.contract = {alias}.id) AND NOT EXISTS "
+        "(SELECT 1 FROM deletion_obligation o JOIN attestation a ON a.obligation = o.id "
+        f"WHERE o.contract = {alias}.id AND a.revoked_at IS NULL))",
+        [],
+    )
+
+
 def contract_status_sql(status: ContractStatus, day: date, alias: str = "contract") -> SQL:
     """The SQL twin of :func:`contract_status`."""
     if status is ContractStatus.draft:
@@ -121,14 +138,15 @@ def vendor_status_sql(status: VendorStatus, day: date) -> SQL:
     """The SQL twin of :func:`vendor_status`, over the vendor table."""
     active, a = vendor_has_contract_sql(in_force_sql(day, "c"))
     ended_, e = vendor_has_contract_sql(ended_sql(day, "c"))
-    window, w = vendor_has_contract_sql(in_deletion_window_sql(day, "c"))
+    ended_sql_, ended_args = ended_sql(day, "c")
+    pending, p = vendor_has_contract_sql((f"{ended_sql_} AND {deletion_pending_sql('c')[0]}", ended_args))
     if status is VendorStatus.active:
         return active, a
     if status is VendorStatus.prospective:
         return f"NOT {active} AND NOT {ended_}", [*a, *e]
     if status is VendorStatus.offboarding:
-        return f"NOT {active} AND {window}", [*a, *w]
-    return f"NOT {active} AND {ended_} AND NOT {window}", [*a, *e, *w]
+        return f"NOT {active} AND {pending}", [*a, *p]
+    return f"NOT {active} AND {ended_} AND NOT {pending}", [*a, *e, *p]
 
 
 def check_dates(c: Mapping[str, Any]) -> None:

@@ -25,7 +25,7 @@ from registry.contracts.schemas import (
 from registry.deletions import service as deletions
 from registry.disclosures import service as disclosures
 from registry.enums import ChangeAction, ContractKind, ContractStatus
-from registry.errors import conflict, invalid, not_found
+from registry.errors import FieldError, conflict, invalid, not_found
 from registry.files import check_upload, store_file
 from registry.tables import Contract, Disclosure, StoredFile, Vendor
 
@@ -142,10 +142,15 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
 async def _check_reference_free(reference: str | None, contract_id: int | None = None) -> None:
     if reference is None:
         return
-    other = await Contract.select(Contract.id).where(Contract.reference == reference).first()
+    other = await Contract.select(Contract.id, Contract.title).where(Contract.reference == reference).first()
     if other and other["id"] != contract_id:
+        # Named as a field error too: the form marks the reference field, a client knows which field.
+        taken = FieldError(
+            "reference", "unique", f"the contract '{other['title']}' already has this reference"
+        )
         raise conflict(
             f"Contract {other['id']} already has the reference {reference!r}.",
+            [taken],
             conflicts=[{"type": "contract", "id": other["id"]}],
         )
 

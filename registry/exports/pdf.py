@@ -13,3 +13,10 @@ def render_recipients(context: dict) -> bytes:
     html = environment("registry.exports").get_template("recipients.html.j2").render(**context)
     fetcher = DataOnlyFetcher(allowed_protocols={"data"})
     return HTML(string=html, url_fetcher=fetcher).write_pdf(font_config=fonts())
+
+
+def render_lookup(context: dict) -> bytes:
+    """A lookup's answer (registry.exports.lookup.pdf_context) as a printable report."""
+    html = environment("registry.exports").get_template("lookup.html.j2").render(**context)
+    fetcher = DataOnlyFetcher(allowed_protocols={"data"})
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(font_config=fonts())

@@ -121,7 +121,7 @@ async def _send(
 
 
 def _links(request: Request) -> feeds.FeedLinks:
-    return feeds.FeedLinks.under(request.app.state["settings"].public_base_url)
+    return feeds.FeedLinks.under(request.app.state["settings"].document_base_url)
 
 
 def _json_feed(state: service.PublicState, links: feeds.FeedLinks) -> bytes:

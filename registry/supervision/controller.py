@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from registry.auth import API_KEY, WriteContext, needs
@@ -24,6 +24,7 @@ class SupervisionController(Controller):
     @get("/supervision", operation_id="supervision_report", responses=problem_responses())
     async def supervision(
         self,
+        request: Request,
         ctx: WriteContext,
         within: Annotated[
             int, Parameter(ge=0, le=3650, description="Days ahead that count as due soon.")
@@ -37,4 +38,5 @@ class SupervisionController(Controller):
     ) -> SupervisionReport:
         # Contracts that expired since anyone looked open their deletion obligations first.
         await deletions.open_expired(ctx.request_id)
-        return await service.supervision_report(within, review_months, limit)
+        grace = request.app.state["settings"].first_review_grace_days
+        return await service.supervision_report(within, review_months, limit, grace)

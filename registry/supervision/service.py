@@ -248,12 +248,13 @@ async def _consent_without_reference(today: date) -> list[ReportItem]:
     ]
 
 
-async def _reviews_overdue(today: date, months: int) -> list[ReportItem]:
+async def _reviews_overdue(today: date, months: int, grace_days: int) -> list[ReportItem]:
     """Vendors that hold data (active, offboarding, or receiving data today under no contract) with
-    no review recorded since the cut-off. A review of any of its records counts."""
+    no review recorded since the cut-off. A review of any of its records counts. A vendor never
+    reviewed is due ``grace_days`` after it was added (not on the day it was added)."""
     active, active_args = vendor_status_sql(VendorStatus.active, today)
     leaving, leaving_args = vendor_status_sql(VendorStatus.offboarding, today)
-    vendors = await Vendor.select(Vendor.id, Vendor.name).where(
+    vendors = await Vendor.select(Vendor.id, Vendor.name, Vendor.created_at).where(
         WhereRaw(f"(({active}) OR ({leaving}) OR {_HOLDS_DATA})", *active_args, *leaving_args, today, today)
     )
     if not vendors:
@@ -272,10 +273,13 @@ async def _reviews_overdue(today: date, months: int) -> list[ReportItem]:
         reviewed = last.get(v["id"])
         if reviewed is not None and reviewed > cutoff:
             continue
+        first_due = _as_datetime(v["created_at"]).date() + timedelta(days=grace_days)
+        if reviewed is None and first_due > today:
+            continue  # new: its first review is not due yet
         summary = (
             f"Last reviewed on {reviewed}, more than {months} months ago."
             if reviewed
-            else "Never reviewed: record a review in its journal."
+            else f"Never reviewed (first review due {first_due}): record a review in its journal."
         )
         items.append(
             _item(
@@ -284,7 +288,7 @@ async def _reviews_overdue(today: date, months: int) -> list[ReportItem]:
                 (v["id"], v["name"]),
                 ("vendor", v["id"], f"/vendors/{v['id']}"),
                 summary,
-                reviewed,
+                reviewed or first_due,
                 today,
             )
         )
@@ -338,7 +342,7 @@ async def _clause_gaps(today: date) -> list[ReportItem]:
 
 
 async def supervision_report(
-    within: int = 30, review_months: int = 12, limit: int | None = None
+    within: int = 30, review_months: int = 12, limit: int | None = None, first_review_days: int = 30
 ) -> SupervisionReport:
     """The report; ``limit`` keeps the most urgent items (``counts`` always counts them all)."""
     today = clock.today()
@@ -350,7 +354,7 @@ async def supervision_report(
         items += await _without_equivalent_confidentiality(today)
         items += await _consent_without_reference(today)
         items += await _clause_gaps(today)
-        items += await _reviews_overdue(today, review_months)
+        items += await _reviews_overdue(today, review_months, first_review_days)
         items += await _expiring_contracts(today, horizon)
     items.sort(key=lambda i: (_ORDER[i.severity], i.date or date.max, i.vendor_name.lower(), i.object_id))
     counts = {kind: 0 for kind in ItemKind}

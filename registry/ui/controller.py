@@ -6,9 +6,8 @@ the same service functions as the API, so the same rules and the same change log
 
 import re
 import secrets
-from datetime import date
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -27,15 +26,16 @@ from registry.deletions.service import DeletionFilter, list_deletions, open_expi
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.enums import DeletionStatus, JournalKind, Role, TaxonomyKind, VendorKind, VendorStatus
 from registry.errors import RegistryError, invalid
+from registry.exports.lookup import answer_of, question_of
 from registry.http import read_form
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
-from registry.lookup import service as lookup
 from registry.people import service as people
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
 from registry.taxonomy.service import tree
+from registry.ui.actions import action_for
 from registry.ui.pages import (
     COOKIE,
     FORM_LIMIT,
@@ -54,6 +54,7 @@ from registry.ui.pages import (
 from registry.vendors.service import VendorFilter, get_vendor, list_vendors
 
 DASHBOARD_ITEMS = 50
+LOOKUP_ROWS = 1000  # disclosures the lookup page shows; its exports hold more
 ITEM_LABELS = {
     ItemKind.deletion_overdue: "Deletion overdue",
     ItemKind.backup_follow_up_missing: "Backups not followed up",
@@ -134,7 +135,7 @@ class WebController(Controller):
             return _login_page(request, 401, target, name, error)
         token = await people.start_session(person["id"])
         # Behind a TLS-terminating proxy the request arrives over HTTP: the public address decides too.
-        public = str(request.app.state["settings"].public_base_url)
+        public = request.app.state["settings"].document_base_url
         secure = request.url.scheme == "https" or public.startswith("https://")
         cookie = Cookie(
             key=COOKIE,
@@ -167,7 +168,9 @@ class WebController(Controller):
             return Redirect("/ui/lookup", status_code=303)
         # As GET /deletions does: expired contracts open their obligations, recorded as the system's.
         await open_expired(write_context(request, actor).request_id)
-        report = await supervision_report()
+        report = await supervision_report(
+            first_review_days=request.app.state["settings"].first_review_grace_days
+        )
         confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
         # Each group shows its most urgent items; the API has them all.
         groups = []
@@ -182,6 +185,7 @@ class WebController(Controller):
             report=report,
             groups=groups,
             labels=ITEM_LABELS,
+            action_for=action_for,
             confirmed=confirmed,
             words=await words.load(),
         )
@@ -229,9 +233,11 @@ class WebController(Controller):
         )
 
     @get("/vendors/{vendor_id:int}")
-    async def vendor(self, request: Request, vendor_id: int) -> Template:
+    async def vendor(self, request: Request, vendor_id: int, note: str | None = None) -> Template:
         actor, csrf = await signed_in(request, Role.viewer)
-        return await vendor_page(request, actor, csrf, bounded_id(vendor_id))
+        # ?note=review: the dashboard's "Record a review" opens the journal form with that kind chosen.
+        kind = note if note in {k.value for k in JournalKind} else "info"
+        return await vendor_page(request, actor, csrf, bounded_id(vendor_id), note_kind=kind)
 
     @post("/vendors/{vendor_id:int}/journal", request_max_body_size=FORM_LIMIT)
     async def add_note(self, request: Request, vendor_id: int) -> Response:
@@ -277,22 +283,25 @@ class WebController(Controller):
 
     @get("/lookup")
     async def lookup_page(
-        self, request: Request, category: str | None = None, as_of: str | None = None
+        self,
+        request: Request,
+        category: str | None = None,
+        as_of: str | None = None,
+        from_: Annotated[str | None, Parameter(query="from")] = None,
+        to: str | None = None,
     ) -> Template:
         actor, csrf = await signed_in(request, Role.lookup)
         categories = await tree(TaxonomyKind.data_category)
-        result, error, day = None, None, clock.today()
-        if as_of:
+        result, error, question = None, None, None
+        if category or from_ or to or as_of:
             try:
-                day = date.fromisoformat(as_of)
-            except ValueError:
-                error = "The date must be written YYYY-MM-DD."
-        if category and error is None:
-            try:
-                async with db.read_session():
-                    result = await lookup.recipients([category[:400]], day, day, None, None, 1000, 0)
+                question = question_of(category, as_of, from_, to)
+                result = await answer_of(question, LOOKUP_ROWS)
             except RegistryError as failed:
                 error = failed.errors[0].message if failed.errors else failed.detail
+        asked = {"category": category or "", "as_of": as_of or "", "from": from_ or "", "to": to or ""}
+        if not (from_ or to) and not as_of:
+            asked["as_of"] = clock.today().isoformat()
         return render_page(
             request,
             "lookup.html.j2",
@@ -300,7 +309,10 @@ class WebController(Controller):
             csrf=csrf,
             categories=categories,
             category=category or "",
-            as_of=as_of or day.isoformat(),
+            asked=asked,
+            as_of=asked["as_of"],
+            question=question if result else None,
+            export_query=urlencode({k: v for k, v in asked.items() if v}),
             result=result,
             error=error,
             words=await words.load() if result else None,
@@ -352,6 +364,7 @@ async def vendor_page(
     http_status: int = 200,
     note: dict[str, str] | None = None,
     note_errors: dict[str, str] | None = None,
+    note_kind: str = "info",
 ) -> Template:
     async with db.read_session():
         vendor = await get_vendor(vendor_id)
@@ -399,7 +412,7 @@ async def vendor_page(
         notes_total=notes_total,
         about=about,
         note_kinds=[k.value for k in JournalKind],
-        note=note or {"about": f"vendor:{vendor.id}", "kind": "info", "text": ""},
+        note=note or {"about": f"vendor:{vendor.id}", "kind": note_kind, "text": ""},
         note_errors=note_errors or {},
     )
 

@@ -2,6 +2,7 @@
 run and a row-by-row report. The same service functions as /exports and /imports; a session, not a key."""
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -9,7 +10,7 @@ from litestar.response import Template
 
 from registry import clock, words
 from registry.enums import Role
-from registry.errors import RegistryError, missing
+from registry.errors import RegistryError, invalid, missing
 from registry.exports import register
 from registry.exports import service as exports
 from registry.http import read_form
@@ -37,7 +38,7 @@ DOWNLOADS = {
     "register.zip": ("The whole register (CSV files in a ZIP)", "application/zip"),
     "register.json": ("The whole register (JSON)", "application/json"),
     "recipients.csv": ("Register of recipients (CSV)", "text/csv; charset=utf-8"),
-    "recipients.pdf": ("Register of recipients today (PDF report)", "application/pdf"),
+    "recipients.pdf": ("Register of recipients today (PDF report; another day below)", "application/pdf"),
 }
 TEMPLATES = {
     "import-template.xlsx": ("Import template: every sheet, with help", imports.XLSX),
@@ -59,7 +60,7 @@ class DataController(Controller):
         return render_page(request, "data.html.j2", **_context_of(actor, csrf))
 
     @get("/{name:str}")
-    async def download(self, request: Request, name: str) -> Response:
+    async def download(self, request: Request, name: str, as_of: str | None = None) -> Response:
         await signed_in(request, Role.viewer)
         known = DOWNLOADS | TEMPLATES
         if name not in known:
@@ -78,9 +79,10 @@ class DataController(Controller):
         elif name == "recipients.csv":
             body = exports.to_csv(await exports.recipient_rows(None)).encode()
         elif name == "recipients.pdf":
-            rows = await exports.recipient_rows_for_pdf(clock.today())
+            day = _day(as_of)  # the register as it stood on any day, not only today
+            rows = await exports.recipient_rows_for_pdf(day)
             context = exports.report_context(
-                settings.organisation_name, clock.now(), clock.today(), rows, await words.load()
+                settings.organisation_name, clock.now(), day, rows, await words.load()
             )
             body = await request.app.state["pdf_pool"].run(RENDER_RECIPIENTS, context)
         elif name == "import-template.xlsx":
@@ -88,7 +90,8 @@ class DataController(Controller):
         else:
             body = templates.csv_template(name.removeprefix("import-").removesuffix(".csv")).encode()
         stem, dot, suffix = name.partition(".")
-        filename = f"{stem}-{clock.today()}{dot}{suffix}" if name in DOWNLOADS else name
+        on = _day(as_of) if name == "recipients.pdf" else clock.today()
+        filename = f"{stem}-{on}{dot}{suffix}" if name in DOWNLOADS else name
         return Response(
             body,
             media_type=known[name][1],
@@ -132,6 +135,15 @@ class DataController(Controller):
             return again(error.status if error.status < 500 else 400, error.detail)
         result = await import_watched(request, write_context(request, actor), sheets, dry_run)
         return again(200 if result.ok else 422, None, result)
+
+
+def _day(as_of: str | None) -> date:
+    if not as_of:
+        return clock.today()
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise invalid("as_of", "date", "The date must be written YYYY-MM-DD.") from None
 
 
 def _context_of(actor, csrf) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 with its headers, error pages, and the bounds on what a form may send."""
 
 import hmac
+import re
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -133,3 +135,9 @@ PAGE_ERRORS = {RegistryError: error_page, HTTPException: error_page}
 
 def write_context(request: Request, actor: Actor) -> WriteContext:
     return WriteContext(actor=actor.name, request_id=request.scope.get("state", {}).get("request_id"))
+
+
+def attachment(filename: str, fallback: str) -> str:
+    """A Content-Disposition that survives any name: an ASCII name, and the real one RFC 5987-encoded."""
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("._") or fallback
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

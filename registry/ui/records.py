@@ -198,6 +198,11 @@ class RecordsController(Controller):
         contract = await get_contract(bounded_id(contract_id))
         action = f"/ui/contracts/{contract.id}/edit"
         spec = edit_form(f"Edit {contract.title}", action, CONTRACT_EDIT, contract.version)
+        if contract.document:  # the contract's page: its signed document opens from here too
+            spec["document"] = {
+                "href": f"/ui/contracts/{contract.id}/document",
+                **contract.document.model_dump(),
+            }
         values = form_values(CONTRACT_EDIT, contract.model_dump(mode="json"))
         return form_page(request, actor, csrf, spec, values)
 

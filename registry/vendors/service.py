@@ -13,7 +13,7 @@ from registry.contracts import conformance
 from registry.contracts.rules import vendor_status, vendor_status_sql
 from registry.enums import ChangeAction, VendorKind, VendorStatus
 from registry.errors import conflict, invalid, not_found
-from registry.tables import Contract, Disclosure, JournalEntry, Vendor
+from registry.tables import Attestation, Contract, Disclosure, JournalEntry, Vendor
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
 
 SORTS = {
@@ -95,6 +95,7 @@ async def _read_many(rows: list[dict[str, Any]], day: date) -> list[VendorRead]:
     ids = [row["id"] for row in rows]
     contracts = (
         await Contract.select(
+            Contract.id,
             Contract.vendor,
             Contract.signed_on,
             Contract.effective_from,
@@ -105,10 +106,28 @@ async def _read_many(rows: list[dict[str, Any]], day: date) -> list[VendorRead]:
         if ids
         else []
     )
+    await with_deletion_state(contracts)
     by_vendor: dict[int, list] = {}
     for c in contracts:
         by_vendor.setdefault(c["vendor"], []).append(c)
     return [_to_read(row, vendor_status(by_vendor.get(row["id"], []), day)) for row in rows]
+
+
+async def with_deletion_state(contracts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adds what rules.deletion_pending reads to each contract row: ``disclosed`` (anything was
+    disclosed under it) and ``attested`` (a standing attestation covers its deletion). Two queries."""
+    ids = [c["id"] for c in contracts]
+    disclosed, attested = set(), set()
+    if ids:
+        rows = await Disclosure.select(Disclosure.contract).where(Disclosure.contract.is_in(ids))
+        disclosed = {r["contract"] for r in rows}
+        standing = await Attestation.select(Attestation.obligation.contract.as_alias("contract")).where(
+            Attestation.obligation.contract.is_in(ids), Attestation.revoked_at.is_null()
+        )
+        attested = {r["contract"] for r in standing}
+    for c in contracts:
+        c["disclosed"], c["attested"] = c["id"] in disclosed, c["id"] in attested
+    return contracts
 
 
 def _to_read(row: dict[str, Any], status: VendorStatus) -> VendorRead:
