@@ -343,6 +343,42 @@ class WebhookAttempt(Table, tablename="webhook_attempt"):
     error = _text(1000)
 
 
+class MailMessage(Table, tablename="mail_message"):
+    """One e-mail in the outbox, written in the transaction that causes it (registry/mail/outbox.py).
+    Bodies keep their ``[[name]]`` markers: links with tokens are minted at send time, never stored."""
+
+    kind = Varchar(length=40)
+    recipients = JSON(default=[])
+    cc = JSON(default=[])
+    subject = Varchar(length=998)
+    text = Text(default="")
+    html = _text()
+    headers = JSON(default=[])
+    about_type = _text(40, index=True)
+    about_id = BigInt(null=True, default=None, index=True)
+    minter = _text(60)
+    # Generated at enqueue: every retry carries the same Message-ID, so a receiver can tell repeats apart.
+    message_id = Varchar(length=250)
+    status = Varchar(length=20, default="waiting", index=True)
+    attempts = Integer(default=0)
+    # Epoch milliseconds: compared the same way on both engines.
+    next_attempt_ms = BigInt(default=0, index=True)
+    lease_until_ms = BigInt(default=0)
+    last_answer = _text(1000)
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class MailAttempt(Table, tablename="mail_attempt"):
+    """One try at sending a message: the SMTP server's answer (code and text) or the error."""
+
+    message = _fk(MailMessage)
+    attempted_at = Timestamptz(default=TimestamptzNow())
+    duration_ms = Integer(default=0)
+    code = Integer(null=True, default=None)
+    answer = _text(1000)
+
+
 class Change(Table, tablename="change"):
     """One write to one record, hash-chained to the write before it. Never updated or deleted."""
 
@@ -412,6 +448,8 @@ TABLES = (
     WebhookEvent,
     WebhookDelivery,
     WebhookAttempt,
+    MailMessage,
+    MailAttempt,
     Change,
     IdempotencyClaim,
     Checkpoint,
