@@ -45,6 +45,10 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.portal import tokens as portal_tokens
+from registry.portal.controller import VendorRequestController
+from registry.portal.pages import PortalController
+from registry.portal.scheduler import SchedulerJob
 from registry.public.controller import PublicCache, PublicController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
@@ -142,11 +146,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["change_head"] = HeadReader()
         app.state["public_list"] = PublicCache()
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
+        app.state["portal_limiter"] = RateLimiter(settings.portal_requests_per_minute)
+        portal_tokens.configure(settings)  # the link minter the mail sender calls needs these settings
         # Each server process delivers webhooks (leases keep several from sending the same one) and
         # looks for a due checkpoint (a lock makes one per interval).
         jobs = [
             (DeliveryWorker(settings).run, "webhook-worker", settings.webhook_worker),
             (CheckpointJob(settings).run, "checkpoints", settings.checkpoint_interval_seconds),
+            (SchedulerJob(settings).run, "portal-scheduler", settings.scheduler_interval_seconds),
         ]
         tasks = [BackgroundTask(job, name) for job, name, enabled in jobs if enabled]
         try:
@@ -173,6 +180,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportController,
             FidesController,
             DeletionController,
+            VendorRequestController,
+            PortalController,
             AttestationController,
             PublicController,
             ChangeController,

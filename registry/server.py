@@ -33,12 +33,14 @@ from litestar import Litestar
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
+from registry import redact
 from registry.app import create_app
 from registry.settings import Settings, get_settings
 
 
 def create_served_app(settings: Settings | None = None) -> Litestar:
     """The app as `registry serve` runs it in each worker: its heap is frozen once it has started."""
+    redact.install()  # in each worker process too: uvicorn configures its loggers there again
     app = create_app(settings)
     app.on_startup.append(_freeze_heap)
     return app
@@ -140,6 +142,7 @@ class _TimedHttpToolsProtocol(HttpToolsProtocol):
 
 def serve(host: str, port: int, workers: int) -> None:
     settings = get_settings()
+    redact.install()  # portal paths hold tokens: the access log says /portal/<token>
     config = _Config(
         "registry.server:create_served_app",
         factory=True,

@@ -164,6 +164,42 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=8, ge=1, le=30, description="Tries before a delivery is marked failed."
     )
+    # The vendor portal and reminders (docs/portal.md)
+    portal_token_days: int = Field(
+        default=30, ge=1, le=365, description="How long a link in an e-mail to a vendor opens its request."
+    )
+    portal_requests_per_minute: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="Portal pages per client address a minute (bounds guessing of links).",
+    )
+    portal_legal_team_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="The internal owner of vendor requests: vendors' questions and requests for more time "
+        "are e-mailed here, and it is copied on escalations. Unset: they show on the deletion's page only.",
+    )
+    reminder_days_before: int = Field(
+        default=7, ge=1, le=90, description="A reminder this many days before a request's due date."
+    )
+    reminder_overdue_every_days: int = Field(
+        default=5, ge=1, le=90, description="While a request is overdue, a reminder every this many days."
+    )
+    reminder_escalate_after_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Overdue this many days: reminders also go to the vendor's other contact and the "
+        "internal owner (cc).",
+    )
+    scheduler_interval_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="How often each server opens expired contracts' obligations and queues due reminders "
+        "(leased: one server at a time); 0 leaves it to `registry remind` from cron.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -62,6 +62,8 @@ ITEM_LABELS = {
     ItemKind.review_overdue: "Review due",
     ItemKind.deletion_due: "Deletion due",
     ItemKind.contract_expiring: "Contract ending",
+    ItemKind.vendor_not_answering: "Vendor has not answered",
+    ItemKind.vendor_cannot_be_asked: "Vendor cannot be asked",
 }
 LOGIN_COOKIE = "registry_sign_in"
 

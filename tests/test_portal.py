@@ -1,0 +1,118 @@
+"""Requests to vendors and the vendor portal, through HTTP: request opened with the obligation, the
+portal page, a submission, its review, the confirmation and the attestation that says who declared."""
+
+import pytest
+
+from registry.tables import Change, DeletionConfirmation, PortalSubmission, PortalToken
+from tests.portal_helpers import PRIVACY, asked_vendor, confirmation_form, csrf_of, link, outbox
+
+pytestmark = pytest.mark.anyio
+PDF = b"%PDF-1.4 evidence of deletion"
+
+
+async def _submit(client, path: str, **changes):
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    form = confirmation_form(csrf_of(page.text), **changes)
+    files = [("evidence", ("wipe-log.pdf", PDF, "application/pdf"))]
+    return await client.post(f"{path}/confirmation", data=form, files=files)
+
+
+class TestRequest:
+    async def test_termination_asks_the_privacy_contact(self, client, auth):
+        _, deletion = await asked_vendor(client, auth)
+        [mail] = await outbox()
+        assert mail["recipients"] == [PRIVACY] and mail["kind"] == "vendor_request"
+        assert "[[portal_url]]" in mail["text"] and "[[portal_url]]" in mail["html"]
+        assert "Email" in mail["text"] and "DPA-9" in mail["text"] and "2025-07-30" in mail["text"]
+        [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
+        assert request["state"] == "overdue" and request["recipient"] == PRIVACY
+        assert [m["kind"] for m in request["messages"]] == ["vendor_request"]
+
+    async def test_a_vendor_without_address_cannot_be_asked(self, client, auth):
+        _, deletion = await asked_vendor(client, auth, privacy_contact=None, contact=None)
+        assert await outbox() == []
+        [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
+        assert request["state"] == "cannot_be_asked"
+        report = (await client.get("/reports/supervision", headers=auth())).json()
+        assert "vendor_cannot_be_asked" in [i["kind"] for i in report["items"]]
+
+
+class TestPortal:
+    async def test_submit_return_resubmit_accept_attest(self, client, auth):
+        _, deletion = await asked_vendor(client, auth)
+        path = await link()
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert page.headers["referrer-policy"] == "no-referrer" and page.headers["x-frame-options"] == "DENY"
+        assert "I confirm this on behalf of Acme Hosting" in page.text
+        response = await _submit(client, path)
+        assert response.status_code == 303, response.text
+        after = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()
+        assert after["status"] == "overdue" and after["confirmations"] == []  # nothing confirmed yet
+        [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
+        [submission] = request["submissions"]
+        assert request["state"] == "submitted" and submission["state"] == "submitted"
+        actors = [
+            c["actor"]
+            for c in await Change.select(Change.actor).where(Change.object_type == "portal_submission")
+        ]
+        assert actors == ["vendor:ana@acme.example"]
+
+        base = f"/deletions/{deletion['id']}/submissions"
+        returned = await client.post(
+            f"{base}/{submission['id']}/return", json={"reasons": "Name the backup system."}, headers=auth()
+        )
+        assert returned.status_code == 200, returned.text
+        assert (await outbox())[-1]["kind"] == "vendor_returned"
+        path = await link()
+        page = await client.get(path)
+        assert "Name the backup system." in page.text
+
+        assert (await _submit(client, path, systems="Support desk\nBackup vault")).status_code == 303
+        [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
+        second = request["submissions"][-1]
+        accepted = await client.post(f"{base}/{second['id']}/accept", headers=auth())
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["state"] == "accepted"
+        confirmed = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()
+        assert confirmed["status"] == "confirmed"
+        [c] = confirmed["confirmations"]
+        assert c["declared"]["name"] == "Ana Ruiz" and c["declared"]["accepted_by"] == "test-admin"
+        assert [e["filename"] for e in c["evidence"]] == ["wipe-log.pdf"]
+        issued = await client.post(f"/deletions/{deletion['id']}/attestation", headers=auth())
+        assert issued.status_code == 201, issued.text
+        facts = issued.json()
+        pdf = await client.get(f"/attestations/{facts['serial']}/pdf", headers=auth())
+        assert pdf.status_code == 200
+
+    async def test_bad_tokens_get_the_same_plain_page(self, client, auth):
+        await asked_vendor(client, auth)
+        expired_or_revoked = await link()
+        pages = [await client.get("/portal/" + "x" * 43)]
+        await PortalToken.update({PortalToken.revoked_at: PortalToken.created_at}).where(PortalToken.id > 0)
+        pages.append(await client.get(expired_or_revoked))
+        assert {p.status_code for p in pages} == {404}
+        assert len({p.text for p in pages}) == 1
+        assert (
+            "Acme" not in pages[0].text and "/ui/vendors" not in pages[0].text and "DPA" not in pages[0].text
+        )
+
+    async def test_validation_failure_keeps_values_and_records_nothing(self, client, auth):
+        await asked_vendor(client, auth)
+        path = await link()
+        response = await _submit(client, path, on_behalf="", completed_on="2025-13-01", tool="vault-shred 9")
+        assert response.status_code == 400
+        assert 'value="vault-shred 9"' in response.text
+        assert 'id="on_behalf-error"' in response.text and 'id="completed_on-error"' in response.text
+        assert "Choose the files again" in response.text
+        assert await PortalSubmission.count() == 0
+
+    async def test_tokens_are_stored_hashed_only(self, client, auth):
+        await asked_vendor(client, auth)
+        token = (await link()).rsplit("/", 1)[1]
+        rows = [r["token_hash"] for r in await PortalToken.select(PortalToken.token_hash)]
+        assert token not in str(rows) and len(rows) == 1
+        for m in await outbox():
+            assert token not in m["text"] + (m["html"] or "")
+        assert await DeletionConfirmation.count() == 0
