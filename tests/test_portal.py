@@ -4,7 +4,9 @@ portal page, a submission, its review, the confirmation and the attestation that
 import pytest
 
 from registry.tables import Change, DeletionConfirmation, PortalSubmission, PortalToken
+from tests.conftest import CONFIRMATION, confirmed_deletion
 from tests.portal_helpers import PRIVACY, asked_vendor, confirmation_form, csrf_of, link, outbox
+from tests.test_attestations import pdf_text
 
 pytestmark = pytest.mark.anyio
 PDF = b"%PDF-1.4 evidence of deletion"
@@ -84,7 +86,23 @@ class TestPortal:
         assert issued.status_code == 201, issued.text
         facts = issued.json()
         pdf = await client.get(f"/attestations/{facts['serial']}/pdf", headers=auth())
-        assert pdf.status_code == 200
+        text = " ".join(pdf_text(pdf.content).split())
+        assert "Declared by Ana Ruiz, Head of IT, Acme Hosting" in text
+        assert "through the vendor portal" in text and "Accepted by test-admin" in text
+
+
+class TestTruth:
+    async def test_a_typed_confirmation_is_not_said_to_come_through_the_portal(self, client, auth):
+        deletion = await confirmed_deletion(client, auth)
+        typed = {**CONFIRMATION, "declared": {"name": "Ana Ruiz"}}
+        refused = await client.post(f"/deletions/{deletion['id']}/confirmations", json=typed, headers=auth())
+        assert refused.status_code == 400 and "declared" in refused.text
+        issued = await client.post(f"/deletions/{deletion['id']}/attestation", headers=auth())
+        assert issued.status_code == 201, issued.text
+        pdf = await client.get(f"/attestations/{issued.json()['serial']}/pdf", headers=auth())
+        text = " ".join(pdf_text(pdf.content).split())
+        assert "Performed by Ana Ruiz" in text
+        assert "vendor portal" not in text and "Declared by" not in text
 
     async def test_bad_tokens_get_the_same_plain_page(self, client, auth):
         await asked_vendor(client, auth)
