@@ -88,6 +88,16 @@ MATRIX = {
     ("POST", "/deletions/{obligation_id:int}/confirmations"): Role.editor,
     ("PUT", "/deletions/{obligation_id:int}/confirmations/{confirmation_id:int}/evidence"): Role.editor,
     ("POST", "/deletions/{obligation_id:int}/attestation"): Role.editor,
+    ("GET", "/deletions/{obligation_id:int}/requests"): Role.viewer,
+    ("POST", "/deletions/{obligation_id:int}/request"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/request/resend"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/request/cancel"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/submissions/{submission_id:int}/accept"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/submissions/{submission_id:int}/return"): Role.editor,
+    # The vendor portal: no account; the token in the path opens one request (tests/test_portal.py).
+    ("GET", "/portal/{token:str}"): PUBLIC,
+    ("POST", "/portal/{token:str}/confirmation"): PUBLIC,
+    ("POST", "/portal/{token:str}/{kind:str}"): PUBLIC,
     ("GET", "/keys"): Role.admin,
     ("POST", "/keys"): Role.admin,
     ("POST", "/keys/{name:str}/revoke"): Role.admin,
@@ -141,6 +151,7 @@ PARAMS = {
     "path": "x",
     "file_path": "app.css",
     "sheet": "vendors",
+    "token": "not-a-token-of-any-request-at-all-xxxxxxxxx",
 }
 
 
