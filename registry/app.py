@@ -58,6 +58,7 @@ from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
 from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
+from registry.ui.deletion import DeletionPageController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebController,
             RecordsController,
             DataController,
+            DeletionPageController,
             create_static_files_router(
                 path="/ui/static",
                 directories=[UI / "static"],

@@ -142,6 +142,9 @@ MATRIX = {
     ("GET", "/ui/data"): SESSION,
     ("GET", "/ui/data/{name:str}"): SESSION,
     ("POST", "/ui/data/import"): SESSION,
+    ("GET", "/ui/deletions/{obligation_id:int}"): SESSION,
+    ("POST", "/ui/deletions/{obligation_id:int}/request/{action:str}"): SESSION,
+    ("POST", "/ui/deletions/{obligation_id:int}/submissions/{submission_id:int}/{verdict:str}"): SESSION,
 }
 PARAMS = {
     "kind": "data-categories",
@@ -151,6 +154,8 @@ PARAMS = {
     "path": "x",
     "file_path": "app.css",
     "sheet": "vendors",
+    "action": "resend",
+    "verdict": "accept",
     "token": "not-a-token-of-any-request-at-all-xxxxxxxxx",
 }
 

@@ -1,10 +1,11 @@
 """Requests to vendors and the vendor portal, through HTTP: request opened with the obligation, the
 portal page, a submission, its review, the confirmation and the attestation that says who declared."""
 
+import httpx
 import pytest
 
 from registry.tables import Change, DeletionConfirmation, PortalSubmission, PortalToken
-from tests.conftest import CONFIRMATION, confirmed_deletion
+from tests.conftest import CONFIRMATION, Server, confirmed_deletion
 from tests.portal_helpers import PRIVACY, asked_vendor, confirmation_form, csrf_of, link, outbox
 from tests.test_attestations import pdf_text
 
@@ -134,3 +135,41 @@ class TestTruth:
         for m in await outbox():
             assert token not in m["text"] + (m["html"] or "")
         assert await DeletionConfirmation.count() == 0
+
+
+class TestThrottle:
+    @pytest.fixture
+    def settings(self, settings):
+        return settings.model_copy(update={"portal_requests_per_minute": 3})
+
+    async def test_guessing_is_throttled(self, client):
+        statuses = [(await client.get(f"/portal/guess-{n:040d}")).status_code for n in range(5)]
+        assert statuses == [404, 404, 404, 429, 429]
+        refused = await client.get("/portal/guess-again-0000000000000000000000000")
+        assert "retry-after" in refused.headers and "Acme" not in refused.text
+
+
+class TestLogs:
+    async def test_no_token_in_the_server_log(self, client, auth, settings, tmp_path, caplog):
+        await asked_vendor(client, auth)
+        path = await link()
+        token = path.rsplit("/", 1)[1]
+        log = tmp_path / "server.log"
+        server = Server(settings, log=log, REGISTRY_ACCESS_LOG="true", REGISTRY_LOG_LEVEL="DEBUG")
+        server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.base) as http:
+                assert (await http.get(path)).status_code == 200
+                assert (await http.get(f"{path}x")).status_code == 404
+                broken = await http.post(
+                    f"{path}/confirmation",
+                    content=b"--x\r\n",
+                    headers={"content-type": "multipart/form-data; boundary=x"},
+                )
+                assert broken.status_code < 500
+        finally:
+            server.stop()
+        text = log.read_text()
+        assert "/portal/<token>" in text  # the access log has the line, without the token
+        assert token not in text
+        assert token not in " ".join(r.getMessage() for r in caplog.records if r.name.startswith("registry"))
