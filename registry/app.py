@@ -45,6 +45,8 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.mail.controller import MailController
+from registry.mail.worker import MailWorker
 from registry.public.controller import PublicCache, PublicController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
@@ -142,10 +144,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["change_head"] = HeadReader()
         app.state["public_list"] = PublicCache()
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
-        # Each server process delivers webhooks (leases keep several from sending the same one) and
-        # looks for a due checkpoint (a lock makes one per interval).
+        # Each server process delivers webhooks and sends mail (leases keep several from sending the
+        # same one) and looks for a due checkpoint (a lock makes one per interval).
         jobs = [
             (DeliveryWorker(settings).run, "webhook-worker", settings.webhook_worker),
+            (MailWorker(settings).run, "mail-worker", settings.mail_worker),
             (CheckpointJob(settings).run, "checkpoints", settings.checkpoint_interval_seconds),
         ]
         tasks = [BackgroundTask(job, name) for job, name, enabled in jobs if enabled]
@@ -180,6 +183,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SupervisionController,
             KeyController,
             WebhookController,
+            MailController,
             WebController,
             RecordsController,
             DataController,
