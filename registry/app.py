@@ -45,6 +45,8 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.mail.controller import MailController
+from registry.mail.worker import MailWorker
 from registry.portal import tokens as portal_tokens
 from registry.portal.controller import VendorRequestController
 from registry.portal.pages import PortalController
@@ -149,10 +151,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         app.state["portal_limiter"] = RateLimiter(settings.portal_requests_per_minute)
         portal_tokens.configure(settings)  # the link minter the mail sender calls needs these settings
-        # Each server process delivers webhooks (leases keep several from sending the same one) and
-        # looks for a due checkpoint (a lock makes one per interval).
+        # Each server process delivers webhooks and sends mail (leases keep several from sending the
+        # same one), looks for a due checkpoint (a lock makes one per interval) and runs the portal's
+        # scheduled jobs (leased in job_lease).
         jobs = [
             (DeliveryWorker(settings).run, "webhook-worker", settings.webhook_worker),
+            (MailWorker(settings).run, "mail-worker", settings.mail_worker),
             (CheckpointJob(settings).run, "checkpoints", settings.checkpoint_interval_seconds),
             (SchedulerJob(settings).run, "portal-scheduler", settings.scheduler_interval_seconds),
         ]
@@ -190,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SupervisionController,
             KeyController,
             WebhookController,
+            MailController,
             WebController,
             RecordsController,
             DataController,

@@ -520,3 +520,9 @@ def fides_import(file: str, dry_run: bool) -> None:
         click.echo(f"{len(result.errors)} problem(s); nothing was imported.", err=True)
         sys.exit(1)
     click.echo("dry run: nothing was written" if dry_run else "imported")
+
+
+# The mail group lives with the outbox (registry/mail/cli.py); imported last, as it imports this module.
+from registry.mail.cli import mail  # noqa: E402
+
+main.add_command(mail)

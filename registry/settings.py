@@ -1,6 +1,7 @@
 """Settings read from the environment (prefix ``REGISTRY_``)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -200,6 +201,52 @@ class Settings(BaseSettings):
         description="How often each server opens expired contracts' obligations and queues due reminders "
         "(leased: one server at a time); 0 leaves it to `registry remind` from cron.",
     )
+
+    # Mail (docs/configuration.md): the outbox is sent through this SMTP server; unset, messages wait.
+    smtp_host: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        description="SMTP server that sends the outbox; unset, messages wait in it and the dashboard says so.",
+    )
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Unset: 587 for starttls, 465 for tls, 25 for none."
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls: plain connection upgraded with STARTTLS (required); tls: TLS from the start "
+        "(SMTPS); none: no encryption (a relay on the same host only).",
+    )
+    smtp_user: str | None = Field(default=None, min_length=1, description="Log in as this user (AUTH).")
+    smtp_password: SecretStr | None = Field(default=None, description="That user's password.")
+    smtp_from: str = Field(
+        default="processor-registry@localhost",
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^\r\n]+$",
+        description="The From address of every message: an address, or a display name and <address>.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="How long connecting, and each SMTP command, may take."
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="PEM certificates the SMTP server's is checked against; unset, the system's.",
+    )
+    mail_worker: bool = Field(
+        default=True,
+        description="Each `registry serve` process sends the outbox; false leaves it to the CLI.",
+    )
+    mail_poll_seconds: float = Field(
+        default=5.0, ge=0.05, le=300, description="How often an idle mail worker looks for due messages."
+    )
+    mail_retry_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Wait before the first retry of a message; doubles each time.",
+    )
+    mail_max_attempts: int = Field(default=8, ge=1, le=30, description="Tries before a message is failed.")
 
     @field_validator("database_url")
     @classmethod

@@ -29,6 +29,12 @@ MAX_RECIPIENTS = 50
 MAX_SUBJECT = 998  # RFC 5322's line limit
 MAX_BODY = 1_000_000
 MARKER = re.compile(r"\[\[([a-z][a-z0-9_]{0,59})\]\]")
+HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,75}")
+# Made by the worker from the message's fields and the settings.
+RESERVED_HEADERS = frozenset(
+    ("from", "to", "cc", "bcc", "subject", "date", "message-id", "sender", "mime-version")
+    + ("content-type", "content-transfer-encoding", "content-disposition")
+)
 STATES = ("waiting", "sending", "sent", "failed")
 
 Minter = Callable[[int], Awaitable[dict[str, str]]]
@@ -67,9 +73,11 @@ def check_address(field: str, address: str) -> str:
     if not isinstance(address, str) or not address.strip():
         raise invalid(field, "required", "must be an e-mail address")
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        # ASCII only (IDNA domains): every SMTP server takes it, none needs SMTPUTF8.
+        checked = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise invalid(field, "email", f"is not a valid e-mail address: {exc}") from None
+    return checked.ascii_email or checked.normalized
 
 
 def _check_header_text(field: str, value: str, limit: int) -> str:
@@ -78,6 +86,14 @@ def _check_header_text(field: str, value: str, limit: int) -> str:
     if len(value) > limit:
         raise invalid(field, "max_length", f"must be at most {limit} characters")
     return value
+
+
+def _check_header_name(index: int, name: str) -> str:
+    if not HEADER_NAME.fullmatch(name):
+        raise invalid(f"headers[{index}]", "header_name", "a header name is letters, digits and -")
+    if name.lower() in RESERVED_HEADERS:
+        raise invalid(f"headers[{index}]", "reserved", f"{name} is set by the sender, not by the caller")
+    return name
 
 
 def _checked(mail: Mail) -> dict[str, Any]:
@@ -97,7 +113,7 @@ def _checked(mail: Mail) -> dict[str, Any]:
     if mail.minter is not None and mail.about_id is None:
         raise invalid("about_id", "required", "a message with a minter must say what it is about")
     headers = [
-        [_check_header_text(f"headers[{i}]", k, 76), _check_header_text(f"headers[{i}]", v, 2000)]
+        [_check_header_name(i, k), _check_header_text(f"headers[{i}]", v, 2000)]
         for i, (k, v) in enumerate(mail.headers)
     ]
     return {

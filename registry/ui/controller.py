@@ -31,6 +31,7 @@ from registry.http import read_form
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
 from registry.lookup import service as lookup
+from registry.mail.service import outbox_health
 from registry.people import service as people
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
@@ -170,6 +171,7 @@ class WebController(Controller):
         await open_expired(write_context(request, actor).request_id)
         report = await supervision_report()
         confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
+        mail = await outbox_health(request.app.state["settings"])
         # Each group shows its most urgent items; the API has them all.
         groups = []
         for severity in Severity:
@@ -184,6 +186,7 @@ class WebController(Controller):
             groups=groups,
             labels=ITEM_LABELS,
             confirmed=confirmed,
+            mail=mail,
         )
 
     @get("/vendors")
