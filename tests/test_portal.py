@@ -1,12 +1,15 @@
 """Requests to vendors and the vendor portal, through HTTP: request opened with the obligation, the
 portal page, a submission, its review, the confirmation and the attestation that says who declared."""
 
+import re
+
 import httpx
 import pytest
 
-from registry.tables import Change, DeletionConfirmation, PortalSubmission, PortalToken
+from registry.tables import TABLES, Change, DeletionConfirmation, PortalSubmission, PortalToken
 from tests.conftest import CONFIRMATION, Server, confirmed_deletion
 from tests.portal_helpers import PRIVACY, asked_vendor, confirmation_form, csrf_of, link, outbox
+from tests.smtp import settings_with_mail
 from tests.test_attestations import pdf_text
 
 pytestmark = pytest.mark.anyio
@@ -41,10 +44,25 @@ class TestRequest:
         assert "vendor_cannot_be_asked" in [i["kind"] for i in report["items"]]
 
 
-class TestPortal:
-    async def test_submit_return_resubmit_accept_attest(self, client, auth):
+def _link_in(message) -> str:
+    """The portal path of the link in a received message (plain part), checked against the HTML part."""
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    url = re.search(r"https?://\S+/portal/[A-Za-z0-9_-]+", text).group(0)
+    assert f'href="{url}"' in html and "[[portal_url]]" not in text + html
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+class TestEndToEnd:
+    @pytest.fixture
+    def settings(self, settings, mailbox):
+        return settings_with_mail(settings, mailbox)
+
+    async def test_mail_link_submit_return_resubmit_accept_attest(self, client, auth, mailbox):
         _, deletion = await asked_vendor(client, auth)
-        path = await link()
+        [asked] = await mailbox.wait_for(to=PRIVACY)
+        assert "Email" in asked.get_body(("plain",)).get_content()  # categories by name
+        path = _link_in(asked)
         page = await client.get(path)
         assert page.status_code == 200
         assert page.headers["referrer-policy"] == "no-referrer" and page.headers["x-frame-options"] == "DENY"
@@ -56,19 +74,18 @@ class TestPortal:
         [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
         [submission] = request["submissions"]
         assert request["state"] == "submitted" and submission["state"] == "submitted"
-        actors = [
-            c["actor"]
-            for c in await Change.select(Change.actor).where(Change.object_type == "portal_submission")
-        ]
-        assert actors == ["vendor:ana@acme.example"]
+        assert submission["user_agent"].startswith("python-httpx")
+        changes = await Change.select(Change.actor).where(Change.object_type == "portal_submission")
+        assert [c["actor"] for c in changes] == ["vendor:ana@acme.example"]
 
         base = f"/deletions/{deletion['id']}/submissions"
         returned = await client.post(
             f"{base}/{submission['id']}/return", json={"reasons": "Name the backup system."}, headers=auth()
         )
         assert returned.status_code == 200, returned.text
-        assert (await outbox())[-1]["kind"] == "vendor_returned"
-        path = await link()
+        [back] = await mailbox.wait_for(to="ana@acme.example")
+        assert "Name the backup system." in back.get_body(("plain",)).get_content()
+        path = _link_in(back)
         page = await client.get(path)
         assert "Name the backup system." in page.text
 
@@ -90,6 +107,10 @@ class TestPortal:
         text = " ".join(pdf_text(pdf.content).split())
         assert "Declared by Ana Ruiz, Head of IT, Acme Hosting" in text
         assert "through the vendor portal" in text and "Accepted by test-admin" in text
+        assert (await client.get(path)).status_code == 404  # acceptance revoked the links
+        for token in (_link_in(asked).rsplit("/", 1)[1], path.rsplit("/", 1)[1]):
+            for table in TABLES:  # every table, every column: the token is nowhere at rest
+                assert token not in str(await table.select()), table._meta.tablename
 
 
 class TestTruth:
@@ -105,6 +126,8 @@ class TestTruth:
         assert "Performed by Ana Ruiz" in text
         assert "vendor portal" not in text and "Declared by" not in text
 
+
+class TestPortal:
     async def test_bad_tokens_get_the_same_plain_page(self, client, auth):
         await asked_vendor(client, auth)
         expired_or_revoked = await link()
