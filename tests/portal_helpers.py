@@ -11,7 +11,9 @@ PRIVACY = "privacy@acme.example"
 CONTACT = "office@acme.example"
 
 
-async def asked_vendor(client, auth, terminated_on: str = "2025-06-30", **vendor) -> tuple[dict, dict]:
+async def asked_vendor(
+    client, auth, terminated_on: str = "2025-06-30", reference: str = "DPA-9", **vendor
+) -> tuple[dict, dict]:
     """A vendor with both contacts whose DPA (backups covered, 30 days) was terminated."""
     fields = {
         "legal_name": "Acme Hosting GmbH",
@@ -19,7 +21,7 @@ async def asked_vendor(client, auth, terminated_on: str = "2025-06-30", **vendor
         "contact": {"email": CONTACT},
     }
     v = await make_vendor(client, auth, **{**fields, **vendor})
-    contract = await make_contract(client, auth, v["id"], reference="DPA-9", backups_covered=True)
+    contract = await make_contract(client, auth, v["id"], reference=reference, backups_covered=True)
     await make_disclosure(client, auth, v["id"], contract["id"])
     response = await client.post(
         f"/contracts/{contract['id']}/terminate",
@@ -27,7 +29,7 @@ async def asked_vendor(client, auth, terminated_on: str = "2025-06-30", **vendor
         headers=auth(),
     )
     assert response.status_code == 200, response.text
-    [deletion] = (await client.get("/deletions", headers=auth())).json()["items"]
+    [deletion] = (await client.get(f"/deletions?vendor={v['id']}", headers=auth())).json()["items"]
     return v, deletion
 
 
