@@ -6,12 +6,21 @@ from datetime import timedelta
 import pytest
 
 from registry import clock
+from registry.auth import WriteContext
+from registry.enums import Role
+from registry.people.service import create_person
 from registry.tables import VendorRequest
 from tests.portal_helpers import PRIVACY, asked_vendor, csrf_of, link, outbox
-from tests.test_web import people, sign_in  # noqa: F401 - fixtures and helpers of the web tests
+from tests.test_web import PASSWORD, sign_in
 
 pytestmark = pytest.mark.anyio
 OWNER = "legal@controller.example"
+
+
+@pytest.fixture
+async def people(app):
+    for role in Role:
+        await create_person(WriteContext(actor="test-setup"), f"{role.value}-person", role, PASSWORD)
 
 
 @pytest.fixture
@@ -61,7 +70,7 @@ class TestLinks:
 
 
 class TestNotes:
-    async def test_a_question_reaches_the_owner_and_the_page(self, client, auth, people):  # noqa: F811
+    async def test_a_question_reaches_the_owner_and_the_page(self, client, auth, people):
         _, deletion = await asked_vendor(client, auth)
         path = await link()
         page = await client.get(path)
@@ -83,7 +92,7 @@ class TestNotes:
 
     async def test_the_web_page_resends_and_the_dashboard_shows_who_cannot_be_asked(
         self, client, auth, people
-    ):  # noqa: F811
+    ):
         _, deletion = await asked_vendor(client, auth)
         await sign_in(client)
         page = await client.get(f"/ui/deletions/{deletion['id']}")
@@ -96,3 +105,26 @@ class TestNotes:
         )
         dashboard = await client.get("/ui/")
         assert "Vendor cannot be asked" in dashboard.text and "Silent Ltd" in dashboard.text
+
+
+class TestReviewPage:
+    async def test_return_then_accept_from_the_deletion_page(self, client, auth, people):
+        from tests.test_portal import _submit
+
+        _, deletion = await asked_vendor(client, auth)
+        assert (await _submit(client, await link())).status_code == 303
+        client.cookies.clear()
+        await sign_in(client)
+        page = await client.get(f"/ui/deletions/{deletion['id']}")
+        assert "Declared by Ana Ruiz" in page.text
+        [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
+        sid = request["submissions"][0]["id"]
+        base = f"/ui/deletions/{deletion['id']}/submissions/{sid}"
+        empty = await client.post(f"{base}/return", data={"csrf": csrf_of(page.text), "reasons": " "})
+        assert empty.status_code == 400 and "Reasons" in empty.text
+        accepted = await client.post(f"{base}/accept", data={"csrf": csrf_of(page.text)})
+        assert accepted.status_code == 303
+        done = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()
+        assert (
+            done["status"] == "confirmed" and done["confirmations"][0]["created_by"] == "person:editor-person"
+        )
