@@ -44,13 +44,13 @@ class Asked:
 async def asked(deletion, contract: dict[str, Any], organisation: str, request_id: int) -> Asked:
     names = await words.load()
     title = contract["title"] + (f" ({contract['reference']})" if contract.get("reference") else "")
-    reason = f": {deletion.end_reason}" if deletion.end_reason else ""
     return Asked(
         request_id=request_id,
         organisation=organisation,
         vendor=deletion.vendor_name,
         contract=title,
-        ended=f"{deletion.end_kind} on {deletion.ended_on}{reason}",
+        # The reason for ending it stays internal: it is the legal team's note, not the vendor's.
+        ended=f"{deletion.end_kind} on {deletion.ended_on}",
         categories=[names("data_category", k) for k in deletion.categories],
         data_subjects=[names("data_subject", k) for k in deletion.data_subjects],
         backups_in_scope=deletion.backups_in_scope,

@@ -7,6 +7,7 @@ sends no Referer (the path holds the token), cannot be framed, and each form car
 """
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -59,7 +60,12 @@ def portal_error(request: Request, error: Exception) -> Template:
 
 
 def _throttle(request: Request) -> None:
-    request.app.state["portal_limiter"].check(request.client.host if request.client else "unknown")
+    limiter = request.app.state["portal_limiter"]
+    try:
+        limiter.check(request.client.host if request.client else "unknown")
+    except RegistryError as exc:
+        wait = exc.headers.get("Retry-After", "60")
+        raise replace(exc, detail=f"Too many requests from your address: try again in {wait} s.") from None
 
 
 async def _opened(request: Request, token: str) -> dict[str, Any]:
