@@ -127,3 +127,25 @@ class TestExtension:
         assert moved["due_on"] == "2027-03-31"
         [change] = await Change.select(Change.message).where(Change.action == "extend")
         assert change["message"] == "due date extended: Tape rotation ends in March"
+
+
+class TestSchedulerInTheServer:
+    @pytest.fixture
+    def settings(self, settings):
+        return settings.model_copy(update={"scheduler_interval_seconds": 0.2})
+
+    async def test_an_expired_contract_is_noticed_and_its_vendor_asked(self, client, auth):
+        import asyncio
+        import time
+
+        from tests.conftest import make_contract, make_disclosure, make_vendor
+
+        vendor = await make_vendor(client, auth, privacy_contact={"email": PRIVACY})
+        contract = await make_contract(client, auth, vendor["id"], expires_on="2025-12-31")
+        await make_disclosure(client, auth, vendor["id"], contract["id"])
+        deadline = time.monotonic() + 30
+        while not await VendorRequest.count():  # nobody reads /deletions: the server's scheduler does it
+            assert time.monotonic() < deadline, "the scheduler did not open the obligation"
+            await asyncio.sleep(0.1)
+        [mail] = await outbox()
+        assert mail["kind"] == "vendor_request" and mail["recipients"] == [PRIVACY]
