@@ -49,6 +49,13 @@ async def _insert(request: dict[str, Any], kind: SubmissionKind, data, email, cl
     return inserted[0]["id"]
 
 
+async def _move(ctx: WriteContext, request: dict[str, Any], values: dict) -> None:
+    """Update the request and log it: its state is part of the record, like any other."""
+    await VR.update({**values, VR.updated_at: clock.now()}).where(VR.id == request["id"])
+    after = await VR.select().where(VR.id == request["id"]).first()
+    await record_change(ctx, "vendor_request", request["id"], ChangeAction.update, request, after)
+
+
 async def _record(ctx: WriteContext, submission_id: int, action: ChangeAction, before=None) -> None:
     after = await PS.select().where(PS.id == submission_id).output(load_json=True).first()
     await record_change(ctx, "portal_submission", submission_id, action, before, after)
@@ -78,10 +85,7 @@ async def submit_confirmation(
             declaration=declaration.model_dump(mode="json"),
             files=[s.id for s in stored],
         )
-        now = clock.now()
-        await VR.update({VR.state: "submitted", VR.submitted_at: now, VR.updated_at: now}).where(
-            VR.id == fresh["id"]
-        )
+        await _move(ctx, fresh, {VR.state: "submitted", VR.submitted_at: clock.now()})
         await _record(ctx, submission_id, ChangeAction.submit)
 
 
@@ -133,7 +137,7 @@ async def accept(ctx: WriteContext, obligation_id: int, submission_id: int) -> R
         elif row["kind"] == SubmissionKind.extension.value:
             until = date.fromisoformat(row["data"]["until"])
             after = await deletions.extend_due(ctx, obligation_id, until, row["data"]["reason"])
-            await VR.update({VR.due_on: after.due_on, VR.updated_at: now}).where(VR.id == request["id"])
+            await _move(ctx, request, {VR.due_on: after.due_on})
         await PS.update({PS.state: "accepted", PS.reviewed_at: now, PS.reviewed_by: ctx.actor}).where(
             PS.id == submission_id
         )
@@ -157,9 +161,7 @@ async def _accept_confirmation(ctx: WriteContext, row, request, now) -> None:
     }
     data = ConfirmationCreate.model_validate(row["data"])
     await deletions.add_confirmation(ctx, request["obligation"], data, declared, row["files"])
-    await VR.update({VR.state: "accepted", VR.closed_at: now, VR.updated_at: now}).where(
-        VR.id == request["id"]
-    )
+    await _move(ctx, request, {VR.state: "accepted", VR.closed_at: now})
     await tokens.revoke_all(request["id"])
     await enqueue(mails.accepted_mail(await asked(request), row["email"]))
 
@@ -173,9 +175,7 @@ async def send_back(ctx: WriteContext, obligation_id: int, submission_id: int, r
             {PS.state: "returned", PS.reviewed_at: now, PS.reviewed_by: ctx.actor, PS.review_reasons: reasons}
         ).where(PS.id == submission_id)
         if row["kind"] == SubmissionKind.confirmation.value:
-            await VR.update({VR.state: "returned", VR.return_reasons: reasons, VR.updated_at: now}).where(
-                VR.id == request["id"]
-            )
+            await _move(ctx, request, {VR.state: "returned", VR.return_reasons: reasons})
         await _record(ctx, submission_id, ChangeAction.return_, row)
         await enqueue(mails.returned_mail(await asked(request), row["email"], reasons))
     return await read(request["id"])
