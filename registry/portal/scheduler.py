@@ -52,11 +52,15 @@ class SchedulerJob:
 
     async def run(self, stop: asyncio.Event) -> None:
         interval = self.settings.scheduler_interval_seconds
+        # An interval first, then the jobs: a server that starts (a deploy, every test's app) does not
+        # add a write to its startup, and the jobs are due by the day, not by the second.
         while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            if stop.is_set():
+                break
             try:
                 if await take_lease(JOB, self.holder, interval):
                     await run_jobs(self.settings)
             except Exception:
                 log.exception("portal scheduler: the jobs failed; trying again next interval")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
