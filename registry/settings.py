@@ -255,6 +255,17 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _one_sender(cls, value: str) -> str:
+        from email.utils import getaddresses
+
+        found = getaddresses([value])
+        local, _, domain = found[0][1].rpartition("@") if len(found) == 1 else ("", "", "")
+        if not local or not domain or any(ch.isspace() for ch in found[0][1]):
+            raise ValueError("must be one address: registry@example.org or Name <registry@example.org>")
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:///")

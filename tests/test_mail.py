@@ -174,6 +174,14 @@ class TestWithoutSmtp:
         page = await client.get("/ui/")
         assert page.status_code == 200
         assert "2 messages wait in the outbox: no SMTP server is configured" in page.text
+        assert "could not be sent" not in page.text
+        await MailMessage.update({MailMessage.status: "failed", MailMessage.attempts: 8}).where(
+            MailMessage.id == waiting[0]["id"]
+        )
+        page = await client.get("/ui/")
+        assert "1 message waits in the outbox" in page.text
+        assert "1 message could not be sent and was given up" in page.text
+        assert f"Message {waiting[0]['id']} (test)" in page.text and "8 tries" in page.text
 
 
 class TestStartTlsAndAuth:
@@ -281,6 +289,10 @@ def test_mail_test_on_the_command_line(database_url, mailbox, monkeypatch):
     assert message["Subject"] == "Test message from the Processor Registry"
     bad = run_cli(database_url, "mail", "test", "not-an-address", check=False)
     assert bad.returncode == 2 and "ADDRESS" in bad.stderr
+    monkeypatch.setenv("REGISTRY_SMTP_FROM", "a@example.org, b@example.org")
+    two = run_cli(database_url, "mail", "test", TO, check=False)
+    assert two.returncode == 2 and "REGISTRY_SMTP_FROM: Value error, must be one address" in two.stderr
+    monkeypatch.setenv("REGISTRY_SMTP_FROM", "registry@example.org")
     monkeypatch.setenv("REGISTRY_SMTP_PORT", str(free_port()))
     refused = run_cli(database_url, "mail", "test", TO, check=False)
     assert refused.returncode == 1 and "SMTPConnectError" in refused.stderr

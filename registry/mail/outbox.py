@@ -103,6 +103,10 @@ def _checked(mail: Mail) -> dict[str, Any]:
         raise invalid("to", "max_items", f"at most {MAX_RECIPIENTS} recipients, cc included")
     to = [check_address(f"to[{i}]", a) for i, a in enumerate(mail.to)]
     cc = [check_address(f"cc[{i}]", a) for i, a in enumerate(mail.cc)]
+    if not mail.kind.strip():
+        raise invalid("kind", "required", "must not be empty")
+    if mail.about_type is not None:
+        _check_header_text("about_type", mail.about_type, 40)
     if not mail.subject.strip():
         raise invalid("subject", "required", "must not be empty")
     for name, body in (("text", mail.text), ("html", mail.html or "")):

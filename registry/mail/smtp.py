@@ -40,9 +40,8 @@ def configured(settings: Settings) -> bool:
 
 
 def sender_address(settings: Settings) -> str:
-    """The bare address of REGISTRY_SMTP_FROM (the envelope's MAIL FROM)."""
-    [(_, address)] = getaddresses([settings.smtp_from]) or [("", settings.smtp_from)]
-    return address or settings.smtp_from
+    """The bare address of REGISTRY_SMTP_FROM (the envelope's MAIL FROM); settings checked it is one."""
+    return getaddresses([settings.smtp_from])[0][1]
 
 
 def build(
