@@ -128,3 +128,21 @@ class TestReviewPage:
         assert (
             done["status"] == "confirmed" and done["confirmations"][0]["created_by"] == "person:editor-person"
         )
+
+
+class TestConcurrentReview:
+    async def test_two_accepts_at_once_make_one_confirmation(self, client, other_worker, auth):
+        import asyncio
+
+        from registry.tables import DeletionConfirmation
+        from tests.test_portal import _submit
+
+        _, deletion = await asked_vendor(client, auth)
+        assert (await _submit(client, await link())).status_code == 303
+        [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
+        url = f"/deletions/{deletion['id']}/submissions/{request['submissions'][0]['id']}/accept"
+        answers = await asyncio.gather(
+            client.post(url, headers=auth()), other_worker.post(url, headers=auth())
+        )
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        assert await DeletionConfirmation.count() == 1

@@ -69,15 +69,16 @@ async def open_request(ctx: WriteContext, obligation_id: int) -> dict[str, Any]:
     return row
 
 
-async def current(obligation_id: int) -> dict[str, Any] | None:
-    """The obligation's newest request."""
-    return await VR.select().where(VR.obligation == obligation_id).order_by(VR.id, ascending=False).first()
+async def current(obligation_id: int, lock: bool = False) -> dict[str, Any] | None:
+    """The obligation's newest request (locked until the write transaction ends, with ``lock``)."""
+    query = VR.select().where(VR.obligation == obligation_id).order_by(VR.id, ascending=False)
+    return await (db.for_update(query) if lock else query).first()
 
 
 async def send(ctx: WriteContext, obligation_id: int) -> RequestRead:
     async with db.write_transaction():
         deletion = await get_deletion(obligation_id)
-        latest = await current(obligation_id)
+        latest = await current(obligation_id, lock=True)
         if latest and latest["state"] in ACTIVE:
             raise conflict(
                 f"Deletion {obligation_id} already has request {latest['id']}: re-send or cancel it."
@@ -95,7 +96,7 @@ async def send(ctx: WriteContext, obligation_id: int) -> RequestRead:
 async def resend(ctx: WriteContext, obligation_id: int) -> RequestRead:
     """The request e-mailed again with a new link; every earlier link stops working."""
     async with db.write_transaction():
-        before = await current(obligation_id)
+        before = await current(obligation_id, lock=True)
         if before is None or before["state"] not in ACTIVE:
             raise conflict(f"Deletion {obligation_id} has no open request to re-send: send one.")
         recipient, _ = await contacts(before["vendor"])
@@ -111,7 +112,7 @@ async def resend(ctx: WriteContext, obligation_id: int) -> RequestRead:
 
 async def cancel(ctx: WriteContext, obligation_id: int) -> RequestRead:
     async with db.write_transaction():
-        before = await current(obligation_id)
+        before = await current(obligation_id, lock=True)
         if before is None or before["state"] not in (*ACTIVE, "cannot_be_asked"):
             raise conflict(f"Deletion {obligation_id} has no open request to cancel.")
         await tokens.revoke_all(before["id"])

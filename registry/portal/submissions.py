@@ -72,7 +72,8 @@ async def submit_confirmation(
     """Record the vendor's confirmation as submitted (nothing is confirmed until it is accepted)."""
     ctx = _vendor_ctx(declaration.email, request_id, "confirmation submitted through the vendor portal")
     async with db.write_transaction():
-        fresh = await VR.select().where(VR.id == request["id"]).first()
+        # Locked: two submissions at once cannot both find the request waiting.
+        fresh = await db.for_update(VR.select().where(VR.id == request["id"])).first()
         if fresh["state"] not in AWAITING:
             raise conflict("This request is not waiting for a confirmation (one was already submitted).")
         stored = [await store_file(ctx, c, media, name, "evidence") for c, media, name in files]
@@ -117,10 +118,14 @@ async def submit_note(
 
 
 async def _pending(obligation_id: int, submission_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    row = await PS.select().where(PS.id == submission_id).output(load_json=True).first()
-    request = None if row is None else await VR.select().where(VR.id == row["request"]).first()
+    found = await PS.select(PS.request).where(PS.id == submission_id).first()
+    # The request is locked first: two reviews at once (two accepts) are one after the other.
+    request = (
+        None if found is None else await db.for_update(VR.select().where(VR.id == found["request"])).first()
+    )
     if request is None or request["obligation"] != obligation_id:
         raise not_found(f"portal submission of deletion {obligation_id}", submission_id)
+    row = await PS.select().where(PS.id == submission_id).output(load_json=True).first()
     if row["state"] != "submitted":
         raise conflict(f"Submission {submission_id} was already reviewed ({row['state']}).")
     return row, request
