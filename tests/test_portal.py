@@ -6,6 +6,7 @@ import re
 import httpx
 import pytest
 
+from registry import clock
 from registry.tables import TABLES, Change, DeletionConfirmation, PortalSubmission, PortalToken
 from tests.conftest import CONFIRMATION, Server, confirmed_deletion
 from tests.portal_helpers import PRIVACY, asked_vendor, confirmation_form, csrf_of, link, outbox
@@ -34,6 +35,15 @@ class TestRequest:
         [request] = (await client.get(f"/deletions/{deletion['id']}/requests", headers=auth())).json()
         assert request["state"] == "overdue" and request["recipient"] == PRIVACY
         assert [m["kind"] for m in request["messages"]] == ["vendor_request"]
+
+    async def test_the_first_view_opens_it(self, client, auth):
+        _, deletion = await asked_vendor(client, auth, terminated_on=clock.today().isoformat())
+        url = f"/deletions/{deletion['id']}/requests"
+        assert (await client.get(url, headers=auth())).json()[0]["state"] == "sent"
+        page = await client.get(await link())
+        assert page.status_code == 200 and ">opened<" in page.text
+        [request] = (await client.get(url, headers=auth())).json()
+        assert request["state"] == "opened" and request["opened_at"] is not None
 
     async def test_a_vendor_without_address_cannot_be_asked(self, client, auth):
         _, deletion = await asked_vendor(client, auth, privacy_contact=None, contact=None)
