@@ -45,6 +45,12 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.mail.controller import MailController
+from registry.mail.worker import MailWorker
+from registry.portal import tokens as portal_tokens
+from registry.portal.controller import VendorRequestController
+from registry.portal.pages import PortalController
+from registry.portal.scheduler import SchedulerJob
 from registry.public.controller import PublicCache, PublicController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
@@ -55,6 +61,7 @@ from registry.taxonomy.controller import TaxonomyController
 from registry.ui.answers import LookupExportController
 from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
+from registry.ui.deletion import DeletionPageController
 from registry.ui.documents import DocumentController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
@@ -144,11 +151,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["change_head"] = HeadReader()
         app.state["public_list"] = PublicCache()
         app.state["public_limiter"] = RateLimiter(settings.verify_rate_per_minute)
-        # Each server process delivers webhooks (leases keep several from sending the same one) and
-        # looks for a due checkpoint (a lock makes one per interval).
+        app.state["portal_limiter"] = RateLimiter(settings.portal_requests_per_minute)
+        portal_tokens.configure(settings)  # the link minter the mail sender calls needs these settings
+        # Each server process delivers webhooks and sends mail (leases keep several from sending the
+        # same one), looks for a due checkpoint (a lock makes one per interval) and runs the portal's
+        # scheduled jobs (leased in job_lease).
         jobs = [
             (DeliveryWorker(settings).run, "webhook-worker", settings.webhook_worker),
+            (MailWorker(settings).run, "mail-worker", settings.mail_worker),
             (CheckpointJob(settings).run, "checkpoints", settings.checkpoint_interval_seconds),
+            (SchedulerJob(settings).run, "portal-scheduler", settings.scheduler_interval_seconds),
         ]
         tasks = [BackgroundTask(job, name) for job, name, enabled in jobs if enabled]
         try:
@@ -175,6 +187,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportController,
             FidesController,
             DeletionController,
+            VendorRequestController,
+            PortalController,
             AttestationController,
             PublicController,
             ChangeController,
@@ -182,11 +196,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SupervisionController,
             KeyController,
             WebhookController,
+            MailController,
             WebController,
             RecordsController,
             DataController,
             DocumentController,
             LookupExportController,
+            DeletionPageController,
             create_static_files_router(
                 path="/ui/static",
                 directories=[UI / "static"],

@@ -35,8 +35,10 @@ PUBLIC_PATHS = (
     "^/attestations/verify$",
     "^/attestations/[^/]+/verify$",
     "^/ui(/|$)",
+    "^/portal/",
 )
 # The web interface (/ui) signs people in with sessions of its own (registry/ui); API keys do not apply.
+# The vendor portal (/portal/<token>) is opened by the token in its path (registry/portal/pages.py).
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

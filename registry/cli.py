@@ -14,7 +14,7 @@ from registry.auth import WriteContext
 from registry.enums import Role
 from registry.errors import RegistryError
 from registry.faults import classify
-from registry.settings import Settings, get_settings
+from registry.settings import Settings
 
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
@@ -348,19 +348,25 @@ _SEVERITY_LABEL = {"overdue": "OVERDUE", "gap": "GAP", "due_soon": "DUE SOON"}
 @click.option("--emit", is_flag=True, help="Also send deletion.overdue and contract.expiring webhook events.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
-    """Print what needs attention (for a daily cron job).
+    """Run the scheduled jobs and print what needs attention (for a daily cron job).
 
+    The jobs are the ones each server runs (registry/portal/scheduler.py): obligations of expired
+    contracts are opened (and their vendors asked), and due reminders to vendors are queued, each once.
     Exit status: 0 when nothing is overdue, 1 when a deletion or a backup follow-up is late.
     """
-    from registry.deletions.service import open_expired
+    from registry.portal import tokens
+    from registry.portal.scheduler import run_jobs
     from registry.supervision.service import emit_due_events, supervision_report
 
-    async def work():
-        await open_expired()
-        report = await supervision_report(within, review_months, None, get_settings().first_review_grace_days)
-        return report, (await emit_due_events(report) if emit else None)
+    settings = load_settings()
+    tokens.configure(settings)
 
-    report, emitted = _run(work)
+    async def work():
+        ran = await run_jobs(settings)
+        report = await supervision_report(within, review_months, None, settings.first_review_grace_days)
+        return report, (await emit_due_events(report) if emit else None), ran
+
+    report, emitted, ran = _run(work)
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:
@@ -375,6 +381,7 @@ def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
             )
         if emitted is not None:
             click.echo(f"{emitted} new event(s) emitted")
+        click.echo(f"{ran.opened} obligation(s) opened, {ran.reminders} reminder(s) to vendors queued")
     sys.exit(1 if report.overdue else 0)
 
 
@@ -513,3 +520,9 @@ def fides_import(file: str, dry_run: bool) -> None:
         click.echo(f"{len(result.errors)} problem(s); nothing was imported.", err=True)
         sys.exit(1)
     click.echo("dry run: nothing was written" if dry_run else "imported")
+
+
+# The mail group lives with the outbox (registry/mail/cli.py); imported last, as it imports this module.
+from registry.mail.cli import mail  # noqa: E402
+
+main.add_command(mail)

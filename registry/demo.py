@@ -63,12 +63,26 @@ VENDORS = [
         public=True,
         privacy_contact={"email": "privacy@atlas-payments.example"},
     ),
-    dict(name="Brightdesk Support Ltd", kind="agent", country="GB", tags=["support"], public=True),
+    dict(
+        name="Brightdesk Support Ltd",
+        kind="agent",
+        country="GB",
+        tags=["support"],
+        public=True,
+        privacy_contact={"email": "privacy@brightdesk.example"},
+    ),
     dict(name="ProcessOn Group Holdings", kind="associated_business", country="CN", tags=["group"]),
     dict(name="Quill Translation Co.", kind="contractor", country="FR", tags=["translation"]),
     dict(name="Meridian Analytics", kind="service_provider", country="US", tags=["analytics"]),
     dict(name="Lumen Legal Agents LLP", kind="agent", country="SG"),
-    dict(name="Harbor Mailer Inc.", kind="service_provider", country="US", tags=["email"], public=True),
+    dict(
+        name="Harbor Mailer Inc.",
+        kind="service_provider",
+        country="US",
+        tags=["email"],
+        public=True,
+        contact={"email": "support@harbor-mailer.example"},
+    ),
     # A trial that ended before any data went to it: former at once (nothing to delete).
     dict(name="Kestrel Survey Tools", kind="contractor", country="NO", tags=["trial"]),
 ]

@@ -72,6 +72,12 @@ class ChangeAction(StrEnum):
     open = "open"
     confirm = "confirm"
     issue = "issue"
+    send = "send"
+    cancel = "cancel"
+    submit = "submit"
+    accept = "accept"
+    return_ = "return"
+    extend = "extend"
 
 
 class TaxonomyKind(StrEnum):
@@ -163,3 +169,28 @@ class JournalKind(StrEnum):
     warning = "warning"
     finding = "finding"
     review = "review"
+
+
+class RequestState(StrEnum):
+    """Where a request to a vendor stands; ``overdue`` is derived (due date passed, nothing submitted)."""
+
+    sent = "sent"
+    opened = "opened"
+    submitted = "submitted"
+    returned = "returned"
+    accepted = "accepted"
+    overdue = "overdue"
+    cannot_be_asked = "cannot_be_asked"
+    cancelled = "cancelled"
+
+
+class SubmissionKind(StrEnum):
+    confirmation = "confirmation"
+    extension = "extension"
+    question = "question"
+
+
+class SubmissionState(StrEnum):
+    submitted = "submitted"
+    returned = "returned"
+    accepted = "accepted"

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel, Field
 
 from registry.faults import Fault, classify
+from registry.redact import redact_path
 
 log = logging.getLogger("registry.errors")
 
@@ -208,7 +209,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
         log_fault(request, fault)
         return handle_registry_error(request, fault_error(fault))
     # The traceback goes to the server log only; the client gets the request id to quote.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path))
     return problem(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -230,7 +231,7 @@ def fault_error(fault: Fault, **extra: Any) -> RegistryError:
 
 def log_fault(request: Request, fault: Fault) -> None:
     # The cause is a code (SQLSTATE, SQLite's error name, errno), never the message, which could quote data.
-    log.warning("%s %s: %s (%s)", request.method, request.url.path, fault.detail, fault.cause)
+    log.warning("%s %s: %s (%s)", request.method, redact_path(request.url.path), fault.detail, fault.cause)
 
 
 def _title(status: int) -> str:

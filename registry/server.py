@@ -35,6 +35,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
+from registry import redact
 from registry.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def create_served_app(settings: Settings | None = None) -> "Litestar":
     uvicorn's 5-second ping on a busy machine, so the supervisor killed and replaced workers for ever."""
     from registry.app import create_app
 
+    redact.install()  # in each worker process too: uvicorn configures its loggers there again
     app = create_app(settings)
     app.on_startup.append(_freeze_heap)
     return app
@@ -202,6 +204,7 @@ def served_config(settings: Settings, host: str, port: int, workers: int) -> "_C
 
 
 def serve(host: str, port: int, workers: int) -> None:
+    redact.install()  # portal paths hold tokens: the access log says /portal/<token>
     config = served_config(_choose_public_url(host, port), host, port, workers)
     if workers > 1:  # as uvicorn.run() does, with the socket above
         Multiprocess(config, sockets=[config.bind_socket()]).run()

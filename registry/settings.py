@@ -1,6 +1,7 @@
 """Settings read from the environment (prefix ``REGISTRY_``)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -181,12 +182,105 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=8, ge=1, le=30, description="Tries before a delivery is marked failed."
     )
+    # The vendor portal and reminders (docs/portal.md)
+    portal_token_days: int = Field(
+        default=30, ge=1, le=365, description="How long a link in an e-mail to a vendor opens its request."
+    )
+    portal_requests_per_minute: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="Portal pages per client address a minute (bounds guessing of links).",
+    )
+    portal_legal_team_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="The internal owner of vendor requests: vendors' questions and requests for more time "
+        "are e-mailed here, and it is copied on escalations. Unset: they show on the deletion's page only.",
+    )
+    reminder_days_before: int = Field(
+        default=7, ge=1, le=90, description="A reminder this many days before a request's due date."
+    )
+    reminder_overdue_every_days: int = Field(
+        default=5, ge=1, le=90, description="While a request is overdue, a reminder every this many days."
+    )
+    reminder_escalate_after_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Overdue this many days: reminders also go to the vendor's other contact and the "
+        "internal owner (cc).",
+    )
+    scheduler_interval_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="How often each server opens expired contracts' obligations and queues due reminders "
+        "(leased: one server at a time); 0 leaves it to `registry remind` from cron.",
+    )
+
+    # Mail (docs/configuration.md): the outbox is sent through this SMTP server; unset, messages wait.
+    smtp_host: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        description="SMTP server that sends the outbox; unset, messages wait in it and the dashboard says so.",
+    )
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Unset: 587 for starttls, 465 for tls, 25 for none."
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls: plain connection upgraded with STARTTLS (required); tls: TLS from the start "
+        "(SMTPS); none: no encryption (a relay on the same host only).",
+    )
+    smtp_user: str | None = Field(default=None, min_length=1, description="Log in as this user (AUTH).")
+    smtp_password: SecretStr | None = Field(default=None, description="That user's password.")
+    smtp_from: str = Field(
+        default="processor-registry@localhost",
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^\r\n]+$",
+        description="The From address of every message: an address, or a display name and <address>.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="How long connecting, and each SMTP command, may take."
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="PEM certificates the SMTP server's is checked against; unset, the system's.",
+    )
+    mail_worker: bool = Field(
+        default=True,
+        description="Each `registry serve` process sends the outbox; false leaves it to the CLI.",
+    )
+    mail_poll_seconds: float = Field(
+        default=5.0, ge=0.05, le=300, description="How often an idle mail worker looks for due messages."
+    )
+    mail_retry_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Wait before the first retry of a message; doubles each time.",
+    )
+    mail_max_attempts: int = Field(default=8, ge=1, le=30, description="Tries before a message is failed.")
 
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _one_sender(cls, value: str) -> str:
+        from email.utils import getaddresses
+
+        found = getaddresses([value])
+        local, _, domain = found[0][1].rpartition("@") if len(found) == 1 else ("", "", "")
+        if not local or not domain or any(ch.isspace() for ch in found[0][1]):
+            raise ValueError("must be one address: registry@example.org or Name <registry@example.org>")
         return value
 
     @property

@@ -343,6 +343,42 @@ class WebhookAttempt(Table, tablename="webhook_attempt"):
     error = _text(1000)
 
 
+class MailMessage(Table, tablename="mail_message"):
+    """One e-mail in the outbox, written in the transaction that causes it (registry/mail/outbox.py).
+    Bodies keep their ``[[name]]`` markers: links with tokens are minted at send time, never stored."""
+
+    kind = Varchar(length=40)
+    recipients = JSON(default=[])
+    cc = JSON(default=[])
+    subject = Varchar(length=998)
+    text = Text(default="")
+    html = _text()
+    headers = JSON(default=[])
+    about_type = _text(40, index=True)
+    about_id = BigInt(null=True, default=None, index=True)
+    minter = _text(60)
+    # Generated at enqueue: every retry carries the same Message-ID, so a receiver can tell repeats apart.
+    message_id = Varchar(length=250)
+    status = Varchar(length=20, default="waiting", index=True)
+    attempts = Integer(default=0)
+    # Epoch milliseconds: compared the same way on both engines.
+    next_attempt_ms = BigInt(default=0, index=True)
+    lease_until_ms = BigInt(default=0)
+    last_answer = _text(1000)
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class MailAttempt(Table, tablename="mail_attempt"):
+    """One try at sending a message: the SMTP server's answer (code and text) or the error."""
+
+    message = _fk(MailMessage)
+    attempted_at = Timestamptz(default=TimestamptzNow())
+    duration_ms = Integer(default=0)
+    code = Integer(null=True, default=None)
+    answer = _text(1000)
+
+
 class Change(Table, tablename="change"):
     """One write to one record, hash-chained to the write before it. Never updated or deleted."""
 
@@ -406,6 +442,72 @@ class HeldUpload(Table, tablename="held_upload"):
     expires_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
+class VendorRequest(Table, tablename="vendor_request"):
+    """Something the registry asks a vendor to do and answer through the portal (today: delete the data
+    of an ended contract); its state moves with the vendor's answers and the legal team's review."""
+
+    obligation = _fk(DeletionObligation)
+    vendor = _fk(Vendor)
+    kind = Varchar(length=20, default="deletion")
+    # sent, opened, submitted, returned, accepted, cancelled, cannot_be_asked (overdue is derived)
+    state = Varchar(length=20, index=True)
+    recipient = _text(320)
+    due_on = Date()
+    opened_at = Timestamptz(null=True, default=None)
+    submitted_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    return_reasons = _text()
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = Varchar(length=120)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class PortalToken(Table, tablename="portal_token"):
+    """A link that opens one request in the vendor portal: only the SHA-256 of its token is kept."""
+
+    request = _fk(VendorRequest)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class PortalSubmission(Table, tablename="portal_submission"):
+    """What a vendor sent through the portal: a confirmation, a request for more time, or a question."""
+
+    request = _fk(VendorRequest)
+    kind = Varchar(length=20)  # confirmation, extension, question
+    state = Varchar(length=20, default="submitted")  # submitted, returned, accepted
+    data = JSON(default={})
+    declaration = JSON(null=True, default=None)
+    files = JSON(default=[])  # stored_file ids of the evidence uploaded with it
+    email = Varchar(length=320)
+    client_address = _text(100)
+    user_agent = _text(500)
+    created_at = Timestamptz(default=TimestamptzNow())
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewed_by = _text(120)
+    review_reasons = _text()
+
+
+class RequestReminder(Table, tablename="request_reminder"):
+    """One step of a request's reminder schedule, recorded when its e-mail is queued: sent once."""
+
+    request = _fk(VendorRequest)
+    step = Varchar(length=40)
+    # "<request>:<due date>:<step>": one row per step per due date (an extension starts a new schedule).
+    step_key = Varchar(length=100, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class JobLease(Table, tablename="job_lease"):
+    """Which server process runs a scheduled job until when (epoch milliseconds)."""
+
+    name = Varchar(length=60, unique=True)
+    holder = Varchar(length=100)
+    until_ms = BigInt(default=0)
+
+
 TABLES = (
     ApiKey,
     Person,
@@ -425,8 +527,15 @@ TABLES = (
     WebhookEvent,
     WebhookDelivery,
     WebhookAttempt,
+    MailMessage,
+    MailAttempt,
     Change,
     IdempotencyClaim,
     Checkpoint,
     HeldUpload,
+    VendorRequest,
+    PortalToken,
+    PortalSubmission,
+    RequestReminder,
+    JobLease,
 )

@@ -372,3 +372,43 @@ def tsa(tmp_path_factory):
     authority = Authority(tmp_path_factory.mktemp("tsa")).start()
     yield authority
     authority.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd, tests/smtp.py), plain, for the whole run."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+SMTP_USER, SMTP_PASSWORD = "registry", "s3cret-smtp-password"
+
+
+@pytest.fixture(scope="session")
+def smtp_tls_server(tmp_path_factory):
+    """The same with STARTTLS required (a self-signed certificate) and AUTH (SMTP_USER, SMTP_PASSWORD)."""
+    from tests.smtp import SmtpServer, self_signed
+
+    server = SmtpServer(tls=self_signed(tmp_path_factory.mktemp("smtp")), users={SMTP_USER: SMTP_PASSWORD})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """What reaches the plain server during this test: ``.settings`` (overrides), ``await .wait_for(to=)``."""
+    from tests.smtp import Mailbox
+
+    return Mailbox(smtp_server)
+
+
+@pytest.fixture
+def mail_settings(settings, mailbox) -> Settings:
+    """``settings`` sending their mail to ``mailbox`` (tests/smtp.py: settings_with_mail)."""
+    from tests.smtp import settings_with_mail
+
+    return settings_with_mail(settings, mailbox)

@@ -88,6 +88,16 @@ MATRIX = {
     ("POST", "/deletions/{obligation_id:int}/confirmations"): Role.editor,
     ("PUT", "/deletions/{obligation_id:int}/confirmations/{confirmation_id:int}/evidence"): Role.editor,
     ("POST", "/deletions/{obligation_id:int}/attestation"): Role.editor,
+    ("GET", "/deletions/{obligation_id:int}/requests"): Role.viewer,
+    ("POST", "/deletions/{obligation_id:int}/request"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/request/resend"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/request/cancel"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/submissions/{submission_id:int}/accept"): Role.editor,
+    ("POST", "/deletions/{obligation_id:int}/submissions/{submission_id:int}/return"): Role.editor,
+    # The vendor portal: no account; the token in the path opens one request (tests/test_portal.py).
+    ("GET", "/portal/{token:str}"): PUBLIC,
+    ("POST", "/portal/{token:str}/confirmation"): PUBLIC,
+    ("POST", "/portal/{token:str}/{kind:str}"): PUBLIC,
     ("GET", "/keys"): Role.admin,
     ("POST", "/keys"): Role.admin,
     ("POST", "/keys/{name:str}/revoke"): Role.admin,
@@ -99,6 +109,10 @@ MATRIX = {
     ("POST", "/webhooks/{webhook_id:int}/rotate-secret"): Role.admin,
     ("POST", "/webhooks/{webhook_id:int}/test"): Role.admin,
     ("GET", "/webhooks/{webhook_id:int}/deliveries"): Role.admin,
+    ("GET", "/mail/messages"): Role.editor,
+    ("GET", "/mail/messages/{message_id:int}"): Role.editor,
+    ("POST", "/mail/messages/{message_id:int}/retry"): Role.editor,
+    ("POST", "/mail/test"): Role.admin,
     ("POST", "/attestations/{serial:str}/revoke"): Role.admin,
     ("GET", "/ui/login"): PUBLIC,
     ("POST", "/ui/login"): SIGN_IN,
@@ -134,6 +148,9 @@ MATRIX = {
     ("GET", "/ui/data"): SESSION,
     ("GET", "/ui/data/{name:str}"): SESSION,
     ("POST", "/ui/data/import"): SESSION,
+    ("GET", "/ui/deletions/{obligation_id:int}"): SESSION,
+    ("POST", "/ui/deletions/{obligation_id:int}/request/{action:str}"): SESSION,
+    ("POST", "/ui/deletions/{obligation_id:int}/submissions/{submission_id:int}/{verdict:str}"): SESSION,
 }
 PARAMS = {
     "kind": "data-categories",
@@ -144,6 +161,9 @@ PARAMS = {
     "file_path": "app.css",
     "sheet": "vendors",
     "fmt": "csv",
+    "action": "resend",
+    "verdict": "accept",
+    "token": "not-a-token-of-any-request-at-all-xxxxxxxxx",
 }
 
 

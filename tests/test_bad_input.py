@@ -205,6 +205,14 @@ def endpoints(w: dict) -> list[tuple[str, str, dict, dict[str, str]]]:
             {"description": "d"},
             {"url": "url", "optional_text": "description"},
         ),
+        ("POST", "/mail/test", "/mail/test", {"to": "dpo@vendor.example"}, {"email": "to"}),
+        (
+            "POST",
+            "/deletions/{obligation_id:int}/submissions/{submission_id:int}/return",
+            "/deletions/1/submissions/1/return",
+            {"reasons": "r"},
+            {"text": "reasons"},
+        ),
         (
             "POST",
             "/attestations/{serial:str}/revoke",
@@ -226,12 +234,19 @@ EXEMPT = {
         "/deletions/{obligation_id:int}/confirmations/{confirmation_id:int}/evidence",
     ): "a file upload: tests/test_deletions.py",
     ("POST", "/deletions/{obligation_id:int}/attestation"): "no body",
+    ("POST", "/deletions/{obligation_id:int}/request"): "no body",
+    ("POST", "/deletions/{obligation_id:int}/request/resend"): "no body",
+    ("POST", "/deletions/{obligation_id:int}/request/cancel"): "no body",
+    ("POST", "/deletions/{obligation_id:int}/submissions/{submission_id:int}/accept"): "no body",
+    ("POST", "/portal/{token:str}/confirmation"): "a portal form: tests/test_portal.py",
+    ("POST", "/portal/{token:str}/{kind:str}"): "a portal form: tests/test_portal.py",
     ("POST", "/keys/{name:str}/revoke"): "no body",
     ("POST", "/webhooks/{webhook_id:int}/rotate-secret"): "no body",
     ("POST", "/webhooks/{webhook_id:int}/test"): "no body",
     ("DELETE", "/vendors/{vendor_id:int}"): "no body",
     ("DELETE", "/taxonomy/{kind:str}/{key:str}"): "no body",
     ("DELETE", "/webhooks/{webhook_id:int}"): "no body",
+    ("POST", "/mail/messages/{message_id:int}/retry"): "no body: tests/test_mail.py (404, 409)",
 }
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 

@@ -55,9 +55,19 @@ PAGES = {
     ("POST", "/ui/deletions/{obligation_id:int}/confirm"): Role.editor,
     ("POST", "/ui/deletions/{obligation_id:int}/attestation"): Role.editor,
     ("POST", "/ui/data/import"): Role.editor,
+    ("GET", "/ui/deletions/{obligation_id:int}"): Role.viewer,
+    ("POST", "/ui/deletions/{obligation_id:int}/request/{action:str}"): Role.editor,
+    ("POST", "/ui/deletions/{obligation_id:int}/submissions/{submission_id:int}/{verdict:str}"): Role.editor,
 }
 # Path parameters: the records ended_contract() makes are number 1; the rest name real things.
-PARAMS = {"file_path": "app.css", "serial": "PRA-2000-000001", "name": "recipients.csv", "fmt": "csv"}
+PARAMS = {
+    "file_path": "app.css",
+    "serial": "PRA-2000-000001",
+    "name": "recipients.csv",
+    "fmt": "csv",
+    "action": "resend",
+    "verdict": "accept",
+}
 
 
 def ui_routes(app) -> set[tuple[str, str]]:

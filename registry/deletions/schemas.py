@@ -117,10 +117,26 @@ class EvidenceRead(Schema):
     sha256: str
 
 
+class PortalDeclaration(Schema):
+    """Who declared a confirmation through the vendor portal, and who in the legal team accepted it.
+    Only the portal's review writes it: a confirmation typed in through the API never has one."""
+
+    name: str
+    title: str
+    organisation: str
+    email: str
+    declared_at: datetime
+    accepted_by: str
+    accepted_at: datetime
+
+
 class ConfirmationRead(ConfirmationCreate):
     """A recorded confirmation."""
 
     id: int
+    declared: PortalDeclaration | None = Field(
+        default=None, description="Set when the vendor declared it through the portal and it was accepted."
+    )
     categories: list[str]
     verification_outcome: VerificationOutcome | None = Field(
         description="null: recorded before the outcome was a field (not stated); never attested."

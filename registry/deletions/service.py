@@ -16,7 +16,7 @@ from registry.changes.service import record_change
 from registry.deletions.rules import confirmation_errors, covers, deadline_verdict
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeletionRead, EvidenceRead
 from registry.enums import ChangeAction, ConfirmationKind, DeletionStatus
-from registry.errors import conflict, not_found, unprocessable
+from registry.errors import conflict, invalid, not_found, unprocessable
 from registry.files import check_upload, store_file
 from registry.tables import (
     Attestation,
@@ -75,6 +75,10 @@ async def open_obligation(ctx: WriteContext, contract: dict[str, Any]) -> None:
     inserted = await DO.insert(DO(**values)).returning(DO.id)
     row = await DO.select().where(DO.id == inserted[0]["id"]).output(load_json=True).first()
     await record_change(ctx, "deletion_obligation", row["id"], ChangeAction.open, None, row)
+    # Imported here: the portal's services read deletions through this module.
+    from registry.portal.requests import open_request
+
+    await open_request(ctx, row["id"])  # the vendor is asked in the same transaction
 
 
 async def sync_obligations(ctx: WriteContext, today: date) -> int:
@@ -215,7 +219,14 @@ async def get_deletion(obligation_id: int) -> DeletionRead:
     return (await _read_many([row], clock.today()))[0]
 
 
-async def add_confirmation(ctx: WriteContext, obligation_id: int, data: ConfirmationCreate) -> DeletionRead:
+async def add_confirmation(
+    ctx: WriteContext,
+    obligation_id: int,
+    data: ConfirmationCreate,
+    declared: dict[str, Any] | None = None,
+    evidence_files: list[int] = (),  # type: ignore[assignment]
+) -> DeletionRead:
+    """Record a confirmation; ``declared`` and ``evidence_files`` come from an accepted portal submission."""
     async with db.write_transaction():
         before = await get_deletion(obligation_id)
         follow_up = data.kind is ConfirmationKind.backup_follow_up
@@ -231,6 +242,8 @@ async def add_confirmation(ctx: WriteContext, obligation_id: int, data: Confirma
         details = data.model_dump(
             mode="json", exclude={"categories", "completed_on", "kind", "verification_outcome"}
         )
+        if declared:
+            details["declared"] = declared
         inserted = await DeletionConfirmation.insert(
             DeletionConfirmation(
                 obligation=obligation_id,
@@ -242,6 +255,10 @@ async def add_confirmation(ctx: WriteContext, obligation_id: int, data: Confirma
                 created_by=ctx.actor,
             )
         ).returning(DeletionConfirmation.id)
+        for file_id in evidence_files:
+            await ConfirmationEvidence.insert(
+                ConfirmationEvidence(confirmation=inserted[0]["id"], file=file_id)
+            )
         await _update_coverage(obligation_id)
         after = await get_deletion(obligation_id)
         confirmation = next(c for c in after.confirmations if c.id == inserted[0]["id"])
@@ -305,3 +322,25 @@ async def add_evidence(
             {"filename": stored.filename, "sha256": stored.sha256, "size": len(content)},
         )
     return await get_deletion(obligation_id)
+
+
+async def extend_due(ctx: WriteContext, obligation_id: int, due_on: date, reason: str) -> DeletionRead:
+    """Move the due date (an accepted extension); the reason goes to the change log."""
+    async with db.write_transaction():
+        before = await get_deletion(obligation_id)
+        if due_on <= before.due_on:
+            raise invalid("until", "after_due", f"must be after the current due date ({before.due_on})")
+        await DO.update({DO.due_on: due_on, DO.updated_at: clock.now()}, use_auto_update=False).where(
+            DO.id == obligation_id
+        )
+        after = await get_deletion(obligation_id)
+        extended = WriteContext(ctx.actor, ctx.request_id, f"due date extended: {reason}"[:1000])
+        await record_change(
+            extended,
+            "deletion_obligation",
+            obligation_id,
+            ChangeAction.extend,
+            before.model_dump(mode="json"),
+            after.model_dump(mode="json"),
+        )
+    return after

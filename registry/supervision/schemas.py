@@ -17,6 +17,8 @@ class ItemKind(StrEnum):
     consent_without_reference = "consent_without_reference"
     review_overdue = "review_overdue"
     contract_clauses_missing = "contract_clauses_missing"
+    vendor_not_answering = "vendor_not_answering"
+    vendor_cannot_be_asked = "vendor_cannot_be_asked"
 
 
 class Severity(StrEnum):

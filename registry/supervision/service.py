@@ -341,6 +341,37 @@ async def _clause_gaps(today: date) -> list[ReportItem]:
     return items
 
 
+_OPEN_REQUESTS = (
+    "SELECT r.id, r.obligation, r.vendor, v.name AS vendor_name, r.state, r.due_on, r.created_at"
+    " FROM vendor_request r JOIN vendor v ON v.id = r.vendor JOIN deletion_obligation o ON o.id = r.obligation"
+    " WHERE o.confirmed_on IS NULL AND r.id = (SELECT MAX(x.id) FROM vendor_request x WHERE x.obligation = r.obligation)"
+    " AND (r.state = 'cannot_be_asked' OR (r.state IN ('sent', 'opened', 'returned') AND r.due_on < {}))"
+)
+
+
+async def _vendor_requests(today: date) -> list[ReportItem]:
+    """Vendors that were asked (registry/portal/) and have not answered by the due date, and vendors
+    nobody can ask: no e-mail address."""
+    items = []
+    for r in await DO.raw(_OPEN_REQUESTS, today):
+        due = _as_date(r["due_on"])
+        asked = r["state"] != "cannot_be_asked"
+        items.append(
+            _item(
+                ItemKind.vendor_not_answering if asked else ItemKind.vendor_cannot_be_asked,
+                Severity.overdue if asked else Severity.gap,
+                (r["vendor"], r["vendor_name"]),
+                ("deletion", r["obligation"], f"/deletions/{r['obligation']}/requests"),
+                f"Asked on {_as_date(r['created_at'])} to delete by {due}; no answer ({r['state']})."
+                if asked
+                else "Cannot be asked to delete: the vendor has no privacy contact or contact e-mail.",
+                due,
+                today,
+            )
+        )
+    return items
+
+
 async def supervision_report(
     within: int = 30, review_months: int = 12, limit: int | None = None, first_review_days: int = 30
 ) -> SupervisionReport:
@@ -356,6 +387,7 @@ async def supervision_report(
         items += await _clause_gaps(today)
         items += await _reviews_overdue(today, review_months, first_review_days)
         items += await _expiring_contracts(today, horizon)
+        items += await _vendor_requests(today)
     items.sort(key=lambda i: (_ORDER[i.severity], i.date or date.max, i.vendor_name.lower(), i.object_id))
     counts = {kind: 0 for kind in ItemKind}
     for item in items:

@@ -30,6 +30,7 @@ from registry.exports.lookup import answer_of, question_of
 from registry.http import read_form
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
+from registry.mail.service import outbox_health
 from registry.people import service as people
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
@@ -64,6 +65,8 @@ ITEM_LABELS = {
     ItemKind.review_overdue: "Review due",
     ItemKind.deletion_due: "Deletion due",
     ItemKind.contract_expiring: "Contract ending",
+    ItemKind.vendor_not_answering: "Vendor has not answered",
+    ItemKind.vendor_cannot_be_asked: "Vendor cannot be asked",
 }
 LOGIN_COOKIE = "registry_sign_in"
 
@@ -172,6 +175,7 @@ class WebController(Controller):
             first_review_days=request.app.state["settings"].first_review_grace_days
         )
         confirmed, _ = await list_deletions(DeletionFilter(status=DeletionStatus.confirmed))
+        mail = await outbox_health(request.app.state["settings"])
         # Each group shows its most urgent items; the API has them all.
         groups = []
         for severity in Severity:
@@ -188,6 +192,7 @@ class WebController(Controller):
             action_for=action_for,
             confirmed=confirmed,
             words=await words.load(),
+            mail=mail,
         )
 
     @get("/vendors")

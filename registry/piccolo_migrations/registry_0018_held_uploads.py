@@ -6,7 +6,7 @@ from piccolo.columns.column_types import Bytea, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-01T21:00:00:000000"
+ID = "2026-12-01T21:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Files held for a web form's retry"
 

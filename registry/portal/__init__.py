@@ -1,0 +1,1 @@
+"""Requests to vendors, the vendor portal, review of what vendors submit, reminders."""

@@ -1,0 +1,99 @@
+"""Portal links: a random token per e-mail, opening one request; only its SHA-256 is stored.
+
+The e-mail's body carries the marker ``[[portal_url]]``; the mail worker calls the minter registered
+here just before it sends, so the token exists only in the message on its way and in the vendor's inbox,
+never in the outbox or any other table.
+"""
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from registry import clock, db
+from registry.mail.outbox import register_minter
+from registry.settings import Settings, get_settings
+from registry.tables import PortalToken, VendorRequest
+
+MINTER = "portal"
+CLOSED = ("cancelled", "accepted", "cannot_be_asked")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def portal_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/portal/{token}"
+
+
+async def mint(request_id: int, days: int) -> str:
+    """A fresh token for the request (inside the caller's transaction, or its own)."""
+    token = secrets.token_urlsafe(32)
+    async with db.write_transaction():
+        await PortalToken.insert(
+            PortalToken(
+                request=request_id,
+                token_hash=token_hash(token),
+                expires_at=clock.now() + timedelta(days=days),
+            )
+        )
+    return token
+
+
+async def revoke_all(request_id: int) -> None:
+    """Every link to the request stops working (call inside the writer's transaction)."""
+    await PortalToken.update({PortalToken.revoked_at: clock.now()}).where(
+        PortalToken.request == request_id, PortalToken.revoked_at.is_null()
+    )
+
+
+async def resolve(token: str) -> dict[str, Any] | None:
+    """The open request a token opens, or None: unknown, expired, revoked or closed look the same."""
+    if not 20 <= len(token) <= 100:
+        return None
+    row = (
+        await PortalToken.select(PortalToken.request, PortalToken.expires_at, PortalToken.revoked_at)
+        .where(PortalToken.token_hash == token_hash(token))
+        .first()
+    )
+    if row is None or row["revoked_at"] is not None or _aware(row["expires_at"]) <= clock.now():
+        return None
+    request = await VendorRequest.select().where(VendorRequest.id == row["request"]).first()
+    if request is None or request["state"] in ("cancelled", "cannot_be_asked"):
+        return None
+    return request
+
+
+def _aware(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Configured:
+    """The settings of the app (or CLI) running in this process: the minter needs the public URL and
+    the token lifetime, and is registered once per process. Set by the lifespan and the CLI."""
+
+    settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    Configured.settings = settings
+
+
+def current_settings() -> Settings:
+    return Configured.settings or get_settings()
+
+
+async def mint_link(request_id: int) -> dict[str, str]:
+    """What the mail worker calls with a request's id just before sending a message about it."""
+    settings = current_settings()
+    request = await VendorRequest.select(VendorRequest.state).where(VendorRequest.id == request_id).first()
+    if request is None or request["state"] in CLOSED:
+        # A message queued before the request closed: no link that would open nothing useful.
+        return {"portal_url": "(this request is closed; no link)"}
+    return {"portal_url": portal_url(settings, await mint(request_id, settings.portal_token_days))}
+
+
+register_minter(MINTER, mint_link)
