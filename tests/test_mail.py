@@ -3,6 +3,7 @@ on loopback (aiosmtpd, tests/smtp.py); retries with backoff while SMTP is down; 
 AUTH; the CLI; roles and bad input. Links minted at send time: tests/test_mail_tokens.py."""
 
 import asyncio
+import dataclasses
 import inspect
 import time
 from datetime import datetime
@@ -13,7 +14,8 @@ import pytest
 from registry import db
 from registry.auth import WriteContext
 from registry.enums import Role
-from registry.mail.outbox import Mail, enqueue
+from registry.errors import RegistryError
+from registry.mail.outbox import Mail, enqueue, register_minter
 from registry.mail.worker import MailWorker, backoff_seconds
 from registry.people.service import create_person
 from registry.tables import MailMessage
@@ -24,6 +26,10 @@ from tests.test_web import PASSWORD, sign_in
 pytestmark = pytest.mark.anyio
 PROBLEM = "application/problem+json"
 TO = "dpo@vendor.example"
+
+
+async def _no_link(about_id: int) -> dict[str, str]:
+    return {}
 
 
 async def until(condition, what: str, within: float = 30.0):
@@ -240,6 +246,28 @@ class TestRoutes:
         response = await client.post("/mail/test", json={"to": bad}, headers=auth())
         assert response.status_code in (400, 422) and response.headers["content-type"] == PROBLEM
         assert response.json()["errors"][0]["field"] == "to"
+        assert await MailMessage.count() == 0
+
+    @pytest.mark.parametrize(
+        ("field", "rule", "changes"),
+        [
+            ("headers[0]", "reserved", {"headers": (("Bcc", "boss@example.org"),)}),
+            ("headers[0]", "single_line", {"headers": (("X-Note", "a\r\nBcc: boss@example.org"),)}),
+            ("headers[0]", "header_name", {"headers": (("X Note", "a"),)}),
+            ("subject", "single_line", {"subject": "Hello\nBcc: boss@example.org"}),
+            ("cc[0]", "email", {"cc": ("not-an-address",)}),
+            ("to", "min_items", {"to": ()}),
+            ("about_id", "required", {"minter": "test_empty"}),
+        ],
+    )
+    async def test_enqueue_refuses_what_would_break_the_message(self, app, field, rule, changes):
+        register_minter("test_empty", _no_link)
+        mail = Mail(kind="test", to=(TO,), subject="s", text="t")
+        with pytest.raises(RegistryError) as refused:
+            async with db.write_transaction():
+                await enqueue(dataclasses.replace(mail, **changes))
+        assert (refused.value.status, refused.value.errors[0].field) == (422, field)
+        assert refused.value.errors[0].rule == rule
         assert await MailMessage.count() == 0
 
     async def test_only_a_failed_message_is_retried(self, client, auth, settings):
