@@ -88,6 +88,13 @@ class TestSending:
         assert one.status_code == 200 and one.json()["state"] == "sent"
         assert len(mailbox.received(TO)) == 1
 
+    async def test_a_non_ascii_address_is_sent_with_smtputf8(self, client, auth, mailbox):
+        await queue_test(client, auth, to="josé@Vendor.Example")
+        [message] = await mailbox.wait_for(to="josé@vendor.example")
+        assert message["To"] == "josé@vendor.example"
+        [sent] = await until(lambda: in_state(client, auth, "sent"), "sent")
+        assert sent["to"] == ["josé@vendor.example"]
+
     async def test_the_list_filters_by_state_and_subject(self, client, auth, mailbox):
         await queue_test(client, auth)
         await until(lambda: in_state(client, auth, "sent"), "sent")
@@ -149,6 +156,28 @@ class TestSmtpDown:
 
 def _seconds(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+class TestWithoutSmtputf8:
+    @pytest.fixture
+    def plain_ascii_server(self):
+        server = SmtpServer(utf8=False).start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def settings(self, settings, plain_ascii_server):
+        return settings_with_mail(settings, Mailbox(plain_ascii_server))
+
+    async def test_a_non_ascii_address_fails_at_once_where_smtputf8_is_not_offered(
+        self, client, auth, plain_ascii_server
+    ):
+        await queue_test(client, auth, to="josé@vendor.example")
+        [failed] = await until(lambda: in_state(client, auth, "failed"), "failed")
+        assert failed["attempts"] == 1 and "does not offer SMTPUTF8" in failed["last_answer"]
+        await queue_test(client, auth, to="jose@xn--vendr-mua.example")
+        await Mailbox(plain_ascii_server).wait_for(to="jose@xn--vendr-mua.example")
+        assert plain_ascii_server.count() == 1
 
 
 class TestTwoWorkers:
