@@ -88,7 +88,9 @@ class _Keeper:
 class SmtpServer:
     """aiosmtpd on a loopback port: plain, or STARTTLS required (``tls``), with AUTH (``users``)."""
 
-    def __init__(self, port: int | None = None, *, tls: tuple[Path, Path] | None = None, users=None) -> None:
+    def __init__(
+        self, port: int | None = None, *, tls: tuple[Path, Path] | None = None, users=None, utf8: bool = True
+    ) -> None:
         self.port = port or free_port()
         self.keeper = _Keeper()
         self.users: dict[str, str] = dict(users or {})
@@ -100,7 +102,9 @@ class SmtpServer:
             options.update(tls_context=context, require_starttls=True)
         if self.users:
             options.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=bool(tls))
-        self.controller = Controller(self.keeper, hostname=HOST, port=self.port, **options)
+        self.controller = Controller(
+            self.keeper, hostname=HOST, port=self.port, enable_SMTPUTF8=utf8, **options
+        )
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and self.users.get(auth_data.login.decode()) == (

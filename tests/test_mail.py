@@ -3,6 +3,7 @@ on loopback (aiosmtpd, tests/smtp.py); retries with backoff while SMTP is down; 
 AUTH; the CLI; roles and bad input. Links minted at send time: tests/test_mail_tokens.py."""
 
 import asyncio
+import dataclasses
 import inspect
 import time
 from datetime import datetime
@@ -13,7 +14,8 @@ import pytest
 from registry import db
 from registry.auth import WriteContext
 from registry.enums import Role
-from registry.mail.outbox import Mail, enqueue
+from registry.errors import RegistryError
+from registry.mail.outbox import Mail, enqueue, register_minter
 from registry.mail.worker import MailWorker, backoff_seconds
 from registry.people.service import create_person
 from registry.tables import MailMessage
@@ -24,6 +26,10 @@ from tests.test_web import PASSWORD, sign_in
 pytestmark = pytest.mark.anyio
 PROBLEM = "application/problem+json"
 TO = "dpo@vendor.example"
+
+
+async def _no_link(about_id: int) -> dict[str, str]:
+    return {}
 
 
 async def until(condition, what: str, within: float = 30.0):
@@ -81,6 +87,13 @@ class TestSending:
         one = await client.get(f"/mail/messages/{sent['id']}", headers=auth("editor"))
         assert one.status_code == 200 and one.json()["state"] == "sent"
         assert len(mailbox.received(TO)) == 1
+
+    async def test_a_non_ascii_address_is_sent_with_smtputf8(self, client, auth, mailbox):
+        await queue_test(client, auth, to="josé@Vendor.Example")
+        [message] = await mailbox.wait_for(to="josé@vendor.example")
+        assert message["To"] == "josé@vendor.example"
+        [sent] = await until(lambda: in_state(client, auth, "sent"), "sent")
+        assert sent["to"] == ["josé@vendor.example"]
 
     async def test_the_list_filters_by_state_and_subject(self, client, auth, mailbox):
         await queue_test(client, auth)
@@ -143,6 +156,28 @@ class TestSmtpDown:
 
 def _seconds(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+class TestWithoutSmtputf8:
+    @pytest.fixture
+    def plain_ascii_server(self):
+        server = SmtpServer(utf8=False).start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def settings(self, settings, plain_ascii_server):
+        return settings_with_mail(settings, Mailbox(plain_ascii_server))
+
+    async def test_a_non_ascii_address_fails_at_once_where_smtputf8_is_not_offered(
+        self, client, auth, plain_ascii_server
+    ):
+        await queue_test(client, auth, to="josé@vendor.example")
+        [failed] = await until(lambda: in_state(client, auth, "failed"), "failed")
+        assert failed["attempts"] == 1 and "does not offer SMTPUTF8" in failed["last_answer"]
+        await queue_test(client, auth, to="jose@xn--vendr-mua.example")
+        await Mailbox(plain_ascii_server).wait_for(to="jose@xn--vendr-mua.example")
+        assert plain_ascii_server.count() == 1
 
 
 class TestTwoWorkers:
@@ -240,6 +275,28 @@ class TestRoutes:
         response = await client.post("/mail/test", json={"to": bad}, headers=auth())
         assert response.status_code in (400, 422) and response.headers["content-type"] == PROBLEM
         assert response.json()["errors"][0]["field"] == "to"
+        assert await MailMessage.count() == 0
+
+    @pytest.mark.parametrize(
+        ("field", "rule", "changes"),
+        [
+            ("headers[0]", "reserved", {"headers": (("Bcc", "boss@example.org"),)}),
+            ("headers[0]", "single_line", {"headers": (("X-Note", "a\r\nBcc: boss@example.org"),)}),
+            ("headers[0]", "header_name", {"headers": (("X Note", "a"),)}),
+            ("subject", "single_line", {"subject": "Hello\nBcc: boss@example.org"}),
+            ("cc[0]", "email", {"cc": ("not-an-address",)}),
+            ("to", "min_items", {"to": ()}),
+            ("about_id", "required", {"minter": "test_empty"}),
+        ],
+    )
+    async def test_enqueue_refuses_what_would_break_the_message(self, app, field, rule, changes):
+        register_minter("test_empty", _no_link)
+        mail = Mail(kind="test", to=(TO,), subject="s", text="t")
+        with pytest.raises(RegistryError) as refused:
+            async with db.write_transaction():
+                await enqueue(dataclasses.replace(mail, **changes))
+        assert (refused.value.status, refused.value.errors[0].field) == (422, field)
+        assert refused.value.errors[0].rule == rule
         assert await MailMessage.count() == 0
 
     async def test_only_a_failed_message_is_retried(self, client, auth, settings):

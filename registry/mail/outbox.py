@@ -69,14 +69,15 @@ def minter_named(name: str) -> Minter | None:
 
 
 def check_address(field: str, address: str) -> str:
-    """The address normalised (domain lower-cased, IDNA), or a 422 naming ``field``."""
+    """The address normalised (domain lower-cased, IDNA where the local part is ASCII), or a 422."""
     if not isinstance(address, str) or not address.strip():
         raise invalid(field, "required", "must be an e-mail address")
     try:
-        # ASCII only (IDNA domains): every SMTP server takes it, none needs SMTPUTF8.
-        checked = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+        # As the vendors' EmailStr fields allow: a non-ASCII local part is sent with SMTPUTF8.
+        checked = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise invalid(field, "email", f"is not a valid e-mail address: {exc}") from None
+    # ASCII where it can be (IDNA domains), so that only a non-ASCII local part needs SMTPUTF8.
     return checked.ascii_email or checked.normalized
 
 

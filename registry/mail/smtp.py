@@ -129,18 +129,29 @@ async def _transaction(
     smtp: aiosmtplib.SMTP, sender: str, message: EmailMessage, recipients: list[str]
 ) -> Answer:
     """MAIL FROM, RCPT TO for each recipient, DATA: the reply to DATA, or the first refusal."""
+    utf8 = not all(address.isascii() for address in recipients)
+    if utf8:
+        if smtp.is_ehlo_or_helo_needed:
+            await smtp.ehlo()
+        if not smtp.supports_extension("smtputf8"):
+            return Answer(
+                None,
+                "the SMTP server does not offer SMTPUTF8, which a non-ASCII address needs",
+                permanent=True,
+            )
     try:
-        await smtp.mail(sender)
+        encoding = "utf-8" if utf8 else "ascii"
+        await smtp.mail(sender, options=["SMTPUTF8"] if utf8 else None, encoding=encoding)
         refused = []
         for recipient in recipients:
             try:
-                await smtp.rcpt(recipient)
+                await smtp.rcpt(recipient, encoding=encoding)
             except aiosmtplib.SMTPRecipientRefused as exc:
                 refused.append(exc)
         if len(refused) == len(recipients):
             first = refused[0]
             return Answer(first.code, _text(first.message), permanent=first.code >= 500)
-        reply = await smtp.data(message.as_bytes())
+        reply = await smtp.data(message.as_bytes(policy=message.policy.clone(utf8=utf8)))
     except aiosmtplib.SMTPResponseException as exc:
         return Answer(exc.code, _text(exc.message), permanent=exc.code >= 500)
     text = _text(reply.message)
