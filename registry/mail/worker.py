@@ -137,17 +137,22 @@ class MailWorker:
             values = await self._minted(row)
         except Exception as exc:
             return smtp.Answer(None, f"link minter {row['minter']!r} failed: {type(exc).__name__}")
-        message = smtp.build(
-            self.settings,
-            to=row["recipients"],
-            cc=row["cc"],
-            subject=row["subject"],
-            text=fill(row["text"], values, escape=False),
-            html=fill(row["html"], values, escape=True) if row["html"] is not None else None,
-            headers=row["headers"],
-            token=row["message_id"],
-        )
-        return await smtp.send(self.settings, message, row["recipients"] + row["cc"])
+        try:
+            message = smtp.build(
+                self.settings,
+                to=row["recipients"],
+                cc=row["cc"],
+                subject=row["subject"],
+                text=fill(row["text"], values, escape=False),
+                html=fill(row["html"], values, escape=True) if row["html"] is not None else None,
+                headers=row["headers"],
+                token=row["message_id"],
+            )
+            return await smtp.send(self.settings, message, row["recipients"] + row["cc"])
+        except Exception as exc:
+            # Counted as an attempt: else a message that cannot be built would be retried every lease,
+            # forever. The type only: the error's text may quote the body or a minted link.
+            return smtp.Answer(None, f"could not build or send the message: {type(exc).__name__}")
 
     async def _minted(self, row: dict[str, Any]) -> dict[str, str]:
         """The marker values for this attempt: fresh from the message's minter, kept nowhere."""
