@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         le=4 * 1024**3,
         description="Lookup answers each worker keeps, valid until the next write; 0 disables.",
     )
+    lookup_index: bool = Field(
+        default=True,
+        description="Each worker answers lookups from disclosures kept in memory; false: from SQL queries.",
+    )
     login_attempts_per_minute: int = Field(
         default=10,
         ge=1,
