@@ -29,7 +29,7 @@ class AnswerCache:
         self.pending: dict[tuple[tuple, Hashable], asyncio.Future[bytes]] = {}
 
     async def respond(
-        self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel]]
+        self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel | bytes]]
     ) -> Response:
         """The JSON answer to ``question`` (which must name everything the answer depends on)."""
         head = observed_answers_head.get()
@@ -74,11 +74,12 @@ class AnswerCache:
         return _json(body, "fwd=miss")
 
 
-async def _run(compute: Callable[[], Awaitable[BaseModel]]) -> bytes:
+async def _run(compute: Callable[[], Awaitable[BaseModel | bytes]]) -> bytes:
     # The head was read before, so the answer is at least as new as the head it is filed under. The
     # answer comes from the worker's index, or reads the database in one read session
     # (registry.lookup.answers).
-    return (await compute()).model_dump_json().encode()
+    answer = await compute()
+    return answer if isinstance(answer, bytes) else answer.model_dump_json().encode()
 
 
 def _json(body: bytes, status: str | None) -> Response:

@@ -125,6 +125,8 @@ class DisclosureIndex:
         self.of_category: dict[str, array] = {}
         self.periods: OrderedDict[tuple[str, ...], Periods] = OrderedDict()
         self.period_entries = 0
+        # Each recipient's JSON, by (disclosure id, the question's matched categories); a write empties it.
+        self.fragments: dict[tuple[int, tuple[str, ...]], bytes] = {}
         self._interned: dict[Any, Any] = {}
 
     def _same(self, value: Any) -> Any:
@@ -132,9 +134,11 @@ class DisclosureIndex:
         return self._interned.setdefault(value, value)
 
     def put_vendor(self, row: Any) -> None:
+        self.fragments.clear()
         self.vendors[row["id"]] = (row["name"], VendorKind(row["kind"]), self._same(row["country"]))
 
     def put_contract(self, row: Any) -> None:
+        self.fragments.clear()
         contract = {name: row[name] for name in row.keys()}
         contract["kind"] = ContractKind(contract["kind"])
         contract["confidentiality_equivalent"] = bool(contract["confidentiality_equivalent"])
@@ -177,6 +181,7 @@ class DisclosureIndex:
         d = self.disclosures.pop(disclosure_id, None)
         if d is None:
             return
+        self.fragments.clear()
         ids = self.of_vendor[d.vendor]
         del ids[bisect_left(ids, d.id)]
         for category in d.categories:

@@ -14,6 +14,7 @@ REPEATABLE READ, read-only transaction on a connection of the engine's pool.
 """
 
 import asyncio
+import gc
 import json
 import sqlite3
 from collections import deque
@@ -28,11 +29,13 @@ _CONTRACTS = (
     "SELECT id, vendor, reference, title, kind, signed_on, effective_from, ends_on, terminated_on,"
     " confidentiality_equivalent FROM contract"
 )
+# Each disclosure with its category keys, space-separated (keys have no spaces), in one stream.
 _DISCLOSURES = (
     "SELECT id, vendor, contract, basis, purpose, consent_reference, legal_reference, data_subjects,"
-    " country, valid_from, valid_to, ended_reason, notes, version, created_at, updated_at FROM disclosure"
+    " country, valid_from, valid_to, ended_reason, notes, version, created_at, updated_at,"
+    " (SELECT {aggregate}(category, ' ') FROM disclosure_category WHERE disclosure = d.id) AS categories"
+    " FROM disclosure d"
 )
-_CATEGORIES = "SELECT disclosure, category FROM disclosure_category"
 _HEAD = f"SELECT id, hash FROM change WHERE {LOOKUP_RELEVANT} ORDER BY id DESC LIMIT 1"
 _SINCE = (
     f"SELECT id, hash, object_type, object_id FROM change WHERE id >= $1 AND {LOOKUP_RELEVANT} ORDER BY id"
@@ -40,46 +43,50 @@ _SINCE = (
 # Beyond this many changes to catch up on, loading afresh is quicker than reading each record again.
 _MOST_CHANGES = 20_000
 _BY_ID = {
-    "vendor": (_VENDORS + " WHERE id = $1",),
-    "contract": (_CONTRACTS + " WHERE id = $1",),
-    "disclosure": (_DISCLOSURES + " WHERE id = $1", _CATEGORIES + " WHERE disclosure = $1"),
+    "vendor": _VENDORS + " WHERE id = $1",
+    "contract": _CONTRACTS + " WHERE id = $1",
+    "disclosure": _DISCLOSURES + " WHERE d.id = $1",
 }
+_AGGREGATE = {"sqlite": "group_concat", "postgres": "string_agg"}
 
 
 def _sqlite(sql: str) -> str:
-    return sql.replace("$1", "?")
+    return sql.replace("$1", "?").format(aggregate=_AGGREGATE["sqlite"])
 
 
-def _subjects(row: Any) -> dict[str, Any]:
-    values = {name: row[name] for name in row.keys()}
-    if isinstance(values["data_subjects"], str):
-        values["data_subjects"] = json.loads(values["data_subjects"])
-    return values
+def _postgres(sql: str) -> str:
+    return sql.format(aggregate=_AGGREGATE["postgres"])
 
 
-def _fill(index: DisclosureIndex, vendors, contracts, disclosures, categories) -> None:
-    for row in vendors:
-        index.put_vendor(row)
-    for row in contracts:
-        index.put_contract(row)
-    held: dict[int, list[str]] = {}
-    for row in categories:
-        held.setdefault(row[0], []).append(row[1])
-    for row in disclosures:
-        index.put_disclosure(_subjects(row), held.get(row["id"], []))
-
-
-def _apply(index: DisclosureIndex, object_type: str, object_id: int, rows: list[list]) -> None:
-    """A record as read again after a change: replaced, or dropped when it is gone."""
-    found = rows[0][0] if rows[0] else None
+def _put(index: DisclosureIndex, object_type: str, row: Any) -> None:
     if object_type == "vendor":
-        index.put_vendor(found) if found else index.vendors.pop(object_id, None)
+        index.put_vendor(row)
     elif object_type == "contract":
-        index.put_contract(found) if found else index.contracts.pop(object_id, None)
-    elif found:
-        index.put_disclosure(_subjects(found), [row[1] for row in rows[1]])
+        index.put_contract(row)
+    else:
+        values = {name: row[name] for name in row.keys()}
+        if isinstance(values["data_subjects"], str):
+            values["data_subjects"] = json.loads(values["data_subjects"])
+        index.put_disclosure(values, (values.pop("categories") or "").split())
+
+
+def _apply(index: DisclosureIndex, object_type: str, object_id: int, rows: list) -> None:
+    """A record as read again after a change: replaced, or dropped when it is gone."""
+    if rows:
+        _put(index, object_type, rows[0])
+    elif object_type == "vendor":
+        index.vendors.pop(object_id, None)
+    elif object_type == "contract":
+        index.contracts.pop(object_id, None)
     else:
         index.drop_disclosure(object_id)
+
+
+def _settled(index: DisclosureIndex) -> None:
+    """The loaded index left out of the collector's passes: it is most of the heap, and a full pass
+    over it took longer than a lookup, at random."""
+    gc.collect()
+    gc.freeze()
 
 
 class IndexKeeper:
@@ -135,11 +142,16 @@ class IndexKeeper:
         connection.execute("BEGIN")
         try:
             head = connection.execute(_HEAD).fetchall()
-            tables = [connection.execute(sql).fetchall() for sql in (_VENDORS, _CONTRACTS, _DISCLOSURES)]
-            categories = connection.execute(_CATEGORIES).fetchall()
+            for object_type, sql in (
+                ("vendor", _VENDORS),
+                ("contract", _CONTRACTS),
+                ("disclosure", _DISCLOSURES),
+            ):
+                for row in connection.execute(_sqlite(sql)):  # streamed: the rows are not all kept
+                    _put(index, object_type, row)
         finally:
             connection.execute("COMMIT")
-        _fill(index, *tables, categories)
+        _settled(index)
         return (head[0]["id"], head[0]["hash"]) if head else (0, "")
 
     @staticmethod
@@ -147,9 +159,14 @@ class IndexKeeper:
         async with engine.pool.acquire() as connection:
             async with connection.transaction(isolation="repeatable_read", readonly=True):
                 head = await connection.fetch(_HEAD)
-                tables = [await connection.fetch(sql) for sql in (_VENDORS, _CONTRACTS, _DISCLOSURES)]
-                categories = await connection.fetch(_CATEGORIES)
-        await asyncio.to_thread(_fill, index, *tables, categories)
+                for object_type, sql in (
+                    ("vendor", _VENDORS),
+                    ("contract", _CONTRACTS),
+                    ("disclosure", _DISCLOSURES),
+                ):
+                    async for row in connection.cursor(_postgres(sql), prefetch=2000):
+                        _put(index, object_type, row)
+        _settled(index)
         return (head[0]["id"], head[0]["hash"]) if head else (0, "")
 
     async def _catch_up(self, engine: Any) -> None:
@@ -189,7 +206,7 @@ class IndexKeeper:
             if not self._verified(since, self.index.head[1], changes) or len(changes) > _MOST_CHANGES:
                 return None
             records = {
-                named: [connection.execute(_sqlite(sql), (named[1],)).fetchall() for sql in _BY_ID[named[0]]]
+                named: connection.execute(_sqlite(_BY_ID[named[0]]), (named[1],)).fetchall()
                 for named in self._named(changes)
             }
         finally:
@@ -203,7 +220,7 @@ class IndexKeeper:
                 if not self._verified(since, self.index.head[1], changes) or len(changes) > _MOST_CHANGES:
                     return None
                 records = {
-                    named: [await connection.fetch(sql, named[1]) for sql in _BY_ID[named[0]]]
+                    named: await connection.fetch(_postgres(_BY_ID[named[0]]), named[1])
                     for named in self._named(changes)
                 }
         return (changes[-1]["id"], changes[-1]["hash"]) if changes else self.index.head, records
