@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from tests.conftest import make_contract, make_disclosure, make_vendor
+from tests.conftest import Server, make_contract, make_disclosure, make_vendor
 from tests.harness import started_app
 
 pytestmark = pytest.mark.anyio
@@ -206,3 +206,29 @@ async def test_a_write_through_one_app_is_in_the_next_lookup_through_another(cli
     assert renamed.status_code == 200, renamed.text
     after = await other_worker.get("/lookup/recipients", params=question, headers=auth("lookup"))
     assert [item["vendor_name"] for item in after.json()["items"]] == ["Acme Two"]
+
+
+async def test_every_worker_of_a_server_sees_a_write_in_its_next_lookup(client, auth, settings):
+    """`registry serve --workers 2`: each worker's index learns of a write made elsewhere (here the
+    test's app) at the lookup after it, on whichever worker a new connection lands."""
+    vendor = await make_vendor(client, auth, name="Acme")
+    contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01")
+    question = {"category": "user.contact", "as_of": "2025-06-01"}
+    server = Server(settings, workers=2)
+    server.start()
+    try:
+
+        async def totals() -> list[int]:
+            found = []
+            for _ in range(8):  # a connection each: the kernel spreads them over the workers
+                async with httpx.AsyncClient(base_url=server.base) as http:
+                    answer = await http.get("/lookup/recipients", params=question, headers=auth("lookup"))
+                    assert answer.status_code == 200, answer.text
+                    found.append(answer.json()["total"])
+            return found
+
+        assert await totals() == [0] * 8
+        await make_disclosure(client, auth, vendor["id"], contract["id"])
+        assert await totals() == [1] * 8
+    finally:
+        server.stop()

@@ -33,6 +33,7 @@ class Held:
         "categories",
         "consent_reference",
         "contract",
+        "end",
         "country",
         "created_at",
         "data_subjects",
@@ -41,6 +42,7 @@ class Held:
         "legal_reference",
         "notes",
         "purpose",
+        "start",
         "updated_at",
         "valid_from",
         "valid_to",
@@ -51,14 +53,6 @@ class Held:
     def __init__(self, **fields: Any) -> None:
         for name, value in fields.items():
             setattr(self, name, value)
-
-    @property
-    def start(self) -> int:
-        return self.valid_from.toordinal()
-
-    @property
-    def end(self) -> int:
-        return OPEN if self.valid_to is None else self.valid_to.toordinal()
 
 
 class Periods:
@@ -125,8 +119,8 @@ class DisclosureIndex:
         self.of_category: dict[str, array] = {}
         self.periods: OrderedDict[tuple[str, ...], Periods] = OrderedDict()
         self.period_entries = 0
-        # Each recipient's JSON, by (disclosure id, the question's matched categories); a write empties it.
-        self.fragments: dict[tuple[int, tuple[str, ...]], bytes] = {}
+        # Each recipient's JSON before and after its categories, by disclosure id; a write empties it.
+        self.fragments: dict[int, tuple[bytes, ...]] = {}
         self._interned: dict[Any, Any] = {}
 
     def _same(self, value: Any) -> Any:
@@ -168,6 +162,9 @@ class DisclosureIndex:
             updated_at=row["updated_at"],
             categories=tuple(same(c) for c in sorted(set(categories))),
         )
+        # The period as day numbers, for the Periods arrays.
+        d.start = same(d.valid_from.toordinal())
+        d.end = same(OPEN if d.valid_to is None else d.valid_to.toordinal())
         self.disclosures[d.id] = d
         insort(self.of_vendor.setdefault(d.vendor, []), d.id)
         for category in d.categories:
