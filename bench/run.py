@@ -114,8 +114,9 @@ class Writer(threading.Thread):
         self.stopping, self.written, self.failed = threading.Event(), 0, 0
 
     def run(self) -> None:
+        due = time.monotonic()
         with httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.key}"}) as http:
-            while not self.stopping.wait(self.interval):
+            while not self.stopping.wait(max(0.0, (due := due + self.interval) - time.monotonic())):
                 name = f"Vendor {self.vendor_id:06d} {'ab'[self.written % 2]}"
                 response = http.patch(f"/vendors/{self.vendor_id}", json={"name": name}, timeout=30)
                 if response.status_code == 200:
@@ -174,7 +175,7 @@ def start_server(url: str, arguments) -> tuple[subprocess.Popen, str]:
         [PYTHON, *arguments(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(600):  # a minute: two workers on a loaded machine took longer than 20 s
         try:
             if httpx.get(f"{base}/health/live").status_code == 200:
                 return process, base
@@ -293,6 +294,35 @@ def _picked(name: str, rows: list[str] | None) -> bool:
     return name.startswith("trivial") or not rows or any(name == r or name.endswith(f", {r}") for r in rows)
 
 
+def generated(engine: str, vendors: int, rows: int, scratch: Path, server_url: str | None) -> str:
+    """A database of ``vendors`` and ``rows`` made by bench/generate.py; its URL."""
+    if engine == "sqlite":
+        url = f"sqlite:///{scratch / 'bench.sqlite3'}"
+    else:
+        name = f"bench_{vendors}_{rows}"
+        subprocess.run(
+            ["psql", f"{server_url}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
+            check=True,
+        )
+        subprocess.run(["psql", f"{server_url}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        url = f"{server_url}/{name}"
+    subprocess.run(
+        [
+            PYTHON,
+            str(ROOT / "bench" / "generate.py"),
+            "--url",
+            url,
+            "--vendors",
+            str(vendors),
+            "--rows",
+            str(rows),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", nargs="+", default=["sqlite", "postgres"])
@@ -307,6 +337,9 @@ def main() -> None:
         "--rows",
         nargs="*",
         help="only these rows, by name or by the tail after the comma ('distinct'); /health/live always",
+    )
+    parser.add_argument(
+        "--sqlite-file", help="an SQLite database bench/generate.py made before, of the one --sizes (kept)"
     )
     parser.add_argument("--questions", type=int, default=200_000, help="distinct questions generated")
     args = parser.parse_args()
@@ -323,34 +356,14 @@ def main() -> None:
             for size in args.sizes:
                 vendors, rows = map(int, size.split(":"))
                 scratch = Path(tempfile.mkdtemp(prefix="bench-db-"))
-                if engine == "sqlite":
-                    url = f"sqlite:///{scratch / 'bench.sqlite3'}"
-                else:
-                    name = f"bench_{vendors}_{rows}"
-                    subprocess.run(
-                        ["psql", f"{server_url}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-                        check=True,
-                    )
-                    subprocess.run(
-                        ["psql", f"{server_url}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
-                    )
-                    url = f"{server_url}/{name}"
-                subprocess.run(
-                    [
-                        PYTHON,
-                        str(ROOT / "bench" / "generate.py"),
-                        "--url",
-                        url,
-                        "--vendors",
-                        str(vendors),
-                        "--rows",
-                        str(rows),
-                    ],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
-                key = registry(url, "keys", "create", "bench", "--role", "lookup").strip()
-                writer_key = registry(url, "keys", "create", "bench-writer", "--role", "admin").strip()
+                url = args.sqlite_file and f"sqlite:///{args.sqlite_file}"
+                if url is None:
+                    url = generated(engine, vendors, rows, scratch, server_url)
+                stamp = time.strftime("%Y%m%d%H%M%S")  # key names are unique: a kept database gets new ones
+                key = registry(url, "keys", "create", f"bench-{stamp}", "--role", "lookup").strip()
+                writer_key = registry(
+                    url, "keys", "create", f"bench-writer-{stamp}", "--role", "admin"
+                ).strip()
                 args.vendors_now = vendors
                 for workers in args.workers:
                     print(

@@ -215,8 +215,8 @@ async def test_every_worker_of_a_server_sees_a_write_in_its_next_lookup(client, 
     contract = await make_contract(client, auth, vendor["id"], reference="DPA-1", effective_from="2025-01-01")
     question = {"category": "user.contact", "as_of": "2025-06-01"}
     server = Server(settings, workers=2)
-    server.start()
     try:
+        server.start()
 
         async def totals() -> list[int]:
             found = []

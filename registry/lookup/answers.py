@@ -28,7 +28,7 @@ from registry.lookup.schemas import (
 )
 from registry.taxonomy.service import require_keys
 
-_MOST_FRAGMENTS = 100_000  # about 40 MiB of JSON
+_MOST_FRAGMENTS = 50_000  # about 25 MiB of JSON
 
 
 def _summary(index: DisclosureIndex, contract_id: int | None) -> ContractSummary | None:

@@ -17,8 +17,8 @@ from typing import Any
 from registry.enums import ContractKind, LegalBasis, VendorKind
 
 OPEN = date.max.toordinal() + 1  # the end of a period without a last day
-# Entries of all kept Periods together (24 bytes each): at 10M disclosure-category rows a few sets fit.
-PERIOD_ENTRIES = 8_000_000
+# Entries of all kept Periods together (24 bytes each, so at most about 100 MiB).
+PERIOD_ENTRIES = 4_000_000
 
 
 def _key(vendor: int, disclosure: int) -> int:
@@ -145,8 +145,8 @@ class DisclosureIndex:
         subjects = row["data_subjects"]
         d = Held(
             id=row["id"],
-            vendor=row["vendor"],
-            contract=row["contract"],
+            vendor=same(row["vendor"]),
+            contract=same(row["contract"]),
             basis=LegalBasis(row["basis"]),
             purpose=same(row["purpose"]),
             consent_reference=row["consent_reference"],
