@@ -45,6 +45,7 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.lookup.keeper import IndexKeeper
 from registry.mail.controller import MailController
 from registry.mail.worker import MailWorker
 from registry.portal import tokens as portal_tokens
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state["pdf_pool"] = PdfPool(settings)
         app.state["verify_limiter"] = RateLimiter(settings.verify_rate_per_minute)
         app.state["lookup_answers"] = AnswerCache(settings.lookup_cache_bytes)
+        app.state["lookup_index"] = IndexKeeper() if settings.lookup_index else None
         app.state["login_limiter"] = RateLimiter(settings.login_attempts_per_minute)
         app.state["change_head"] = HeadReader()
         app.state["public_list"] = PublicCache()
@@ -170,6 +172,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await task.stop()
             app.state["pdf_pool"].close()
             await app.state["change_head"].close()
+            if app.state["lookup_index"] is not None:
+                app.state["lookup_index"].close()
             if isinstance(engine, PostgresEngine):
                 await engine.close_connection_pool()
 

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         description="A new vendor's first review falls due this many days after it was added "
         "(the supervision report, the dashboard and `registry remind`).",
     )
+    lookup_index: bool = Field(
+        default=True,
+        description="Each worker answers lookups from disclosures kept in memory; false: from SQL queries.",
+    )
     login_attempts_per_minute: int = Field(
         default=10,
         ge=1,

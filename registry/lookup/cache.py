@@ -17,7 +17,6 @@ from litestar import Request, Response
 from litestar.types import ASGIApp, Receive, Scope, Send
 from pydantic import BaseModel
 
-from registry import db
 from registry.head import observed_answers_head
 
 
@@ -30,7 +29,7 @@ class AnswerCache:
         self.pending: dict[tuple[tuple, Hashable], asyncio.Future[bytes]] = {}
 
     async def respond(
-        self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel]]
+        self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel | bytes]]
     ) -> Response:
         """The JSON answer to ``question`` (which must name everything the answer depends on)."""
         head = observed_answers_head.get()
@@ -75,11 +74,12 @@ class AnswerCache:
         return _json(body, "fwd=miss")
 
 
-async def _run(compute: Callable[[], Awaitable[BaseModel]]) -> bytes:
-    # A miss reads on one connection (SQLite). The head was read before, so the answer is at least as
-    # new as the head it is filed under.
-    async with db.read_session():
-        return (await compute()).model_dump_json().encode()
+async def _run(compute: Callable[[], Awaitable[BaseModel | bytes]]) -> bytes:
+    # The head was read before, so the answer is at least as new as the head it is filed under. The
+    # answer comes from the worker's index, or reads the database in one read session
+    # (registry.lookup.answers).
+    answer = await compute()
+    return answer if isinstance(answer, bytes) else answer.model_dump_json().encode()
 
 
 def _json(body: bytes, status: str | None) -> Response:

@@ -12,8 +12,9 @@ from registry import clock
 from registry.auth import API_KEY, needs
 from registry.enums import LegalBasis, Role
 from registry.errors import bad_request, problem_responses
-from registry.lookup import service
+from registry.lookup import answers
 from registry.lookup.cache import AnswerCache
+from registry.lookup.keeper import IndexKeeper
 from registry.lookup.schemas import CheckRequest, CheckResult, RecipientList, VendorHoldings
 from registry.schemas import MAX_ID, MAX_OFFSET
 
@@ -36,6 +37,10 @@ def _check_keys(values: list[str]) -> list[str]:
 
 def _answers(request: Request) -> AnswerCache:
     return request.app.state["lookup_answers"]
+
+
+def _index(request: Request) -> IndexKeeper | None:
+    return request.app.state.get("lookup_index")
 
 
 class LookupController(Controller):
@@ -62,7 +67,7 @@ class LookupController(Controller):
         return await _answers(request).respond(
             request,
             question,
-            lambda: service.recipients(list(asked), day, day, purpose, basis, limit, offset),
+            lambda: answers.recipients(_index(request), list(asked), day, day, purpose, basis, limit, offset),
         )
 
     @get_route("/history", operation_id="lookup_history", responses=problem_responses(422))
@@ -82,7 +87,9 @@ class LookupController(Controller):
         return await _answers(request).respond(
             request,
             question,
-            lambda: service.recipients(list(asked), date_from, date_to, purpose, basis, limit, offset),
+            lambda: answers.recipients(
+                _index(request), list(asked), date_from, date_to, purpose, basis, limit, offset
+            ),
         )
 
     @get_route("/vendors/{vendor_id:int}", operation_id="lookup_vendor", responses=problem_responses(404))
@@ -94,11 +101,15 @@ class LookupController(Controller):
     ) -> Response[VendorHoldings]:
         day = as_of or clock.today()
         return await _answers(request).respond(
-            request, ("vendor", vendor_id, day), lambda: service.vendor_holdings(vendor_id, day)
+            request,
+            ("vendor", vendor_id, day),
+            lambda: answers.vendor_holdings(_index(request), vendor_id, day),
         )
 
     @post("/check", operation_id="lookup_check", status_code=200, responses=problem_responses(413, 422))
     async def lookup_check(self, request: Request, data: CheckRequest) -> Response[CheckResult]:
         today = clock.today()
         question = ("check", data.vendor, tuple(data.categories), data.purpose, data.on or today)
-        return await _answers(request).respond(request, question, lambda: service.check(data, today))
+        return await _answers(request).respond(
+            request, question, lambda: answers.check(_index(request), data, today)
+        )

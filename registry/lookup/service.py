@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from registry.contracts import rules
+from registry.disclosures.schemas import DisclosureRead
 from registry.disclosures.service import disclosures_of_vendor, read_many, select_disclosures, valid_on
 from registry.enums import ContractStatus, LegalBasis, TaxonomyKind
 from registry.errors import invalid, not_found
@@ -183,6 +184,18 @@ async def vendor_holdings(vendor_id: int, as_of: date) -> VendorHoldings:
         .order_by(Disclosure.id)
     )
     disclosures = await read_many(rows)
+    contracts = await _contract_summaries({d.contract_id for d in disclosures if d.contract_id})
+    return holdings(vendor_id, vendor["name"], as_of, disclosures, contracts)
+
+
+def holdings(
+    vendor_id: int,
+    vendor_name: str,
+    as_of: date,
+    disclosures: list[DisclosureRead],
+    contracts: list[ContractSummary],
+) -> VendorHoldings:
+    """What the vendor held on ``as_of``: its disclosures valid then (id order), by category."""
     held: dict[str, HeldCategory] = {}
     for d in disclosures:
         for category in d.categories:
@@ -194,11 +207,11 @@ async def vendor_holdings(vendor_id: int, as_of: date) -> VendorHoldings:
                 entry.contract_ids.append(d.contract_id)
     return VendorHoldings(
         vendor_id=vendor_id,
-        vendor_name=vendor["name"],
+        vendor_name=vendor_name,
         as_of=as_of,
         categories=[held[k] for k in sorted(held)],
         disclosures=disclosures,
-        contracts=await _contract_summaries({d.contract_id for d in disclosures if d.contract_id}),
+        contracts=contracts,
     )
 
 
@@ -222,6 +235,19 @@ async def check(request: CheckRequest, today: date) -> CheckResult:
         if contract_ids
         else {}
     )
+    return decide(request, on, vendor, categories, every, contracts)
+
+
+def decide(
+    request: CheckRequest,
+    on: date,
+    vendor: dict[str, Any],
+    categories: list[str],
+    every: list[DisclosureRead],
+    contracts: dict[int, dict[str, Any]],
+) -> CheckResult:
+    """The check's answer from the vendor's disclosures (with categories, id order) and their contracts
+    (the SQL path and the in-memory index both decide here)."""
 
     def usable(d) -> str | None:
         """Why disclosure d cannot be relied on for this request on ``on``, or None."""
