@@ -19,7 +19,13 @@ from tests.test_web_authorization_matrix import ui_routes
 pytestmark = pytest.mark.anyio
 
 # GET pages that answer something other than a page, or only a form a person has not filled in yet.
-NOT_PAGES = {"/ui/static/{file_path:path}", "/ui/attestations/{serial:str}/pdf", "/ui/data/{name:str}"}
+NOT_PAGES = {
+    "/ui/static/{file_path:path}",
+    "/ui/attestations/{serial:str}/pdf",
+    "/ui/data/{name:str}",
+    "/ui/lookup/export/{fmt:str}",  # files: CSV, XLSX, PDF
+    "/ui/contracts/{contract_id:int}/document",  # the signed file as uploaded
+}
 # Path parameter → the table whose every row is visited.
 ROWS = {
     "vendor_id": Vendor,

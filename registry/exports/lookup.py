@@ -12,7 +12,6 @@ from typing import Any
 
 from registry import clock, db
 from registry.errors import invalid
-from registry.exports.pdf import render_lookup
 from registry.exports.service import MAX_PDF_ROWS, safe_cell
 from registry.lookup import service as lookup
 from registry.lookup.schemas import RecipientList
@@ -171,6 +170,10 @@ async def answer_of(question: Question, limit: int) -> RecipientList:
         )
 
 
+# Rendered in the PDF workers, named so that the API process never imports WeasyPrint (attestations/pool.py).
+RENDER_LOOKUP = "registry.exports.pdf:render_lookup"
+
+
 async def export(question: Question, fmt: str, controller: str, run: Callable[..., Awaitable[Any]]) -> bytes:
     """The answer as a csv, xlsx or pdf file; ``run`` runs the PDF rendering in the PDF pool."""
     result = await answer_of(question, MAX_PDF_ROWS + 1 if fmt == "pdf" else EXPORT_ROWS)
@@ -183,4 +186,4 @@ async def export(question: Question, fmt: str, controller: str, run: Callable[..
         return to_csv(head, rows).encode()
     if fmt == "xlsx":
         return await asyncio.to_thread(to_xlsx, head, rows)
-    return await run(render_lookup, pdf_context(controller, now, head, rows))
+    return await run(RENDER_LOOKUP, pdf_context(controller, now, head, rows))

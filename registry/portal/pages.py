@@ -123,9 +123,7 @@ class PortalController(Controller):
         ask, errors = validate(schema, fields, values)
         if errors:
             return await _render(request, token, found, **{kind: (values, errors)}, status=400)
-        page = (
-            f"{request.app.state['settings'].public_base_url.rstrip('/')}/ui/deletions/{found['obligation']}"
-        )
+        page = f"{request.app.state['settings'].document_base_url}/ui/deletions/{found['obligation']}"
         rid = request.scope.get("state", {}).get("request_id")
         await submissions.submit_note(found, ask, _client(request), page, rid)
         return Redirect(f"/portal/{token}?done={kind}", status_code=303, headers=HEADERS)
@@ -144,7 +142,7 @@ async def _render(
     read = await requests.read(found["id"])
     asked = await requests.asked(found)
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    secure = request.app.state["settings"].public_base_url.startswith("https://")
+    secure = request.app.state["settings"].document_base_url.startswith("https://")
     cookie = Cookie(
         key=CSRF_COOKIE, value=csrf, path="/portal", httponly=True, samesite="strict", secure=secure
     )

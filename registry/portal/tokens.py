@@ -24,7 +24,7 @@ def token_hash(token: str) -> str:
 
 
 def portal_url(settings: Settings, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/portal/{token}"
+    return f"{settings.document_base_url}/portal/{token}"
 
 
 async def mint(request_id: int, days: int) -> str:
