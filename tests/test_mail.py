@@ -216,7 +216,11 @@ class TestWithoutSmtp:
         page = await client.get("/ui/")
         assert "1 message waits in the outbox" in page.text
         assert "1 message could not be sent and was given up" in page.text
-        assert f"Message {waiting[0]['id']} (test)" in page.text and "8 tries" in page.text
+        assert (
+            "A test message of " in page.text
+            and f"(message {waiting[0]['id']})" in page.text
+            and "8 tries" in page.text
+        )
 
 
 class TestStartTlsAndAuth:
