@@ -88,7 +88,7 @@ class TestNotes:
         shown = await client.get(f"/ui/deletions/{deletion['id']}")
         assert shown.status_code == 200
         assert "Does the invoice archive count?" in shown.text and PRIVACY in shown.text
-        assert "vendor_request" in shown.text  # the e-mails sent
+        assert "<td>vendor request</td>" in shown.text  # the e-mails sent, by kind in words
 
     async def test_the_web_page_resends_and_the_dashboard_shows_who_cannot_be_asked(
         self, client, auth, people
