@@ -14,8 +14,12 @@ TOO_LARGE = [2**31, 2**63, 2**70]  # past SQLite's and PostgreSQL's integers: a 
 @pytest.mark.parametrize("obligation_id", TOO_LARGE)
 @pytest.mark.parametrize("action", ["resend", "no-such-action"])
 async def test_a_request_action_on_an_id_out_of_range_is_not_found(
-    client, auth, people, obligation_id, action
-):  # noqa: F811
+    client,
+    auth,
+    people,  # noqa: F811
+    obligation_id,
+    action,
+):
     """Before: the 404 of the id check was caught and the page re-rendered with the raw id: a 500."""
     await ended_contract(client, auth)
     await sign_in(client)
