@@ -35,10 +35,12 @@ RESERVED_HEADERS = frozenset(
     ("from", "to", "cc", "bcc", "subject", "date", "message-id", "sender", "mime-version")
     + ("content-type", "content-transfer-encoding", "content-disposition")
 )
-STATES = ("waiting", "sending", "sent", "failed")
+STATES = ("waiting", "sending", "sent", "failed", "superseded")
 
 Minter = Callable[[int], Awaitable[dict[str, str]]]
 _MINTERS: dict[str, Minter] = {}
+RetryGuard = Callable[[int], Awaitable[str | None]]
+_RETRY_GUARDS: dict[str, RetryGuard] = {}
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,27 @@ def register_minter(name: str, minter: Minter) -> None:
 
 def minter_named(name: str) -> Minter | None:
     return _MINTERS.get(name)
+
+
+async def supersede(about_type: str, about_id: int, minter: str) -> None:
+    """Messages about one thing that would still mint a link (waiting or failed) are never sent: the
+    thing was re-sent, cancelled or closed (inside the writer's transaction)."""
+    await MailMessage.update({MailMessage.status: "superseded", MailMessage.lease_until_ms: 0}).where(
+        (MailMessage.about_type == about_type)
+        & (MailMessage.about_id == about_id)
+        & (MailMessage.minter == minter)
+        & MailMessage.status.is_in(["waiting", "failed"])
+    )
+
+
+def register_retry_guard(minter: str, guard: RetryGuard) -> None:
+    """Name a coroutine that says why a failed message with this minter must not be retried (or None)."""
+    _RETRY_GUARDS[minter] = guard
+
+
+async def retry_refusal(minter: str | None, about_id: int | None) -> str | None:
+    guard = _RETRY_GUARDS.get(minter or "")
+    return None if guard is None or about_id is None else await guard(about_id)
 
 
 def check_address(field: str, address: str) -> str:

@@ -10,12 +10,14 @@ from registry.schemas import Schema
 
 class MailState(StrEnum):
     """Where a message stands: waiting (for SMTP or its next try), sending (a worker holds it), sent,
-    failed (out of attempts, or refused for good)."""
+    failed (out of attempts, or refused for good), superseded (never sent: what it
+    was about was re-sent or closed)."""
 
     waiting = "waiting"
     sending = "sending"
     sent = "sent"
     failed = "failed"
+    superseded = "superseded"  # a link-carrying message made obsolete (request re-sent or closed)
 
 
 class MailTest(Schema):

@@ -7,7 +7,7 @@ from registry import db
 from registry.auth import WriteContext
 from registry.errors import conflict, invalid, not_found
 from registry.mail import smtp
-from registry.mail.outbox import Mail, check_address, enqueue, listed_query, shown
+from registry.mail.outbox import Mail, check_address, enqueue, listed_query, retry_refusal, shown
 from registry.mail.schemas import MailAttemptRead, MailMessageRead, MailState, MailTestQueued
 from registry.settings import Settings
 from registry.tables import MailAttempt, MailMessage
@@ -103,12 +103,18 @@ async def retry(message_id: int) -> MailMessageRead:
     """A failed message back to waiting, due now, with its attempts counted afresh (its log stays)."""
     async with db.write_transaction():
         row = await db.for_update(
-            MailMessage.select(MailMessage.status).where(MailMessage.id == message_id)
+            MailMessage.select(MailMessage.status, MailMessage.minter, MailMessage.about_id).where(
+                MailMessage.id == message_id
+            )
         ).first()
         if row is None:
             raise not_found("mail message", message_id)
         if row["status"] != "failed":
             raise conflict(f"Mail message {message_id} is {row['status']}: only a failed message is retried.")
+        # A message whose link would open something closed or re-sent is not sent again.
+        refusal = await retry_refusal(row["minter"], row["about_id"])
+        if refusal:
+            raise conflict(f"Mail message {message_id} cannot be retried: {refusal}")
         await MailMessage.update(
             {
                 MailMessage.status: "waiting",

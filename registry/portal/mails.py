@@ -10,6 +10,13 @@ from registry.mail.outbox import Mail
 
 LINK = "[[portal_url]]"
 ABOUT = "vendor_request"
+LINKED = ("vendor_request", "vendor_reminder", "vendor_returned")  # the only kinds that carry a link
+
+
+def typed(text: str) -> str:
+    """Text someone typed (a question, reasons, a name) as it may go into a body: never a marker, so
+    the sender only ever fills the markers a template placed."""
+    return text.replace("[[", "[ [")
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,13 @@ async def asked(deletion, contract: dict[str, Any], organisation: str, request_i
     title = contract["title"] + (f" ({contract['reference']})" if contract.get("reference") else "")
     return Asked(
         request_id=request_id,
-        organisation=organisation,
-        vendor=deletion.vendor_name,
-        contract=title,
+        organisation=typed(organisation),
+        vendor=typed(deletion.vendor_name),
+        contract=typed(title),
         # The reason for ending it stays internal: it is the legal team's note, not the vendor's.
         ended=f"{deletion.end_kind} on {deletion.ended_on}",
-        categories=[names("data_category", k) for k in deletion.categories],
-        data_subjects=[names("data_subject", k) for k in deletion.data_subjects],
+        categories=[typed(names("data_category", k)) for k in deletion.categories],
+        data_subjects=[typed(names("data_subject", k)) for k in deletion.data_subjects],
         backups_in_scope=deletion.backups_in_scope,
         due_on=deletion.due_on.isoformat(),
     )
@@ -80,7 +87,8 @@ def _mail(kind: str, to: tuple[str, ...], subject: str, paragraphs: list[str], a
         html=f"<!DOCTYPE html><html><body>{html}</body></html>",
         about_type=ABOUT,
         about_id=a.request_id,
-        minter="portal" if LINK in text else None,
+        # By kind, never by what the body happens to contain.
+        minter="portal" if kind in LINKED else None,
         **kw,
     )
 
@@ -129,14 +137,35 @@ def reminder_mail(a: Asked, to: tuple[str, ...], cc: tuple[str, ...], step: str,
     )
 
 
-def returned_mail(a: Asked, to: str, reasons: str) -> Mail:
+RETURNED = {
+    "confirmation": (
+        "your deletion confirmation needs another look",
+        "we could not accept the confirmation you sent. Our reasons:",
+        "Please correct it and submit it again:",
+    ),
+    "extension": (
+        "more time for the deletion not granted",
+        "we cannot grant the extension you asked for. Our reasons:",
+        "The deletion stays due by {due}. Please confirm it, or ask us a question, here:",
+    ),
+    "question": (
+        "our answer to your question",
+        "our answer to the question you asked:",
+        "Please confirm the deletion, ask for more time or ask us another question here:",
+    ),
+}
+
+
+def returned_mail(a: Asked, to: str, reasons: str, kind: str) -> Mail:
+    """A submission returned with reasons, worded for what was returned, with a fresh link."""
+    what, opening, ask = RETURNED[kind]
     return _mail(
         "vendor_returned",
         (to,),
-        f"{a.organisation}: your deletion confirmation needs another look ({a.contract})",
+        f"{a.organisation}: {what} ({a.contract})",
         [
-            f"Dear {a.vendor},\n\nwe could not accept the confirmation you sent. Our reasons:\n\n{reasons}",
-            f"Please correct it and submit it again:\n{LINK}",
+            f"Dear {a.vendor},\n\n{opening}\n\n{typed(reasons)}",
+            f"{ask.format(due=a.due_on)}\n{LINK}",
         ],
         a,
     )
@@ -158,7 +187,7 @@ def owner_notice(a: Asked, to: str, what: str, body: str, page: str) -> Mail:
         (to,),
         f"{a.vendor} {what} (deletion request {a.request_id})",
         [
-            f"{a.vendor} {what} through the vendor portal:\n\n{body}",
+            f"{a.vendor} {what} through the vendor portal:\n\n{typed(body)}",
             f"Answer it on the deletion's page: {page}",
         ],
         a,

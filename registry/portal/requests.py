@@ -102,7 +102,7 @@ async def resend(ctx: WriteContext, obligation_id: int) -> RequestRead:
         recipient, _ = await contacts(before["vendor"])
         if not recipient:
             raise conflict("The vendor has no privacy contact or contact e-mail any more.")
-        await tokens.revoke_all(before["id"])
+        await tokens.stop_links(before["id"])
         await VR.update({VR.recipient: recipient, VR.updated_at: clock.now()}).where(VR.id == before["id"])
         after = await _row(before["id"])
         await record_change(ctx, "vendor_request", before["id"], ChangeAction.send, before, after)
@@ -115,7 +115,7 @@ async def cancel(ctx: WriteContext, obligation_id: int) -> RequestRead:
         before = await current(obligation_id, lock=True)
         if before is None or before["state"] not in (*ACTIVE, "cannot_be_asked"):
             raise conflict(f"Deletion {obligation_id} has no open request to cancel.")
-        await tokens.revoke_all(before["id"])
+        await tokens.stop_links(before["id"])
         now = clock.now()
         await VR.update({VR.state: "cancelled", VR.closed_at: now, VR.updated_at: now}).where(
             VR.id == before["id"]

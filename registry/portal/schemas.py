@@ -76,7 +76,7 @@ class MessageRead(Schema):
     to: list[str]
     cc: list[str]
     subject: str
-    state: str = Field(description="waiting, sending, sent or failed")
+    state: str = Field(description="waiting, sending, sent, failed or superseded (re-sent or closed first)")
     attempts: int
     created_at: datetime
     sent_at: datetime | None

@@ -128,6 +128,9 @@ async def _pending(obligation_id: int, submission_id: int) -> tuple[dict[str, An
     row = await PS.select().where(PS.id == submission_id).output(load_json=True).first()
     if row["state"] != "submitted":
         raise conflict(f"Submission {submission_id} was already reviewed ({row['state']}).")
+    # Every kind: an extension pending on a cancelled request must not move the due date.
+    if request["state"] not in ACTIVE:
+        raise conflict(f"Request {request['id']} is {request['state']}: its submissions cannot be reviewed.")
     return row, request
 
 
@@ -151,8 +154,6 @@ async def accept(ctx: WriteContext, obligation_id: int, submission_id: int) -> R
 
 
 async def _accept_confirmation(ctx: WriteContext, row, request, now) -> None:
-    if request["state"] not in ACTIVE:
-        raise conflict(f"Request {request['id']} is {request['state']}: its submissions cannot be accepted.")
     deletion = await deletions.get_deletion(request["obligation"])
     d = row["declaration"]
     declared = {
@@ -167,8 +168,9 @@ async def _accept_confirmation(ctx: WriteContext, row, request, now) -> None:
     data = ConfirmationCreate.model_validate(row["data"])
     await deletions.add_confirmation(ctx, request["obligation"], data, declared, row["files"])
     await _move(ctx, request, {VR.state: "accepted", VR.closed_at: now})
-    await tokens.revoke_all(request["id"])
-    await enqueue(mails.accepted_mail(await asked(request), row["email"]))
+    await tokens.stop_links(request["id"])
+    # To the contact on record, not to the address typed into the form (anyone holding a link types one).
+    await enqueue(mails.accepted_mail(await asked(request), request["recipient"]))
 
 
 async def send_back(ctx: WriteContext, obligation_id: int, submission_id: int, reasons: str) -> RequestRead:
@@ -182,5 +184,6 @@ async def send_back(ctx: WriteContext, obligation_id: int, submission_id: int, r
         if row["kind"] == SubmissionKind.confirmation.value:
             await _move(ctx, request, {VR.state: "returned", VR.return_reasons: reasons})
         await _record(ctx, submission_id, ChangeAction.return_, row)
-        await enqueue(mails.returned_mail(await asked(request), row["email"], reasons))
+        # The fresh link goes to the contact on record only, never to the address typed into the form.
+        await enqueue(mails.returned_mail(await asked(request), request["recipient"], reasons, row["kind"]))
     return await read(request["id"])

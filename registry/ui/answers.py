@@ -41,5 +41,9 @@ class LookupExportController(Controller):
         return Response(
             body,
             media_type=FORMATS[fmt],
-            headers={"Content-Disposition": attachment(question.filename(fmt), f"lookup.{fmt}")},
+            # Who received what is confidential: no browser or proxy keeps a copy (as the pages).
+            headers={
+                "Content-Disposition": attachment(question.filename(fmt), f"lookup.{fmt}"),
+                "Cache-Control": "no-store",
+            },
         )

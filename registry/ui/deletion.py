@@ -42,10 +42,11 @@ class DeletionPageController(Controller):
     async def request_action(self, request: Request, obligation_id: int, action: str) -> Response:
         actor, csrf = await signed_in(request, Role.editor)
         check_csrf(await read_form(request), csrf)
+        obligation_id = bounded_id(obligation_id)  # before the try: its 404 must not re-render the page
         if action not in ACTIONS:
-            return await _page(request, actor, csrf, bounded_id(obligation_id), 404, error="No such action.")
+            return await _page(request, actor, csrf, obligation_id, 404, error="No such action.")
         try:
-            await ACTIONS[action](write_context(request, actor), bounded_id(obligation_id))
+            await ACTIONS[action](write_context(request, actor), obligation_id)
         except RegistryError as error:
             return await _page(request, actor, csrf, obligation_id, error.status, error=error.detail)
         return Redirect(f"/ui/deletions/{obligation_id}", status_code=303)
