@@ -48,6 +48,8 @@ from registry.lookup.controller import LookupController
 from registry.lookup.keeper import IndexKeeper
 from registry.mail.controller import MailController
 from registry.mail.worker import MailWorker
+from registry.notices.controller import ObjectionController, SubscriptionController
+from registry.notices.pages import SubscriberPagesController
 from registry.portal import tokens as portal_tokens
 from registry.portal.controller import VendorRequestController
 from registry.portal.pages import PortalController
@@ -64,6 +66,7 @@ from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
 from registry.ui.deletion import DeletionPageController
 from registry.ui.documents import DocumentController
+from registry.ui.objections import ObjectionsPageController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
@@ -195,6 +198,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PortalController,
             AttestationController,
             PublicController,
+            SubscriptionController,
+            SubscriberPagesController,
+            ObjectionController,
+            ObjectionsPageController,
             ChangeController,
             JournalController,
             SupervisionController,

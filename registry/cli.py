@@ -351,7 +351,8 @@ def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
     """Run the scheduled jobs and print what needs attention (for a daily cron job).
 
     The jobs are the ones each server runs (registry/portal/scheduler.py): obligations of expired
-    contracts are opened (and their vendors asked), and due reminders to vendors are queued, each once.
+    contracts are opened (and their vendors asked), due reminders to vendors and notices of
+    sub-processor changes to subscribers are queued, each once.
     Exit status: 0 when nothing is overdue, 1 when a deletion or a backup follow-up is late.
     """
     from registry.portal import tokens
@@ -382,6 +383,7 @@ def remind(within: int, review_months: int, emit: bool, as_json: bool) -> None:
         if emitted is not None:
             click.echo(f"{emitted} new event(s) emitted")
         click.echo(f"{ran.opened} obligation(s) opened, {ran.reminders} reminder(s) to vendors queued")
+        click.echo(f"{ran.notices} notice(s) of sub-processor changes to subscribers queued")
     sys.exit(1 if report.overdue else 0)
 
 

@@ -1,14 +1,16 @@
 """Secrets that travel in URL paths never reach a log: a vendor portal path holds its token, so every
-logged path says ``/portal/<token>`` instead (errors.py, and uvicorn's access log through the filter)."""
+logged path says ``/portal/<token>`` instead (errors.py, and uvicorn's access log through the filter);
+so do a subscriber's links (``/public/confirm/<token>``, ``/public/unsubscribe/…``, ``/public/object/…``)."""
 
 import logging
 import re
 
 _PORTAL = re.compile(r"^/portal/[^/?#]+")
+_SUBSCRIBER = re.compile(r"^/public/(confirm|unsubscribe|object)/[^/?#]+")
 
 
 def redact_path(path: str) -> str:
-    return _PORTAL.sub("/portal/<token>", path)
+    return _SUBSCRIBER.sub(r"/public/\1/<token>", _PORTAL.sub("/portal/<token>", path))
 
 
 class RedactedPaths(logging.Filter):

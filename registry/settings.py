@@ -215,6 +215,26 @@ class Settings(BaseSettings):
         description="Overdue this many days: reminders also go to the vendor's other contact and the "
         "internal owner (cc).",
     )
+    # Change notices to subscribers of the public sub-processor list (docs/notices.md)
+    subprocessor_notice_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="Subscribers are e-mailed a change to the sub-processor list this many days before it "
+        "takes effect; a change recorded with less notice is sent at once, flagged short notice.",
+    )
+    subscription_confirm_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="How long a subscription's confirmation link works; an unconfirmed address is erased after.",
+    )
+    subscriber_link_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long the objection and unsubscribe links in a notice work.",
+    )
     scheduler_interval_seconds: float = Field(
         default=300,
         ge=0,

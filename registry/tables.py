@@ -508,6 +508,61 @@ class JobLease(Table, tablename="job_lease"):
     until_ms = BigInt(default=0)
 
 
+class Subscriber(Table, tablename="subscriber"):
+    """Someone who asked to hear of changes to the public sub-processor list (registry/notices/). The
+    address is kept only while subscribed: unsubscribing erases it and leaves the row (by id) only."""
+
+    email = _text(320, unique=True)
+    state = Varchar(length=20, default="pending", index=True)  # pending, confirmed, unsubscribed
+    created_at = Timestamptz(default=TimestamptzNow())
+    confirmed_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+
+
+class SubprocessorNotice(Table, tablename="subprocessor_notice"):
+    """One change to the sub-processor list notified to one subscriber: queued once (notice_key)."""
+
+    subscriber = _fk(Subscriber)
+    change_key = Varchar(length=200)  # "<added|removed|changed>-<vendor>-<effective day>"
+    # "<subscriber>:<change_key>": each change is notified once per subscriber, whichever server runs.
+    notice_key = Varchar(length=250, unique=True)
+    change = Varchar(length=20)
+    vendor_name = Varchar(length=200)
+    summary = Text(default="")
+    effective_on = Date()
+    short_notice = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SubscriberToken(Table, tablename="subscriber_token"):
+    """A link in a subscriber's e-mail (confirm, unsubscribe, object): only the SHA-256 is kept."""
+
+    subscriber = _fk(Subscriber)
+    purpose = Varchar(length=20)  # confirm, unsubscribe, object
+    notice = _fk(SubprocessorNotice, null=True)  # the notice an objection link answers
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+
+
+class NoticeObjection(Table, tablename="notice_objection"):
+    """A subscriber's objection to a notified change: once per subscriber and change; late when it
+    arrived after the change took effect."""
+
+    notice = ForeignKey(
+        references=SubprocessorNotice,
+        null=False,
+        default=None,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        unique=True,
+    )
+    subscriber = _fk(Subscriber)
+    reason = _text()
+    late = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 TABLES = (
     ApiKey,
     Person,
@@ -538,4 +593,8 @@ TABLES = (
     PortalSubmission,
     RequestReminder,
     JobLease,
+    Subscriber,
+    SubprocessorNotice,
+    SubscriberToken,
+    NoticeObjection,
 )

@@ -7,8 +7,8 @@ when the process dies before sending. The worker (registry/mail/worker.py) sends
 Links that carry a secret (a vendor portal token) are never stored: a body holds markers such as
 ``[[portal_url]]``, and a message names a *minter* registered with ``register_minter``. Just before each
 attempt the worker calls ``await minter(about_id)``, which makes a fresh token (storing only its hash)
-and returns ``{"portal_url": "https://…"}``; the markers are replaced in the text and HTML sent, and the
-stored body keeps its markers. Each attempt mints anew, so a retried message carries a new link.
+and returns ``{"portal_url": "https://…"}``; the markers are replaced in the text, the HTML and the
+header values sent (List-Unsubscribe), and the stored message keeps its markers. Each attempt mints anew, so a retried message carries a new link.
 """
 
 import re

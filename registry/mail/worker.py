@@ -145,7 +145,8 @@ class MailWorker:
                 subject=row["subject"],
                 text=fill(row["text"], values, escape=False),
                 html=fill(row["html"], values, escape=True) if row["html"] is not None else None,
-                headers=row["headers"],
+                # List-Unsubscribe carries a link too: minted like the body's, never stored.
+                headers=[[name, fill(value, values, escape=False)] for name, value in row["headers"]],
                 token=row["message_id"],
             )
             return await smtp.send(self.settings, message, row["recipients"] + row["cc"])

@@ -1,5 +1,5 @@
-"""The scheduled jobs of the portal: open the obligations of contracts that expired, and queue the
-reminders that are due. Each server runs them (leased in ``job_lease``: one server at a time, once per
+"""The scheduled jobs: open the obligations of contracts that expired, queue the reminders that are
+due, and the notices of sub-processor changes to subscribers (registry/notices/sender.py). Each server runs them (leased in ``job_lease``: one server at a time, once per
 interval); `registry remind` runs the same jobs from cron."""
 
 import asyncio
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from registry import clock, db
 from registry.deletions.service import open_expired
+from registry.notices import sender, subscriptions
 from registry.portal import reminders
 from registry.settings import Settings
 from registry.tables import JobLease
@@ -27,12 +28,16 @@ _ADD = "INSERT INTO job_lease (name, holder, until_ms) VALUES ({}, '', 0) ON CON
 class Ran:
     opened: int
     reminders: int
+    notices: int = 0
 
 
 async def run_jobs(settings: Settings) -> Ran:
-    """Both jobs, now: expired contracts' obligations (and their requests), then due reminders."""
+    """Every job, now: expired contracts' obligations (and their requests), due reminders, due notices
+    (and unconfirmed subscriptions' addresses erased)."""
     opened = await open_expired()
-    return Ran(opened, await reminders.queue_due(settings, clock.today()))
+    queued = await reminders.queue_due(settings, clock.today())
+    await subscriptions.erase_unconfirmed(settings)
+    return Ran(opened, queued, await sender.queue_notices(settings, clock.today()))
 
 
 async def take_lease(name: str, holder: str, seconds: float) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import pycountry
 
 from registry import db
+from registry.public import edits
 from registry.public.schemas import (
     PublicVendor,
     SubprocessorList,
@@ -85,14 +86,17 @@ class Entry:
     scheduled: bool
     published: date  # when it was announced, or took effect if that is later
     purposes: tuple[str, ...]
+    detail: str = ""  # what changed, for a "changed" entry (registry/public/edits.py)
 
 
 @dataclass
 class PublicState:
-    """The list as of one day, and every addition and removal, newest first."""
+    """The list as of one day, every addition and removal (newest first), and every change of purpose
+    or country of a vendor that stays listed (the feeds show additions and removals only)."""
 
     listing: SubprocessorList
     entries: list[Entry]
+    changes: list[Entry] = field(default_factory=list)
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -189,13 +193,14 @@ async def public_state(organisation: str, today: date) -> PublicState:
     async with db.read_session():
         vendors = await _candidates()
         await _attach_changes(vendors)
-    listed, entries, changed = [], [], set()
+    listed, entries, changed, edited = [], [], set(), []
     for vendor in vendors.values():
         public = public_days(
             [(c["day"], bool((c["after"] or {}).get("public"))) for c in vendor.changes], vendor.public, today
         )
         listing = intersect(public, merge((d.valid_from, d.valid_to) for d in vendor.disclosures.values()))
         entries += _entries(vendor, public, listing, today)
+        edited += edits.purpose_changes(vendor, listing, today)
         since = next((s for s, e in listing if s <= today and (e is None or today <= e)), None)
         if since is not None:
             listed.append(_shown(vendor, since, today))
@@ -211,6 +216,7 @@ async def public_state(organisation: str, today: date) -> PublicState:
             subprocessors=listed,
         ),
         entries=entries,
+        changes=sorted(edited, key=lambda e: (e.on, e.vendor.name.casefold())),
     )
 
 
@@ -223,11 +229,13 @@ def _entries(vendor: Candidate, public: list[Interval], listing: list[Interval],
     found = []
     for start, end in listing:
         starts = [d for d in vendor.disclosures.values() if d.valid_from == start]
-        recorded = start if any(s == start for s, _ in public) else _earliest(starts, "valid_from", start)
+        recorded = start if any(s == start for s, _ in public) else earliest_set(starts, "valid_from", start)
         found.append(entry("added", start, recorded, start))
         if end is not None:
             ends = [d for d in vendor.disclosures.values() if d.valid_to == end]
-            recorded = end + ONE_DAY if any(e == end for _, e in public) else _latest(ends, "valid_to", end)
+            recorded = (
+                end + ONE_DAY if any(e == end for _, e in public) else latest_set(ends, "valid_to", end)
+            )
             found.append(entry("removed", end + ONE_DAY, recorded, end))
     return found
 
@@ -241,11 +249,11 @@ def _set_on(held: Held, name: str, value: date) -> date | None:
     return day
 
 
-def _earliest(held: list[Held], name: str, value: date) -> date | None:
+def earliest_set(held: list[Held], name: str, value: date) -> date | None:
     return min(filter(None, (_set_on(d, name, value) for d in held)), default=None)
 
 
-def _latest(held: list[Held], name: str, value: date) -> date | None:
+def latest_set(held: list[Held], name: str, value: date) -> date | None:
     return max(filter(None, (_set_on(d, name, value) for d in held)), default=None)
 
 

@@ -31,6 +31,7 @@ from registry.http import read_form
 from registry.journal.schemas import JournalCreate
 from registry.journal.service import JournalFilter, add_entry, list_entries, vendor_of
 from registry.mail.service import outbox_health
+from registry.notices.objections import count_objections
 from registry.people import service as people
 from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
@@ -193,6 +194,7 @@ class WebController(Controller):
             confirmed=confirmed,
             words=await words.load(),
             mail=mail,
+            objections=await count_objections(),
         )
 
     @get("/vendors")

@@ -1,0 +1,1 @@
+"""Change notices to subscribers of the public sub-processor list, and their objections."""

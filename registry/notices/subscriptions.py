@@ -1,0 +1,82 @@
+"""Subscribing to the sub-processor list by e-mail: double opt-in, and unsubscribing, which erases the
+address (from the subscriber and from the outbox's copies of its messages) and keeps only the id.
+
+No change rows: subscriptions are not records of the register, and the change log would keep the
+address for good. Nothing here moves the lookup head.
+"""
+
+from datetime import timedelta
+
+from registry import clock, db
+from registry.mail.outbox import check_address, enqueue
+from registry.notices.mails import confirmation_mail
+from registry.notices.tokens import CONFIRM_MINTER, NOTICE_MINTER
+from registry.settings import Settings
+from registry.tables import MailMessage, SubprocessorNotice, Subscriber, SubscriberToken
+
+ERASED = "(erased)"
+_ADD = "INSERT INTO subscriber (email, state, created_at) VALUES ({}, 'pending', {}) ON CONFLICT (email) DO NOTHING"
+
+
+async def subscribe(settings: Settings, address: str) -> None:
+    """A confirmation mail for a new or still unconfirmed address; nothing for a confirmed one. The
+    caller answers the same either way, so the answer says nothing about who is subscribed."""
+    email = check_address("email", address)
+    async with db.write_transaction():
+        await Subscriber.raw(_ADD, email, clock.now())
+        found = await db.for_update(
+            Subscriber.select(Subscriber.id, Subscriber.state).where(Subscriber.email == email)
+        ).first()
+        if found["state"] != "pending":
+            return
+        days = settings.subscription_confirm_days
+        await enqueue(confirmation_mail(settings.organisation_name, email, found["id"], days))
+
+
+async def confirm(subscriber_id: int) -> None:
+    """The subscription counts from now (again: a second confirmation changes nothing)."""
+    async with db.write_transaction():
+        await Subscriber.update({Subscriber.state: "confirmed", Subscriber.confirmed_at: clock.now()}).where(
+            (Subscriber.id == subscriber_id) & (Subscriber.state == "pending")
+        )
+        await SubscriberToken.delete().where(
+            (SubscriberToken.subscriber == subscriber_id) & (SubscriberToken.purpose == "confirm")
+        )
+
+
+async def unsubscribe(subscriber_id: int) -> None:
+    async with db.write_transaction():
+        await _erase(subscriber_id, "unsubscribed")
+
+
+async def erase_unconfirmed(settings: Settings) -> int:
+    """Addresses never confirmed within the confirmation period are erased (the scheduler's job)."""
+    cutoff = clock.now() - timedelta(days=settings.subscription_confirm_days)
+    rows = await Subscriber.select(Subscriber.id).where(
+        (Subscriber.state == "pending") & (Subscriber.created_at < cutoff)
+    )
+    for row in rows:
+        async with db.write_transaction():
+            await _erase(row["id"], "unsubscribed")
+    return len(rows)
+
+
+async def _erase(subscriber_id: int, state: str) -> None:
+    """The address is gone everywhere it was kept; every link stops working; nothing more is sent."""
+    await Subscriber.update(
+        {Subscriber.email: None, Subscriber.state: state, Subscriber.ended_at: clock.now()}
+    ).where(Subscriber.id == subscriber_id)
+    await SubscriberToken.delete().where(SubscriberToken.subscriber == subscriber_id)
+    notices = SubprocessorNotice.select(SubprocessorNotice.id).where(
+        SubprocessorNotice.subscriber == subscriber_id
+    )
+    ids = [r["id"] for r in await notices]
+    mine = ((MailMessage.about_type == "subscriber") & (MailMessage.about_id == subscriber_id)) | (
+        (MailMessage.about_type == "subprocessor_notice") & MailMessage.about_id.is_in(ids or [0])
+    )
+    await MailMessage.update({MailMessage.status: "superseded", MailMessage.lease_until_ms: 0}).where(
+        mine
+        & MailMessage.status.is_in(["waiting", "failed"])
+        & MailMessage.minter.is_in([CONFIRM_MINTER, NOTICE_MINTER])
+    )
+    await MailMessage.update({MailMessage.recipients: [ERASED]}).where(mine)
