@@ -206,6 +206,7 @@ def endpoints(w: dict) -> list[tuple[str, str, dict, dict[str, str]]]:
             {"url": "url", "optional_text": "description"},
         ),
         ("POST", "/mail/test", "/mail/test", {"to": "dpo@vendor.example"}, {"email": "to"}),
+        ("POST", "/public/subscriptions", "/public/subscriptions", {"email": "a@b.example"}, {"email": "email"}),
         (
             "POST",
             "/deletions/{obligation_id:int}/submissions/{submission_id:int}/return",
@@ -240,6 +241,10 @@ EXEMPT = {
     ("POST", "/deletions/{obligation_id:int}/submissions/{submission_id:int}/accept"): "no body",
     ("POST", "/portal/{token:str}/confirmation"): "a portal form: tests/test_portal.py",
     ("POST", "/portal/{token:str}/{kind:str}"): "a portal form: tests/test_portal.py",
+    ("POST", "/public/subscribe"): "a public form: tests/test_subscribers.py",
+    ("POST", "/public/confirm/{token:str}"): "a public form: tests/test_subscribers.py",
+    ("POST", "/public/unsubscribe/{token:str}"): "RFC 8058's form body: tests/test_subscribers.py",
+    ("POST", "/public/object/{token:str}"): "a public form: tests/test_subscribers.py",
     ("POST", "/keys/{name:str}/revoke"): "no body",
     ("POST", "/webhooks/{webhook_id:int}/rotate-secret"): "no body",
     ("POST", "/webhooks/{webhook_id:int}/test"): "no body",

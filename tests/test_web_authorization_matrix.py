@@ -35,6 +35,7 @@ PAGES = {
     ("GET", "/ui/attestations/{serial:str}/pdf"): Role.viewer,
     ("GET", "/ui/contracts/{contract_id:int}/document"): Role.viewer,
     ("GET", "/ui/data"): Role.viewer,
+    ("GET", "/ui/objections"): Role.viewer,
     ("GET", "/ui/data/{name:str}"): Role.viewer,
     ("GET", "/ui/vendors/new"): Role.editor,
     ("POST", "/ui/vendors/new"): Role.editor,

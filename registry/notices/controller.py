@@ -6,8 +6,8 @@ from registry.auth import API_KEY, needs
 from registry.enums import Role
 from registry.errors import problem_responses
 from registry.notices import objections, subscriptions
-from registry.notices.pages import SENT
 from registry.notices.schemas import ObjectionRead, SubscriptionAccepted, SubscriptionCreate
+from registry.notices.subscriptions import SENT
 from registry.ratelimit import rate_limited_public
 
 

@@ -17,17 +17,22 @@ from litestar.response import Redirect, Template
 from registry.errors import RegistryError, bad_request, missing
 from registry.http import read_form
 from registry.notices import objections, subscriptions
+from registry.notices.subscriptions import SENT
 from registry.notices.tokens import resolve
-from registry.portal.pages import HEADERS
 from registry.ratelimit import rate_limited_public
 from registry.ui.pages import FORM_LIMIT, same_secret
 
 CSRF_COOKIE = "subscriber_csrf"
 PAGE = "notices_page.html.j2"
-SENT = (
-    "If the address can receive mail, a message with a confirmation link is on its way to it. "
-    "Nothing is sent to it until the link is followed and the subscription confirmed."
-)
+# As the portal's pages: the path holds a token.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex, nofollow",
+}
 MAX_REASON = 4000
 
 

@@ -15,6 +15,10 @@ from registry.settings import Settings
 from registry.tables import MailMessage, SubprocessorNotice, Subscriber, SubscriberToken
 
 ERASED = "(erased)"
+SENT = (
+    "If the address can receive mail, a message with a confirmation link is on its way to it. "
+    "Nothing is sent to it until the link is followed and the subscription confirmed."
+)
 _ADD = "INSERT INTO subscriber (email, state, created_at) VALUES ({}, 'pending', {}) ON CONFLICT (email) DO NOTHING"
 
 
