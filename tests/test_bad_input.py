@@ -206,7 +206,13 @@ def endpoints(w: dict) -> list[tuple[str, str, dict, dict[str, str]]]:
             {"url": "url", "optional_text": "description"},
         ),
         ("POST", "/mail/test", "/mail/test", {"to": "dpo@vendor.example"}, {"email": "to"}),
-        ("POST", "/public/subscriptions", "/public/subscriptions", {"email": "a@b.example"}, {"email": "email"}),
+        (
+            "POST",
+            "/public/subscriptions",
+            "/public/subscriptions",
+            {"email": "a@b.example"},
+            {"email": "email"},
+        ),
         (
             "POST",
             "/deletions/{obligation_id:int}/submissions/{submission_id:int}/return",
