@@ -50,8 +50,8 @@ async def queue_notices(settings: Settings, today: date) -> int:
     queued = 0
     for entry in changes:
         for subscriber in subscribers:
-            # Changes that took effect before someone subscribed are history, not notices.
-            if entry.on >= _day(subscriber["confirmed_at"]) and await _send(
+            # Changes in effect by the day someone subscribed are history to them, not notices.
+            if entry.on > _day(subscriber["confirmed_at"]) and await _send(
                 entry, subscriber, settings, today
             ):
                 queued += 1
