@@ -155,3 +155,15 @@ class TestSubscribing:
         assert await Subscriber.count().where(Subscriber.state == "confirmed") == 0
         assert (await client.get("/public/confirm/" + "x" * 43)).status_code == 404
         assert await NoticeObjection.count() == 0
+
+
+class TestFlooding:
+    async def test_an_unconfirmed_address_gets_one_confirmation_per_ten_minutes(self, client, mailbox):
+        for _ in range(3):
+            assert (await client.post("/public/subscriptions", json={"email": LURKER})).status_code == 202
+        assert await MailMessage.count().where(MailMessage.kind == "subscription_confirm") == 1
+        await MailMessage.update(
+            {MailMessage.created_at: MailMessage.created_at - timedelta(minutes=11)}, force=True
+        )
+        assert (await client.post("/public/subscriptions", json={"email": LURKER})).status_code == 202
+        assert await MailMessage.count().where(MailMessage.kind == "subscription_confirm") == 2

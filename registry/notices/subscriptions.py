@@ -15,6 +15,7 @@ from registry.settings import Settings
 from registry.tables import MailMessage, SubprocessorNotice, Subscriber, SubscriberToken
 
 ERASED = "(erased)"
+RESEND_AFTER = timedelta(minutes=10)
 SENT = (
     "If the address can receive mail, a message with a confirmation link is on its way to it. "
     "Nothing is sent to it until the link is followed and the subscription confirmed."
@@ -31,10 +32,19 @@ async def subscribe(settings: Settings, address: str) -> None:
         found = await db.for_update(
             Subscriber.select(Subscriber.id, Subscriber.state).where(Subscriber.email == email)
         ).first()
-        if found["state"] != "pending":
+        if found["state"] != "pending" or await _recently_asked(found["id"]):
             return
         days = settings.subscription_confirm_days
         await enqueue(confirmation_mail(settings.organisation_name, email, found["id"], days))
+
+
+async def _recently_asked(subscriber_id: int) -> bool:
+    """A confirmation went out in the last few minutes: another would only flood the inbox."""
+    return await MailMessage.exists().where(
+        (MailMessage.about_type == "subscriber")
+        & (MailMessage.about_id == subscriber_id)
+        & (MailMessage.created_at > clock.now() - RESEND_AFTER)
+    )
 
 
 async def confirm(subscriber_id: int) -> None:
