@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 
+from registry.auth import WriteContext
 from registry.enums import Role
+from registry.people.service import create_person
 from registry.portal.scheduler import run_jobs
 from registry.tables import MailMessage, NoticeObjection, SubprocessorNotice, Subscriber
 from tests.smtp import settings_with_mail
@@ -19,6 +21,7 @@ from tests.subscriber_helpers import (
     subscribed,
     text_of,
 )
+from tests.test_web import PASSWORD, sign_in
 
 pytestmark = pytest.mark.anyio
 LEGAL = "legal@controller.example"
@@ -82,6 +85,12 @@ class TestNoticeToObjection:
             False,
         )
         assert recorded["email"] == CUSTOMER and recorded["effective_on"] == starts.isoformat()
+        await create_person(WriteContext(actor="test-setup"), "legal-viewer", Role.viewer, PASSWORD)
+        assert (await sign_in(client, "legal-viewer")).status_code == 303
+        legal_page = await client.get("/ui/objections")
+        assert legal_page.status_code == 200 and "Not in the EU" in legal_page.text
+        assert "Nimbus Mail" in legal_page.text and CUSTOMER in legal_page.text
+        assert "1 objection to sub-processor changes" in (await client.get("/ui/")).text
         [told] = await mailbox.wait_for(to=LEGAL)
         assert "Objection to a sub-processor change: Nimbus Mail" in told["Subject"]
 
@@ -147,6 +156,19 @@ class TestSubscribing:
         [mail] = await mailbox.wait_for(to=CUSTOMER)
         assert "confirm your subscription" in mail["Subject"]
         assert await Subscriber.count().where(Subscriber.state == "pending") == 1
+
+    async def test_an_objection_too_long_is_refused_beside_the_field(self, client, auth, settings, mailbox):
+        await subscribed(client, mailbox)
+        await public_vendor_from(client, auth, "Long Reason", days_from_now(5))
+        await run_jobs(settings)
+        [_, notice] = await mailbox.wait_for(to=CUSTOMER, count=2)
+        path = path_of(notice, "object")
+        page = await client.get(path)
+        long = await client.post(path, data={"csrf": csrf_of(page.text), "reason": "x" * 4001})
+        assert long.status_code == 400 and "At most 4000 characters" in long.text
+        stale = await client.post(path, data={"csrf": "stale", "reason": "no"})
+        assert stale.status_code == 400 and "The form has expired" in stale.text
+        assert await NoticeObjection.count() == 0
 
     async def test_a_confirmation_link_does_not_confirm_on_a_get(self, client, mailbox):
         await client.post("/public/subscriptions", json={"email": CUSTOMER})

@@ -9,6 +9,8 @@ from registry.ui.pages import PAGE_ERRORS, render_page, signed_in
 
 
 class ObjectionsPageController(Controller):
+    """The page of objections: what customers said of the changes they were notified of."""
+
     path = "/ui/objections"
     include_in_schema = False
     exception_handlers = PAGE_ERRORS  # noqa: RUF012 - Litestar reads it from the class
