@@ -10,7 +10,7 @@ import pytest
 from registry import clock
 from registry.portal.scheduler import run_jobs
 from registry.redact import redact_path
-from registry.tables import TABLES, MailMessage, SubprocessorNotice, Subscriber
+from registry.tables import TABLES, Change, MailMessage, SubprocessorNotice, Subscriber
 from tests.conftest import make_contract, make_disclosure, make_vendor, run_cli
 from tests.smtp import settings_with_mail
 from tests.subscriber_helpers import (
@@ -167,3 +167,25 @@ class TestRemindCommand:
         assert (await run_jobs(settings)).notices == 0
         [row] = await _notices()
         assert row["vendor_name"] == "Cron Cloud" and row["short_notice"]
+
+
+class TestEditsTakeEffectAtOnce:
+    async def test_a_listed_vendor_moving_country_is_notified_at_once_as_short_notice(
+        self, client, auth, settings, mailbox
+    ):
+        vendor, _, _ = await _listed_vendor(client, auth, "Mover AG")
+        # Listed since ten days ago (as if recorded then), subscribed since yesterday.
+        await Change.update({Change.created_at: clock.now() - timedelta(days=10)}, force=True)
+        await subscribed(client, mailbox)
+        # Subscribed yesterday: the edit made today is news to them.
+        await Subscriber.update({Subscriber.confirmed_at: clock.now() - timedelta(days=1)}, force=True)
+        response = await client.patch(
+            f"/vendors/{vendor['id']}",
+            json={"country": "CH"},
+            headers={**auth(), "If-Match": f'"{vendor["version"]}"'},
+        )
+        assert response.status_code == 200, response.text
+        assert (await run_jobs(settings)).notices == 1
+        [row] = await _notices()
+        assert row["change"] == "changed" and row["short_notice"]
+        assert "established in CH instead of DE" in row["summary"]

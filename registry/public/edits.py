@@ -1,6 +1,6 @@
 """Changes of what a listed sub-processor does: a purpose or a destination country begins or ends while
-the vendor stays listed (its joining and leaving are entries of service.py), or a current disclosure is
-edited to another purpose or country. Each is one "changed" entry per vendor and day, for the notices."""
+the vendor stays listed (its joining and leaving are entries of service.py), a current disclosure is
+edited to another purpose or country, or the vendor to another country. Each is one "changed" entry per vendor and day, for the notices."""
 
 from datetime import date
 
@@ -48,7 +48,8 @@ def _bound_changes(vendor, listing) -> dict[date, tuple[list[str], date | None]]
 
 
 def _edited(vendor, listing) -> dict[date, list[str]]:
-    """Edits that moved a current disclosure to another purpose or country, by the day they were made."""
+    """Edits that moved a current disclosure to another purpose or country, or the vendor to another
+    country, by the day they were made."""
     names = {d.purpose.key: d.purpose.name for d in vendor.disclosures.values()}
     found: dict[date, list[str]] = {}
     for held in vendor.disclosures.values():
@@ -61,6 +62,11 @@ def _edited(vendor, listing) -> dict[date, list[str]]:
                 if old and new and old != new:
                     shown = (names.get(old, old), names.get(new, new))
                     found.setdefault(day, []).append(f"{label} changed from {shown[0]} to {shown[1]}")
+    for row in vendor.changes:  # the vendor's own country: where it is established
+        before, after, day = row["before"] or {}, row["after"] or {}, row["day"]
+        old, new = before.get("country"), after.get("country")
+        if old and new and old != new and _listed(listing, day):
+            found.setdefault(day, []).append(f"established in {new} instead of {old}")
     return found
 
 
