@@ -126,6 +126,11 @@ class TestNoticeToObjection:
         [_, notice] = await mailbox.wait_for(to=CUSTOMER, count=2)
         assert "(short notice)" in notice["Subject"]
         assert "shorter than our usual 30 days" in text_of(notice)
+        await create_person(WriteContext(actor="test-setup"), "legal-viewer", Role.viewer, PASSWORD)
+        await sign_in(client, "legal-viewer")
+        page = (await client.get("/ui/objections")).text
+        short = page.split("Changes notified with short notice")[1]
+        assert "Rush Analytics" in short and f'datetime="{starts.isoformat()}"' in short
 
 
 class TestSubscribing:

@@ -2,6 +2,7 @@
 change. One that arrives after the change took effect is still recorded, marked late: the customer's
 objection matters to the legal team either way (it may end the contract), and refusing it would lose it."""
 
+from datetime import date
 from typing import Any
 
 from registry import clock, db
@@ -64,3 +65,16 @@ async def count_objections() -> int:
 
 async def subscriber_count() -> int:
     return await Subscriber.count().where(Subscriber.state == "confirmed")
+
+
+_SHORT = (
+    "SELECT change_key, vendor_name, summary, effective_on, COUNT(*) AS subscribers FROM subprocessor_notice"
+    " WHERE short_notice = {} GROUP BY change_key, vendor_name, summary, effective_on"
+    " ORDER BY effective_on DESC LIMIT 100"
+)
+
+
+async def short_notices() -> list[dict[str, Any]]:
+    """Changes notified with less notice than the setting gives, newest first: the legal team's to answer for."""
+    rows = await SubprocessorNotice.raw(_SHORT, True)
+    return [{**r, "effective_on": date.fromisoformat(str(r["effective_on"])[:10])} for r in rows]

@@ -4,7 +4,7 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from registry.enums import Role
-from registry.notices.objections import list_objections, subscriber_count
+from registry.notices.objections import list_objections, short_notices, subscriber_count
 from registry.ui.pages import PAGE_ERRORS, render_page, signed_in
 
 
@@ -25,4 +25,5 @@ class ObjectionsPageController(Controller):
             csrf=csrf,
             objections=await list_objections(),
             subscribers=await subscriber_count(),
+            short=await short_notices(),
         )
