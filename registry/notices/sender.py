@@ -11,7 +11,7 @@ from registry.notices.mails import notice_mail
 from registry.public import feeds
 from registry.public.service import Entry, country_name, public_state
 from registry.settings import Settings
-from registry.tables import Subscriber
+from registry.tables import SubprocessorNotice, Subscriber
 
 _CLAIM = (
     "INSERT INTO subprocessor_notice (subscriber, change_key, notice_key, change, vendor_name, summary,"
@@ -63,7 +63,7 @@ async def _send(entry: Entry, subscriber: dict, settings: Settings, today: date)
     short = (entry.on - today).days < settings.subprocessor_notice_days
     text = summary(entry, settings.organisation_name)
     async with db.write_transaction():
-        claimed = await Subscriber.raw(
+        claimed = await SubprocessorNotice.raw(
             _CLAIM,
             subscriber["id"],
             key,
