@@ -58,6 +58,7 @@ from registry.public.controller import PublicCache, PublicController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
+from registry.sqliteengine import KeptSQLiteEngine
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
@@ -142,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # app can stop and start again on another database (the test suite swaps them between tests).
         settings: Settings = app.state["settings"]
         logging.getLogger("registry").setLevel(settings.log_level)
-        engine = db.build_engine(settings)
+        engine = db.build_engine(settings, keep_connections=True)
         db.use_engine(engine)
         if isinstance(engine, PostgresEngine):
             # One connection at start, more as needed: asyncpg's default opened ten at every start (a
@@ -179,6 +180,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 app.state["lookup_index"].close()
             if isinstance(engine, PostgresEngine):
                 await engine.close_connection_pool()
+            elif isinstance(engine, KeptSQLiteEngine):
+                await engine.close()
 
     db.use_engine(engine)
     app = Litestar(

@@ -14,12 +14,20 @@ from registry.settings import Settings
 os.environ.setdefault("PICCOLO_CONF", "registry.conf")
 
 
-def build_engine(settings: Settings) -> Engine:
-    """An engine for ``settings.database_url``; nothing connects until first use."""
+def build_engine(settings: Settings, keep_connections: bool = False) -> Engine:
+    """An engine for ``settings.database_url``; nothing connects until first use. A server keeps
+    SQLite connections open between queries (``keep_connections``; it must ``close`` the engine)."""
     if settings.is_sqlite:
         path = unquote(urlsplit(settings.database_url).path)
         path = path[1:] if path.startswith("//") else path.removeprefix("/")
-        return SQLiteEngine(path=path or "registry.sqlite3", timeout=settings.sqlite_busy_timeout_seconds)
+        path = path or "registry.sqlite3"
+        if keep_connections and settings.sqlite_kept_connections:
+            from registry.sqliteengine import KeptSQLiteEngine
+
+            return KeptSQLiteEngine(
+                path, settings.sqlite_kept_connections, timeout=settings.sqlite_busy_timeout_seconds
+            )
+        return SQLiteEngine(path=path, timeout=settings.sqlite_busy_timeout_seconds)
     from registry.pgengine import build_postgres_engine
 
     return build_postgres_engine(settings)
@@ -115,8 +123,8 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 
 def read_session() -> AbstractAsyncContextManager:
-    """Several reads on one connection. Piccolo opens a SQLite connection per query otherwise, which
-    costs more than the query; a DEFERRED transaction takes no write lock. PostgreSQL has its pool."""
+    """Several reads on one connection, and one snapshot: a DEFERRED transaction takes no write lock.
+    (The CLI's plain SQLite engine opens a connection per query otherwise; a server lends kept ones.)"""
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.deferred)

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, le=1024 * 1_048_576)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    sqlite_kept_connections: int = Field(
+        default=32,
+        ge=0,
+        le=64,
+        description="SQLite: connections a server keeps open for its next queries (0: one per query).",
+    )
     postgres_pool_max_size: int = Field(default=10, ge=1, le=200)
     db_connect_timeout_seconds: float = Field(
         default=5.0, gt=0, le=600, description="PostgreSQL: how long opening one connection may take."
