@@ -239,6 +239,19 @@ class TestStartTlsAndAuth:
         [sent] = await until(lambda: in_state(client, auth, "sent"), "sent")
         assert sent["last_answer"].startswith("250")
 
+
+class TestStartTlsRefusals:
+    """Each test drains the outbox itself with settings of its own; the app's own worker, which
+    has the right ones, would race it and send the message (seen as a flaky failure)."""
+
+    @pytest.fixture
+    def tls_mailbox(self, smtp_tls_server):
+        return Mailbox(smtp_tls_server, user=SMTP_USER, password=SMTP_PASSWORD)
+
+    @pytest.fixture
+    def settings(self, settings, tls_mailbox):
+        return settings_with_mail(settings, tls_mailbox, mail_max_attempts=1, mail_worker=False)
+
     async def test_a_wrong_password_is_a_failed_attempt_with_the_answer(self, app, client, auth, tls_mailbox):
         from pydantic import SecretStr
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from registry import db
-from registry.mail.outbox import Mail, enqueue, messages_about, register_minter
+from registry.mail.outbox import Mail, enqueue, messages_about, register_minter, supersede
 from registry.tables import TABLES, MailMessage
 from tests.conftest import Server, run_cli
 from tests.smtp import free_port
@@ -95,6 +95,37 @@ class TestMintedLinks:
 
         waiting = await until(tried, "a failed attempt")
         assert waiting["last_answer"] == "link minter 'test_broken' failed: ValueError"
+        assert mailbox.received() == []
+
+    async def test_a_message_superseded_while_its_link_is_minted_is_not_sent(self, client, auth, mailbox):
+        # The request is re-sent (its messages superseded) after the worker claimed this one and while
+        # it mints: the fresh link must not go to the old recipient.
+        async def superseding(about_id: int) -> dict[str, str]:
+            async with db.write_transaction():
+                await supersede("vendor_request", about_id, "test_superseding")
+            return await _mint_portal_link(about_id)
+
+        register_minter("test_superseding", superseding)
+        async with db.write_transaction():
+            await enqueue(
+                Mail(
+                    kind="deletion_request",
+                    to=(TO,),
+                    subject="s",
+                    text="Open [[portal_url]]",
+                    about_type="vendor_request",
+                    about_id=3,
+                    minter="test_superseding",
+                )
+            )
+
+        async def tried():
+            [m] = await in_state(client, auth, "superseded") or [None]
+            return m if m and m["attempt_log"] else None
+
+        superseded = await until(tried, "an attempt that did not send")
+        [attempt] = superseded["attempt_log"]
+        assert attempt["answer"] == "not sent: superseded while being sent" and attempt["code"] is None
         assert mailbox.received() == []
 
     async def test_an_unknown_minter_is_refused_at_enqueue(self, app):

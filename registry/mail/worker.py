@@ -103,7 +103,7 @@ class MailWorker:
 
     async def _send_one(self, message_id: int, lease: int) -> None:
         row = await MailMessage.select().where(MailMessage.id == message_id).output(load_json=True).first()
-        answer = await self._attempt(row)
+        answer = await self._attempt(row, lease)
         attempts = row["attempts"] + 1
         outcome = "sent" if answer.ok else "failed"
         log.info(
@@ -132,11 +132,15 @@ class MailWorker:
                 MailMessage.lease_until_ms == lease,
             )
 
-    async def _attempt(self, row: dict[str, Any]) -> smtp.Answer:
+    async def _attempt(self, row: dict[str, Any], lease: int) -> smtp.Answer:
         try:
             values = await self._minted(row)
         except Exception as exc:
             return smtp.Answer(None, f"link minter {row['minter']!r} failed: {type(exc).__name__}")
+        if row["minter"] is not None and not await self._still_mine(row["id"], lease):
+            # Superseded (its request re-sent, cancelled, closed) while this worker held it: a link
+            # minted before that was revoked with it, one minted after must not reach the old recipient.
+            return smtp.Answer(None, "not sent: superseded while being sent")
         try:
             message = smtp.build(
                 self.settings,
@@ -154,6 +158,14 @@ class MailWorker:
             # Counted as an attempt: else a message that cannot be built would be retried every lease,
             # forever. The type only: the error's text may quote the body or a minted link.
             return smtp.Answer(None, f"could not build or send the message: {type(exc).__name__}")
+
+    @staticmethod
+    async def _still_mine(message_id: int, lease: int) -> bool:
+        return await MailMessage.exists().where(
+            (MailMessage.id == message_id)
+            & (MailMessage.status == "waiting")
+            & (MailMessage.lease_until_ms == lease)
+        )
 
     async def _minted(self, row: dict[str, Any]) -> dict[str, str]:
         """The marker values for this attempt: fresh from the message's minter, kept nowhere."""
