@@ -59,6 +59,7 @@ from registry.settings import Settings, get_settings
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
+from registry.transfers.controller import TransferController
 from registry.ui.answers import LookupExportController
 from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
@@ -66,6 +67,7 @@ from registry.ui.deletion import DeletionPageController
 from registry.ui.documents import DocumentController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
+from registry.ui.transfers import TransferPagesController
 from registry.vendors.controller import VendorController
 from registry.webhooks.controller import WebhookController
 from registry.webhooks.worker import DeliveryWorker
@@ -186,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ContractController,
             TaxonomyController,
             DisclosureController,
+            TransferController,
             LookupController,
             ExportController,
             ImportController,
@@ -203,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MailController,
             WebController,
             RecordsController,
+            TransferPagesController,
             DataController,
             DocumentController,
             LookupExportController,

@@ -46,8 +46,11 @@ class DisclosureController(Controller):
         opt=needs(Role.editor),
         responses=problem_responses(409, 413, 422),
     )
-    async def create_disclosure(self, data: DisclosureCreate, ctx: WriteContext) -> Response[DisclosureRead]:
-        disclosure = await service.create_disclosure(ctx, data)
+    async def create_disclosure(
+        self, request: Request, data: DisclosureCreate, ctx: WriteContext
+    ) -> Response[DisclosureRead]:
+        origin = request.app.state["settings"].origin_country
+        disclosure = await service.create_disclosure(ctx, data, origin)
         return versioned(disclosure, 201, f"/disclosures/{disclosure.id}")
 
     @get("/{disclosure_id:int}", operation_id="get_disclosure", responses=problem_responses(404))

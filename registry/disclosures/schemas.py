@@ -20,6 +20,11 @@ class _DisclosureFields(Schema):
     country: CountryCode | None = Field(
         default=None, description="Where the data goes; default: the vendor's."
     )
+    origin: CountryCode | None = Field(
+        default=None,
+        description="Where the data leaves from; default: REGISTRY_ORIGIN_COUNTRY. Another country than "
+        "`country` (outside the EEA) makes the disclosure an international transfer.",
+    )
     notes: LongText | None = None
 
     _unique_lists = field_validator("categories", "data_subjects", check_fields=False)(_unique)
@@ -78,6 +83,7 @@ class DisclosureRead(Schema):
     consent_reference: str | None
     legal_reference: str | None
     country: str
+    origin: str
     valid_from: date
     valid_to: date | None
     ended_reason: str | None

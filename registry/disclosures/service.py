@@ -13,10 +13,11 @@ from registry.contracts import rules
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
 from registry.enums import ChangeAction, LegalBasis, RecipientRole, TaxonomyKind
 from registry.errors import conflict, invalid, not_found
+from registry.settings import get_settings
 from registry.tables import Contract, Disclosure, DisclosureCategory, Vendor
 from registry.taxonomy.service import require_keys
 
-_NOT_NULL = ("categories", "data_subjects", "purpose", "basis", "role", "valid_from", "country")
+_NOT_NULL = ("categories", "data_subjects", "purpose", "basis", "role", "valid_from", "country", "origin")
 
 
 @dataclass
@@ -89,7 +90,7 @@ async def read_many(rows: list[dict[str, Any]]) -> list[DisclosureRead]:
 # Piccolo would take two queries and spend longer building the joined one than the database runs it).
 _OF_VENDOR = (
     "SELECT d.id, d.vendor, v.name AS vendor_name, d.contract, c.reference AS contract_reference, d.basis,"
-    " d.role, d.purpose, d.consent_reference, d.legal_reference, d.data_subjects, d.country, d.valid_from,"
+    " d.role, d.purpose, d.consent_reference, d.legal_reference, d.data_subjects, d.country, d.origin, d.valid_from,"
     " d.valid_to, d.ended_reason, d.notes, d.version, d.created_at, d.updated_at, dc.category"
     " FROM disclosure d JOIN vendor v ON v.id = d.vendor LEFT JOIN contract c ON c.id = d.contract"
     " JOIN disclosure_category dc ON dc.disclosure = d.id WHERE d.vendor = {} ORDER BY d.id, dc.category"
@@ -176,8 +177,12 @@ def _snapshot(read: DisclosureRead) -> dict[str, Any]:
     return read.model_dump(mode="json")
 
 
-async def create_disclosure(ctx: WriteContext, data: DisclosureCreate) -> DisclosureRead:
+async def create_disclosure(
+    ctx: WriteContext, data: DisclosureCreate, default_origin: str | None = None
+) -> DisclosureRead:
+    """Record a disclosure; without an origin it leaves from ``default_origin`` (the setting's)."""
     values = data.model_dump(mode="python")
+    values["origin"] = values["origin"] or default_origin or get_settings().origin_country
     values["vendor"], values["contract"] = values.pop("vendor_id"), values.pop("contract_id")
     async with db.write_transaction():
         vendor = await Vendor.select(Vendor.country).where(Vendor.id == values["vendor"]).first()

@@ -41,6 +41,7 @@ class Held:
         "id",
         "legal_reference",
         "notes",
+        "origin",
         "purpose",
         "role",
         "start",
@@ -116,6 +117,8 @@ class DisclosureIndex:
         self.vendors: dict[int, tuple[str, VendorKind, str]] = {}
         self.contracts: dict[int, dict[str, Any]] = {}
         self.disclosures: dict[int, Held] = {}
+        # The transfer records the check decides on (registry.transfers.rules), by disclosure id.
+        self.transfers: dict[int, dict[str, Any]] = {}
         self.of_vendor: dict[int, list[int]] = {}
         self.of_category: dict[str, array] = {}
         self.periods: OrderedDict[tuple[str, ...], Periods] = OrderedDict()
@@ -155,6 +158,7 @@ class DisclosureIndex:
             legal_reference=row["legal_reference"],
             data_subjects=same(tuple(subjects)),
             country=same(row["country"]),
+            origin=same(row["origin"]),
             valid_from=same(row["valid_from"]),
             valid_to=same(row["valid_to"]),
             ended_reason=row["ended_reason"],

@@ -131,7 +131,7 @@ class RecordsController(Controller):
             posted,
             spec,
             DisclosureCreate,
-            lambda data: create_disclosure(ctx, data),
+            lambda data: create_disclosure(ctx, data, request.app.state["settings"].origin_country),
             f"/ui/vendors/{vendor.id}",
             notice="disclosure",
             extra=lambda values: {"vendor_id": vendor.id},
