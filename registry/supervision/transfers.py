@@ -43,7 +43,7 @@ async def transfer_items(today: date) -> list[ReportItem]:
                     vendor_name=r["vendor_name"],
                     object_type="disclosure",
                     object_id=r["id"],
-                    summary=f"Disclosure for {r['purpose']} from {r['origin']} to {r['country']}: {problem.why}.",
+                    summary=f"Disclosure for {r['purpose']}: {problem.why}.",
                     date=due,
                     days=(due - today).days if due else None,
                     href=f"/disclosures/{r['id']}/transfer",

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from registry.enums import GDPR_MECHANISMS, PIPL_MECHANISMS, TransferMechanism
 from registry.transfers.countries import adequacy, in_eea
+from registry.words import MECHANISMS, country
 
 CHINA = "CN"
 # Mechanisms that need an assessment of the destination's law: a transfer impact assessment for the
@@ -33,13 +34,13 @@ def _origin_problem(m: TransferMechanism, origin: str) -> tuple[str, str, str] |
         return (
             "mechanism",
             "gdpr_origin",
-            f"{m.value} is a GDPR mechanism; the data leaves from {origin}, not the EEA",
+            f"{MECHANISMS[m]} is a GDPR mechanism; the data leaves from {country(origin)}, not the EEA",
         )
     if m in PIPL_MECHANISMS and origin != CHINA:
         return (
             "mechanism",
             "pipl_origin",
-            f"{m.value} is a PIPL mechanism; the data leaves from {origin}, not China",
+            f"{MECHANISMS[m]} is a PIPL mechanism; the data leaves from {country(origin)}, not China",
         )
     return None
 
@@ -48,9 +49,13 @@ def _detail_problem(v: dict[str, Any], m: TransferMechanism, destination: str):
     if m is TransferMechanism.adequacy:
         decision = adequacy(destination)
         if decision is None:
-            return "mechanism", "adequacy_decision", f"{destination} has no EU adequacy decision"
+            return "mechanism", "adequacy_decision", f"{country(destination)} has no EU adequacy decision"
         if decision.certified_only and not v.get("dpf_certified"):
-            return "dpf_certified", "required", f"adequacy for {destination} covers certified recipients only"
+            return (
+                "dpf_certified",
+                "required",
+                f"adequacy for {country(destination)} covers certified recipients only",
+            )
     if (m is TransferMechanism.scc_2021) != (v.get("scc_module") is not None):
         if m is TransferMechanism.scc_2021:
             return "scc_module", "required", "the 2021 SCCs are used in module 1, 2, 3 or 4"
@@ -73,12 +78,16 @@ def fit_problem(v: dict[str, Any], origin: str, destination: str) -> tuple[str, 
         return (
             "mechanism",
             "not_a_transfer",
-            f"data from {origin} to {destination} is not an international transfer",
+            f"data from {country(origin)} to {country(destination)} is not an international transfer",
         )
     if origin != CHINA:
         for name in _PIPL_FIELDS:
             if v.get(name):
-                return name, "pipl_origin", f"PIPL applies to data leaving China; this leaves from {origin}"
+                return (
+                    name,
+                    "pipl_origin",
+                    f"PIPL applies to data leaving China; this leaves from {country(origin)}",
+                )
     problem = _origin_problem(m, origin) or _detail_problem(v, m, destination)
     if problem:
         return problem
@@ -95,38 +104,51 @@ class Problem(NamedTuple):
     why: str
 
 
+def _assessment(m: TransferMechanism, t: dict[str, Any], day: date) -> list[Problem]:
+    if m not in ASSESSED:
+        return []
+    if not t.get("tia_date"):
+        return [
+            Problem(
+                ASSESSMENT_MISSING,
+                True,
+                f"no transfer impact assessment is recorded for its {MECHANISMS[m].lower()}",
+            )
+        ]
+    if t.get("tia_review_by") and t["tia_review_by"] < day:
+        return [
+            Problem(
+                ASSESSMENT_OVERDUE,
+                True,
+                f"its transfer impact assessment was due for review on {t['tia_review_by']}",
+            )
+        ]
+    return []
+
+
 def problems(origin: str, destination: str, t: dict[str, Any] | None, day: date) -> list[Problem]:
-    """What is wrong with a disclosure's transfer on ``day``; none when it is lawful or no transfer."""
+    """What is wrong with a disclosure's transfer on ``day``; none when it is lawful or no transfer.
+    Countries and mechanisms in words: the reasons are shown on pages as they are."""
     if not is_transfer(origin, destination):
         return []
     if t is None:
-        return [
-            Problem(
-                NO_MECHANISM,
-                True,
-                f"no transfer mechanism is recorded for data from {origin} to {destination}",
-            )
-        ]
+        route = f"from {country(origin)} to {country(destination)}"
+        return [Problem(NO_MECHANISM, True, f"no transfer mechanism is recorded for data {route}")]
     m = TransferMechanism(t["mechanism"])
     unfit = fit_problem(t, origin, destination)
     if unfit:
-        return [Problem(NO_MECHANISM, True, f"its transfer mechanism {m.value} does not fit: {unfit[2]}")]
+        return [
+            Problem(NO_MECHANISM, True, f"its transfer mechanism ({MECHANISMS[m]}) does not fit: {unfit[2]}")
+        ]
     found: list[Problem] = []
     decision = adequacy(destination) if m is TransferMechanism.adequacy else None
     if decision and not decision.in_force(day):
         found.append(
-            Problem(NO_MECHANISM, True, f"no adequacy decision for {destination} is in force on {day}")
-        )
-    if m in ASSESSED:
-        if not t.get("tia_date"):
-            found.append(
-                Problem(
-                    ASSESSMENT_MISSING, True, f"no transfer impact assessment is recorded for its {m.value}"
-                )
+            Problem(
+                NO_MECHANISM, True, f"no adequacy decision for {country(destination)} is in force on {day}"
             )
-        elif t.get("tia_review_by") and t["tia_review_by"] < day:
-            why = f"its transfer impact assessment was due for review on {t['tia_review_by']}"
-            found.append(Problem(ASSESSMENT_OVERDUE, True, why))
+        )
+    found += _assessment(m, t, day)
     if origin == CHINA and not t.get("separate_consent_reference"):
         found.append(
             Problem(CONSENT_MISSING, True, "the separate consent PIPL Art. 39 requires is not recorded")

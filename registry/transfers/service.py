@@ -164,3 +164,17 @@ async def transfer_states(disclosures: list[Any], day: date) -> dict[int, tuple[
         )
         for d in crossing
     }
+
+
+async def list_transfers(limit: int, offset: int) -> tuple[list[TransferRead], int]:
+    """Every transfer record, by disclosure (the whole register's export)."""
+    rows = await Transfer.select().order_by(Transfer.disclosure).limit(limit).offset(offset)
+    ids = [r["disclosure"] for r in rows] or [0]
+    disclosures = {
+        d["id"]: d
+        for d in await Disclosure.select(Disclosure.id, Disclosure.origin, Disclosure.country).where(
+            Disclosure.id.is_in(ids)
+        )
+    }
+    today = clock.today()
+    return [await _read(disclosures[r["disclosure"]], r, today) for r in rows], await Transfer.count()
