@@ -278,10 +278,9 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "role",
             "The vendor receives it as",
             "select",
-            required=True,
             choices=choices(RecipientRole, "role"),
-            hint="Processor: on our instructions (GDPR Art. 28, PIPL Art. 21); independent controller: for "
-            "its own purposes (PIPL Art. 23).",
+            hint="Processor (empty: a new disclosure's default): on our instructions (GDPR Art. 28, PIPL "
+            "Art. 21); independent controller: for its own purposes (PIPL Art. 23).",
         ),
         Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis, "basis")),
         Field("consent_reference", "Consent reference", hint="Required when the legal basis is consent."),
@@ -322,7 +321,8 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "origin",
             "Country the data leaves from",
             "country",
-            hint="Empty: the registry's origin country. Another country is an international transfer.",
+            hint="Empty: the registry's origin country (when editing: unchanged). Another country is an "
+            "international transfer.",
         ),
         Field("notes", "Notes", "textarea"),
     ]

@@ -248,6 +248,8 @@ class RecordsController(Controller):
             f"/ui/vendors/{disclosure.vendor_id}",
             notice="disclosure",
             editing=True,
+            # Left empty, the role and the origin stay as they are (neither can be cleared).
+            extra=lambda values: {k: getattr(disclosure, k) for k in ("role", "origin") if not values.get(k)},
             checks=checks.disclosure,
         )
 

@@ -32,7 +32,7 @@ TRANSFER = [
         choices=choices(Derogation, "derogation"),
         hint="Derogations only.",
     ),
-    Field("dpf_certified", "The recipient is certified under the EU-US Data Privacy Framework", "checkbox"),
+    Field("dpf_certified", "The recipient is certified under the EU-U.S. Data Privacy Framework", "checkbox"),
     Field("mechanism_reference", "Approval, assessment or certificate number"),
     Field("filing_date", "Standard contract filed with the CAC on", "date"),
     Field("filing_number", "Filing number"),
