@@ -9,7 +9,7 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
-from registry.contracts import conformance, rules
+from registry.contracts import conformance, roles, rules
 from registry.contracts.conformance import Framework
 from registry.contracts.schemas import (
     ClauseCheck,
@@ -317,8 +317,8 @@ def _facts(disclosed: list[dict[str, Any]], vendor: dict[str, Any]) -> conforman
     return conformance.Facts(
         has_categories=bool(disclosed),
         roles=frozenset(RecipientRole(d["role"]) for d in disclosed),
-        provision_basis=all(conformance.provision_basis_ok(d) for d in independent),
-        recipient_identified=conformance.recipient_identified(vendor),
+        provision_basis=all(roles.provision_basis_ok(d) for d in independent),
+        recipient_identified=roles.recipient_identified(vendor),
     )
 
 
