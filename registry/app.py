@@ -62,6 +62,7 @@ from registry.sqliteengine import KeptSQLiteEngine
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
+from registry.transfers.controller import TransferController
 from registry.ui.answers import LookupExportController
 from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
@@ -70,6 +71,7 @@ from registry.ui.documents import DocumentController
 from registry.ui.objections import ObjectionsPageController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
+from registry.ui.transfers import TransferPagesController
 from registry.vendors.controller import VendorController
 from registry.webhooks.controller import WebhookController
 from registry.webhooks.worker import DeliveryWorker
@@ -192,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ContractController,
             TaxonomyController,
             DisclosureController,
+            TransferController,
             LookupController,
             ExportController,
             ImportController,
@@ -213,6 +216,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MailController,
             WebController,
             RecordsController,
+            TransferPagesController,
             DataController,
             DocumentController,
             LookupExportController,

@@ -13,6 +13,8 @@ from registry.journal import service as journal
 from registry.journal.schemas import JournalCreate
 from registry.keys.service import create_key
 from registry.tables import Vendor
+from registry.transfers import service as transfers
+from registry.transfers.schemas import TransferWrite
 from registry.vendors import service as vendors
 from registry.vendors.schemas import VendorCreate
 
@@ -71,7 +73,17 @@ VENDORS = [
         public=True,
         privacy_contact={"email": "privacy@brightdesk.example"},
     ),
-    dict(name="ProcessOn Group Holdings", kind="associated_business", country="CN", tags=["group"]),
+    dict(
+        name="ProcessOn Group Holdings",
+        legal_name="ProcessOn Group Holdings Co., Ltd.",
+        kind="associated_business",
+        country="CN",
+        tags=["group"],
+        privacy_contact={
+            "name": "Personal information protection officer",
+            "email": "pipo@processon.example",
+        },
+    ),
     dict(name="Quill Translation Co.", kind="contractor", country="FR", tags=["translation"]),
     dict(name="Meridian Analytics", kind="service_provider", country="US", tags=["analytics"]),
     dict(name="Lumen Legal Agents LLP", kind="agent", country="SG"),
@@ -253,7 +265,43 @@ DISCLOSURES = [
     ("NDA-2021-001", _ACCOUNT, "essential.service", -1500),
     ("SOW-2025-003", ["user.content.public"], "essential.service.operations.support", -390),
     ("DPA-2023-019", ["user.contact.email", "user.name"], "essential.service.notifications.email", -800),
+    ("NDA-2025-011", _ACCOUNT, "essential.legal_obligation", -100),
 ]
+# What differs from a processor receiving EU users' data from the EU hosting (origin IE) under its
+# contract. ProcessOn decides its own purposes for the account data it receives: another handler (PIPL
+# Art. 23) in China, on the users' separate consent.
+_AS = {
+    "NDA-2025-011": dict(
+        basis="legal_obligation", legal_reference="Court order in Singapore proceedings", origin="CN"
+    ),
+    "NDA-2021-001": dict(
+        role="independent_controller",
+        basis="consent",
+        consent_reference="Separate consent (PIPL Art. 23) at sign-up, consent text v3",
+        origin="CN",
+    ),
+}
+# The transfer records: the UK under its adequacy decision, Harbor Mailer (US) under the 2021 SCCs,
+# Lumen (SG) from China under the PIPL standard contract. Meridian (US) has none: the dashboard shows it.
+_TRANSFERS = {
+    "DPA-2022-014": lambda d: TransferWrite(mechanism="adequacy"),
+    "DPA-2023-019": lambda d: TransferWrite(
+        mechanism="scc_2021",
+        scc_module=2,
+        tia_date=d(-820),
+        tia_reference="TIA-2023-019 (US surveillance law, EO 14086)",
+        tia_review_by=d(270),
+    ),
+    "NDA-2025-011": lambda d: TransferWrite(
+        mechanism="standard_contract",
+        filing_date=d(-90),
+        filing_number="Shanghai CAC filing 2025-0117",
+        separate_consent_reference="Separate consent (PIPL Art. 39) for legal proceedings abroad, v1",
+        tia_date=d(-110),
+        tia_reference="PIPIA-2025-011",
+        tia_review_by=d(620),
+    ),
+}
 
 
 async def _disclose(
@@ -261,7 +309,7 @@ async def _disclose(
 ) -> None:
     for reference, categories, purpose, start in DISCLOSURES:
         contract = await contracts.get_contract(contract_ids[reference])
-        await disclosures.create_disclosure(
+        disclosure = await disclosures.create_disclosure(
             ctx,
             DisclosureCreate(
                 vendor_id=contract.vendor_id,
@@ -269,10 +317,13 @@ async def _disclose(
                 categories=categories,
                 data_subjects=["customer"],
                 purpose=purpose,
-                basis="contract",
                 valid_from=today + timedelta(days=start),
+                **{"basis": "contract", "origin": "IE", **_AS.get(reference, {})},
             ),
         )
+        if reference in _TRANSFERS:
+            record = _TRANSFERS[reference](lambda days: today + timedelta(days=days))
+            await transfers.put_transfer(ctx, disclosure.id, record, None)
     await disclosures.create_disclosure(
         ctx,
         DisclosureCreate(
@@ -283,6 +334,7 @@ async def _disclose(
             basis="consent",
             consent_reference="Cookie banner v4, analytics opt-in",
             valid_from=today + timedelta(days=-60),
+            origin="IE",
         ),
     )
 

@@ -28,6 +28,50 @@ class VendorKind(StrEnum):
     contractor = "contractor"
 
 
+class RecipientRole(StrEnum):
+    """In which role a vendor receives the data of one disclosure (EDPB Guidelines 07/2020; PIPL 21/23)."""
+
+    processor = "processor"  # GDPR Art. 28; the entrusted party of PIPL Art. 21
+    sub_processor = "sub_processor"  # engaged by a processor of ours (Art. 28(2) and (4))
+    independent_controller = "independent_controller"  # another handler under PIPL Art. 23
+    joint_controller = "joint_controller"  # Art. 26; PIPL Art. 20
+
+
+class TransferMechanism(StrEnum):
+    """What makes an international transfer lawful: GDPR Chapter V, or PIPL Art. 38 for data leaving China."""
+
+    adequacy = "adequacy"  # GDPR Art. 45
+    scc_2021 = "scc_2021"  # Art. 46(2)(c), Implementing Decision (EU) 2021/914, modules 1-4
+    bcr = "bcr"  # Art. 47
+    derogation_49 = "derogation_49"  # Art. 49(1)(a)-(g)
+    cac_security_assessment = "cac_security_assessment"  # PIPL Art. 38(1), Art. 40
+    standard_contract = "standard_contract"  # PIPL Art. 38(3), filed with the provincial CAC
+    certification = "certification"  # PIPL Art. 38(2)
+
+
+GDPR_MECHANISMS = frozenset(
+    {
+        TransferMechanism.adequacy,
+        TransferMechanism.scc_2021,
+        TransferMechanism.bcr,
+        TransferMechanism.derogation_49,
+    }
+)
+PIPL_MECHANISMS = frozenset(set(TransferMechanism) - GDPR_MECHANISMS)
+
+
+class Derogation(StrEnum):
+    """Which of GDPR Art. 49(1)(a)-(g) a derogation relies on."""
+
+    a = "a"  # explicit consent
+    b = "b"  # contract with the data subject
+    c = "c"  # contract in the data subject's interest
+    d = "d"  # important reasons of public interest
+    e = "e"  # legal claims
+    f = "f"  # vital interests
+    g = "g"  # public register
+
+
 class VendorStatus(StrEnum):
     """Derived from the vendor's contracts on a given day."""
 

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
         max_length=200,
         description="The controller named on documents the registry issues.",
     )
+    origin_country: str = Field(
+        default="CN",
+        pattern="^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 code of where personal data leaves from when a disclosure names no "
+        "origin; a disclosure to another country is an international transfer.",
+    )
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     max_json_depth: int = Field(
         default=64,

@@ -147,6 +147,9 @@ class Contract(Table, tablename="contract"):
     assists_data_subject_rights = Boolean(default=False)
     assists_compliance = Boolean(default=False)
     processing_method = _text()
+    # GDPR Art. 26: the joint controllers' arrangement, and where its essence is made available.
+    joint_arrangement = Boolean(default=False)
+    joint_arrangement_essence = _text(2000)
     notes = _text()
     document = _fk(StoredFile, null=True)
     version = Integer(default=1)
@@ -172,6 +175,8 @@ class Disclosure(Table, tablename="disclosure"):
     vendor = _fk(Vendor)
     contract = _fk(Contract, null=True)
     basis = Varchar(length=20)
+    role = Varchar(length=30, default="processor")  # RecipientRole
+    origin = Varchar(length=2, default="CN")  # where the data leaves from; ``country`` is where it goes
     purpose = Varchar(length=200, index=True)
     consent_reference = _text(300)
     legal_reference = _text(300)
@@ -183,6 +188,36 @@ class Disclosure(Table, tablename="disclosure"):
     ended_reason = _text()
     notes = _text()
     version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Transfer(Table, tablename="transfer"):
+    """What makes a disclosure's international transfer lawful: its mechanism, assessment and documents."""
+
+    disclosure = ForeignKey(
+        references=Disclosure,
+        null=False,
+        default=None,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+    )
+    mechanism = Varchar(length=30)  # TransferMechanism
+    scc_module = Integer(null=True, default=None)
+    derogation = _text(1)  # Derogation: which of Art. 49(1)(a)-(g)
+    dpf_certified = Boolean(default=False)  # the US recipient is certified under the EU-US DPF
+    mechanism_reference = _text(300)  # BCR approval, CAC assessment or certificate number
+    filing_date = _date()
+    filing_number = _text(100)
+    separate_consent_reference = _text(300)  # PIPL Art. 39
+    tia_date = _date()
+    tia_reference = _text(300)
+    tia_review_by = _date()
+    document = _fk(StoredFile, null=True)
+    notes = _text()
+    version = Integer(default=1)
+    updated_by = Varchar(length=100)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -573,6 +608,7 @@ TABLES = (
     TaxonomyEntry,
     Disclosure,
     DisclosureCategory,
+    Transfer,
     DeletionObligation,
     DeletionConfirmation,
     ConfirmationEvidence,

@@ -59,7 +59,41 @@ END_OF_CONTRACT = {"delete": "Delete the data", "return_then_delete": "Return th
 OUTCOMES = {"passed": "Passed", "partial": "Partial", "failed": "Failed"}
 REPORT_KINDS = {"deletion": "Deletion", "backup_follow_up": "Backup follow-up"}
 NOTE_KINDS = {"info": "Information", "warning": "Warning", "finding": "Finding", "review": "Review"}
+ROLES = {
+    "processor": "Processor (entrusted party)",
+    "sub_processor": "Sub-processor",
+    "independent_controller": "Independent controller (another handler)",
+    "joint_controller": "Joint controller",
+}
+MECHANISMS = {
+    "adequacy": "EU adequacy decision",
+    "scc_2021": "Standard contractual clauses (2021)",
+    "bcr": "Binding corporate rules",
+    "derogation_49": "Derogation (GDPR Art. 49)",
+    "cac_security_assessment": "CAC security assessment",
+    "standard_contract": "PIPL standard contract",
+    "certification": "Personal information protection certification",
+}
+SCC_MODULES = {
+    "1": "Module 1: controller to controller",
+    "2": "Module 2: controller to processor",
+    "3": "Module 3: processor to processor",
+    "4": "Module 4: processor to controller",
+}
+DEROGATIONS = {
+    "a": "(a) explicit consent",
+    "b": "(b) contract with the data subject",
+    "c": "(c) contract in the data subject's interest",
+    "d": "(d) important reasons of public interest",
+    "e": "(e) legal claims",
+    "f": "(f) vital interests",
+    "g": "(g) public register",
+}
 FIXED = {
+    "role": ROLES,
+    "mechanism": MECHANISMS,
+    "scc_module": SCC_MODULES,
+    "derogation": DEROGATIONS,
     "vendor_kind": VENDOR_KINDS,
     "method": METHODS,
     "technique": TECHNIQUES,

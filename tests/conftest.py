@@ -35,6 +35,10 @@ from tests.harness import (
 from tests.pg import Cluster, find_binaries
 
 ENGINES = ["sqlite", "postgres"]
+# The tests' records are EU vendors of a controller in the EU unless a test names another origin
+# (tests/test_transfers.py): the setting's default (CN) would make each of them a transfer. Set in the
+# environment so that `registry` subprocesses (run_cli, Server) read the same.
+os.environ.setdefault("REGISTRY_ORIGIN_COUNTRY", "DE")
 _SHARED = pytest.StashKey()
 
 

@@ -158,6 +158,13 @@ def endpoints(w: dict) -> list[tuple[str, str, dict, dict[str, str]]]:
             {"text": "reason", "date": "ended_on"},
         ),
         (
+            "PUT",
+            "/disclosures/{disclosure_id:int}/transfer",
+            f"/disclosures/{w['disclosure']}/transfer",
+            {"mechanism": "scc_2021", "scc_module": 2},
+            {"int": "scc_module", "optional_text": "tia_reference", "enum": "mechanism", "date": "tia_date"},
+        ),
+        (
             "POST",
             "/deletions/{obligation_id:int}/confirmations",
             f"/deletions/{w['deletion']}/confirmations",
@@ -236,6 +243,7 @@ EXEMPT = {
     ("POST", "/imports"): "a spreadsheet upload: tests/test_imports.py",
     ("POST", "/imports/fides"): "a Fides YAML upload: tests/test_fides.py",
     ("PUT", "/contracts/{contract_id:int}/document"): "a file upload: tests/test_contracts.py",
+    ("PUT", "/disclosures/{disclosure_id:int}/transfer/document"): "a file upload: tests/test_transfers.py",
     (
         "PUT",
         "/deletions/{obligation_id:int}/confirmations/{confirmation_id:int}/evidence",

@@ -140,7 +140,10 @@ class TestExport:
             "valid_from": "2025-02-01",
             "valid_to": "2027-12-31",  # the contract's last day
             "country": "IE",
+            "role": "processor",
+            "origin": "DE",  # tests/conftest.py's REGISTRY_ORIGIN_COUNTRY: within the EEA, no transfer
         }
+        assert hosting.responsibility == ["Processor"] and hosting.does_international_transfers is False
         assert meta["declarations"][service.name]["notes"] == "pilot"
         assert systems["Northwind Backup"].meta["registry"]["parent"] == "Northwind Hosting"
         quill = systems["Quill Translation"]

@@ -52,6 +52,8 @@ PAGES = {
     ("POST", "/ui/contracts/{contract_id:int}/terminate"): Role.editor,
     ("GET", "/ui/disclosures/{disclosure_id:int}/edit"): Role.editor,
     ("POST", "/ui/disclosures/{disclosure_id:int}/edit"): Role.editor,
+    ("GET", "/ui/disclosures/{disclosure_id:int}/transfer"): Role.editor,
+    ("POST", "/ui/disclosures/{disclosure_id:int}/transfer"): Role.editor,
     ("GET", "/ui/deletions/{obligation_id:int}/confirm"): Role.editor,
     ("POST", "/ui/deletions/{obligation_id:int}/confirm"): Role.editor,
     ("POST", "/ui/deletions/{obligation_id:int}/attestation"): Role.editor,

@@ -12,7 +12,10 @@ Sources:
   data at the end and keeps none, and the handler supervises it;
 - the privacy policy §6.1: recipients have "equivalent confidentiality obligations and confidentiality
   measures as us", and are supervised "to delete personal information backed up after their services
-  are over".
+  are over";
+- by the role of the disclosures under the contract (docs/legal-mapping.md): the Art. 28(3) and PIPL 21
+  clauses apply when one of them is a processor's or a sub-processor's, or there is none yet (nothing is
+  silently exempted); PIPL Art. 23 applies to an independent controller's, Art. 26 to a joint one's.
 """
 
 from collections.abc import Callable, Mapping
@@ -22,6 +25,15 @@ from enum import StrEnum
 from typing import Any
 
 from registry.contracts import rules
+from registry.contracts.roles import (
+    APPLIES_SQL,
+    JOINT,
+    PROVISION_BASIS,
+    RECIPIENT,
+    Facts,
+    Scope,
+    applies,
+)
 
 
 class Framework(StrEnum):
@@ -52,16 +64,17 @@ class Clause:
     requirement: str
     # The contract fields that record the clause: what to fill in when it is missing.
     fields: tuple[str, ...]
-    check: Callable[[Mapping[str, Any], bool], bool]
+    check: Callable[[Mapping[str, Any], Facts], bool]
     # A SQL condition on the contract aliased ``c`` that is true when the clause is present.
     sql: str
+    scope: Scope = Scope.processing
 
 
-def _flag(name: str) -> tuple[Callable[[Mapping[str, Any], bool], bool], str]:
+def _flag(name: str) -> tuple[Callable[[Mapping[str, Any], Facts], bool], str]:
     return (lambda c, _: bool(c[name])), f"c.{name} = TRUE"
 
 
-def _text(name: str) -> tuple[Callable[[Mapping[str, Any], bool], bool], str]:
+def _text(name: str) -> tuple[Callable[[Mapping[str, Any], Facts], bool], str]:
     return (lambda c, _: _filled(c[name])), _text_sql(name)
 
 
@@ -71,12 +84,12 @@ _END = (
     (lambda c, _: bool(c["end_of_contract"]) and bool(c["backups_covered"])),
     ("(c.end_of_contract IS NOT NULL AND c.backups_covered = TRUE)"),
 )
-_CATEGORIES = (lambda _, has_categories: has_categories), _CATEGORIES_SQL
+_CATEGORIES = (lambda _, facts: facts.has_categories), _CATEGORIES_SQL
 
 
-def _clause(id_, framework, article, requirement, fields, rule) -> Clause:
+def _clause(id_, framework, article, requirement, fields, rule, scope=Scope.processing) -> Clause:
     check, sql = rule
-    return Clause(id_, framework, article, requirement, fields, check, sql)
+    return Clause(id_, framework, article, requirement, fields, check, sql, scope)
 
 
 G, P, POL = Framework.gdpr, Framework.pipl, Framework.policy
@@ -224,6 +237,7 @@ CLAUSES: tuple[Clause, ...] = (
         "Confidentiality obligations and measures equivalent to ours.",
         ("confidentiality_equivalent",),
         _flag("confidentiality_equivalent"),
+        Scope.every,
     ),
     _clause(
         "policy-6-1-backups",
@@ -232,6 +246,35 @@ CLAUSES: tuple[Clause, ...] = (
         "Deletes the data, backups included, after the service is over.",
         ("backups_covered",),
         _flag("backups_covered"),
+        Scope.every,
+    ),
+    _clause(
+        "pipl-23-basis",
+        P,
+        "PIPL Art. 23",
+        "Another handler receives the data on the users' separate consent, or on another basis the law names.",
+        ("disclosures.basis", "disclosures.consent_reference", "disclosures.legal_reference"),
+        PROVISION_BASIS,
+        Scope.provision,
+    ),
+    _clause(
+        "pipl-23-recipient",
+        P,
+        "PIPL Art. 23",
+        "The recipient's name and contact, which the users are told, are recorded.",
+        ("vendor.legal_name", "vendor.contact", "vendor.privacy_contact"),
+        RECIPIENT,
+        Scope.provision,
+    ),
+    _clause(
+        "gdpr-26-arrangement",
+        G,
+        "GDPR Art. 26",
+        "Joint controllers have an arrangement setting out their responsibilities; its essence is made "
+        "available to the data subjects.",
+        ("joint_arrangement", "joint_arrangement_essence"),
+        JOINT,
+        Scope.joint,
     ),
 )
 CLAUSE_IDS = tuple(c.id for c in CLAUSES)
@@ -257,25 +300,39 @@ def clauses_of(frameworks: set[Framework] | None) -> tuple[Clause, ...]:
 
 
 def evaluate(
-    contract: Mapping[str, Any], has_categories: bool, frameworks: set[Framework] | None = None
+    contract: Mapping[str, Any], facts: Facts, frameworks: set[Framework] | None = None
 ) -> list[tuple[Clause, bool]]:
-    return [(clause, clause.check(contract, has_categories)) for clause in clauses_of(frameworks)]
+    """The clauses that apply to the contract (by its disclosures' roles), each with whether it has it."""
+    return [
+        (clause, clause.check(contract, facts))
+        for clause in clauses_of(frameworks)
+        if applies(clause.scope, facts)
+    ]
 
 
 def _in_force_with(day: date, vendor: str, condition: str) -> tuple[str, list[date]]:
     return rules.vendor_has_contract_sql(rules.in_force_sql(day, "c"), vendor, condition)
 
 
+def _missing_sql(day: date, vendor: str, clause: Clause) -> tuple[str, list[date]]:
+    """Some contract in force needs the clause, and none in force has it."""
+    needed, n_args = _in_force_with(day, vendor, APPLIES_SQL[clause.scope])
+    present, p_args = _in_force_with(day, vendor, clause.sql)
+    return f"({needed} AND NOT {present})", [*n_args, *p_args]
+
+
 def vendor_gaps_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list[date]]:
-    """Vendors with a contract in force, where some clause is in none of their contracts in force.
+    """Vendors with a contract in force, where some clause one of them needs is in none of them.
     The law asks for the clauses in "a contract or other legal act": an MSA and its DPA together count."""
     any_, args = _in_force_with(day, vendor, "TRUE")
-    missing = [_in_force_with(day, vendor, clause.sql) for clause in CLAUSES]
-    sql = " OR ".join(f"NOT {m}" for m, _ in missing)
+    missing = [_missing_sql(day, vendor, clause) for clause in CLAUSES]
+    sql = " OR ".join(m for m, _ in missing)
     return f"({any_} AND ({sql}))", args + [a for _, margs in missing for a in margs]
 
 
 def vendor_complete_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list[date]]:
-    """Vendors with a contract in force whose contracts in force together have every clause."""
-    every = [_in_force_with(day, vendor, clause.sql) for clause in CLAUSES]
-    return f"({' AND '.join(sql for sql, _ in every)})", [a for _, args in every for a in args]
+    """Vendors with a contract in force whose contracts in force together have every clause they need."""
+    any_, args = _in_force_with(day, vendor, "TRUE")
+    missing = [_missing_sql(day, vendor, clause) for clause in CLAUSES]
+    sql = " AND ".join(f"NOT {m}" for m, _ in missing)
+    return f"({any_} AND {sql})", args + [a for _, margs in missing for a in margs]

@@ -52,6 +52,13 @@ class _ContractFields(Schema):
         default=False,
         description="Helps with security, breach notification and impact assessments (GDPR Art. 28(3)(f)).",
     )
+    joint_arrangement: bool = Field(
+        default=False, description="Sets out joint controllers' responsibilities (GDPR Art. 26(1))."
+    )
+    joint_arrangement_essence: text(2000) | None = Field(
+        default=None,
+        description="Where the arrangement's essence is made available to data subjects (Art. 26(2)).",
+    )
     notes: LongText | None = None
 
 
@@ -79,6 +86,7 @@ class ContractUpdate(_ContractFields):
     personnel_confidentiality: bool | None = None
     assists_data_subject_rights: bool | None = None
     assists_compliance: bool | None = None
+    joint_arrangement: bool | None = None
 
 
 class ContractTermination(Schema):
@@ -162,6 +170,10 @@ class VendorConformance(Schema):
     vendor_name: str
     in_force_contracts: int
     conforms: bool
+    required_clauses: list[str] = Field(
+        description="Ids of the clauses its contracts in force need, by the roles of their disclosures "
+        "(all of them when none is in force)."
+    )
     missing_clauses: list[str] = Field(
         description="Ids of clauses none of its contracts in force has (all of them when none is in force)."
     )

@@ -9,7 +9,7 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
-from registry.contracts import conformance, rules
+from registry.contracts import conformance, roles, rules
 from registry.contracts.conformance import Framework
 from registry.contracts.schemas import (
     ClauseCheck,
@@ -24,7 +24,7 @@ from registry.contracts.schemas import (
 )
 from registry.deletions import service as deletions
 from registry.disclosures import service as disclosures
-from registry.enums import ChangeAction, ContractKind, ContractStatus
+from registry.enums import ChangeAction, ContractKind, ContractStatus, RecipientRole
 from registry.errors import FieldError, conflict, invalid, not_found
 from registry.files import check_upload, store_file
 from registry.tables import Contract, Disclosure, StoredFile, Vendor
@@ -286,21 +286,46 @@ async def get_document(contract_id: int) -> dict[str, Any]:
     return await StoredFile.select().where(StoredFile.id == row["document"]).first()
 
 
-async def _with_categories(contract_ids: list[int]) -> set[int]:
-    """Which of these contracts have a disclosure listing at least one category."""
-    if not contract_ids:
-        return set()
-    rows = await Disclosure.select(Disclosure.contract).where(
-        Disclosure.contract.is_in(contract_ids),
-        WhereRaw("EXISTS (SELECT 1 FROM disclosure_category dc WHERE dc.disclosure = disclosure.id)"),
+async def contract_facts(contracts: list[dict[str, Any]]) -> dict[int, conformance.Facts]:
+    """What the clauses of these contracts depend on besides their fields: their disclosures (roles,
+    categories, PIPL Art. 23 bases) and their vendors (name and contact). Two queries."""
+    ids = [c["id"] for c in contracts]
+    disclosed: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        for row in await Disclosure.select(
+            Disclosure.contract,
+            Disclosure.role,
+            Disclosure.basis,
+            Disclosure.consent_reference,
+            Disclosure.legal_reference,
+        ).where(Disclosure.contract.is_in(ids), _HAS_CATEGORIES):
+            disclosed[row["contract"]].append(row)
+    vendor_ids = sorted({c["vendor"] for c in contracts})
+    vendors = (
+        {v["id"]: v for v in await Vendor.select().where(Vendor.id.is_in(vendor_ids))} if vendor_ids else {}
     )
-    return {r["contract"] for r in rows}
+    return {c["id"]: _facts(disclosed[c["id"]], vendors[c["vendor"]]) for c in contracts}
+
+
+_HAS_CATEGORIES = WhereRaw(
+    "EXISTS (SELECT 1 FROM disclosure_category dc WHERE dc.disclosure = disclosure.id)"
+)
+
+
+def _facts(disclosed: list[dict[str, Any]], vendor: dict[str, Any]) -> conformance.Facts:
+    independent = [d for d in disclosed if d["role"] == RecipientRole.independent_controller.value]
+    return conformance.Facts(
+        has_categories=bool(disclosed),
+        roles=frozenset(RecipientRole(d["role"]) for d in disclosed),
+        provision_basis=all(roles.provision_basis_ok(d) for d in independent),
+        recipient_identified=roles.recipient_identified(vendor),
+    )
 
 
 def _conformance(
-    row: dict[str, Any], has_categories: bool, day: date, frameworks: set[Framework] | None
+    row: dict[str, Any], facts: conformance.Facts, day: date, frameworks: set[Framework] | None
 ) -> ContractConformance:
-    checks = conformance.evaluate(row, has_categories, frameworks)
+    checks = conformance.evaluate(row, facts, frameworks)
     present = sum(1 for _, ok in checks if ok)
     return ContractConformance(
         contract_id=row["id"],
@@ -333,8 +358,8 @@ async def contract_conformance(
 ) -> ContractConformance:
     async with db.read_session():
         row = await _row(contract_id)
-        with_categories = await _with_categories([contract_id])
-    return _conformance(row, contract_id in with_categories, clock.today(), frameworks)
+        facts = await contract_facts([row])
+    return _conformance(row, facts[contract_id], clock.today(), frameworks)
 
 
 async def vendor_conformance(vendor_id: int, frameworks: set[Framework] | None = None) -> VendorConformance:
@@ -344,18 +369,27 @@ async def vendor_conformance(vendor_id: int, frameworks: set[Framework] | None =
         if vendor is None:
             raise not_found("vendor", vendor_id)
         rows = await Contract.select().where(Contract.vendor == vendor_id).order_by(Contract.id)
-        with_categories = await _with_categories([r["id"] for r in rows])
-    contracts = [_conformance(r, r["id"] in with_categories, day, frameworks) for r in rows]
+        facts = await contract_facts(rows)
+    contracts = [_conformance(r, facts[r["id"]], day, frameworks) for r in rows]
     in_force = [c for c in contracts if c.status is ContractStatus.active]
     # A clause counts when any contract in force has it: together they bind the vendor.
     present = {check.id for c in in_force for check in c.clauses if check.present}
+    needed = {check.id for c in in_force for check in c.clauses}
+    # Without a contract in force, what a contract with no disclosures yet would need (a processor's).
+    unbound = conformance.Facts(False, frozenset(), True, True)
     clause_ids = [c.id for c in conformance.clauses_of(frameworks)]
-    missing = [cid for cid in clause_ids if cid not in present] if in_force else clause_ids
+    required = (
+        [cid for cid in clause_ids if cid in needed]
+        if in_force
+        else [c.id for c in conformance.clauses_of(frameworks) if conformance.applies(c.scope, unbound)]
+    )
+    missing = [cid for cid in required if cid not in present]
     return VendorConformance(
         vendor_id=vendor["id"],
         vendor_name=vendor["name"],
         in_force_contracts=len(in_force),
         conforms=bool(in_force) and not missing,
+        required_clauses=required,
         missing_clauses=missing,
         contracts=contracts,
     )

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import Field, field_validator
 
-from registry.enums import LegalBasis
+from registry.enums import LegalBasis, RecipientRole
 from registry.schemas import CountryCode, Day, Id, LongText, Schema, text
 from registry.taxonomy.schemas import TaxonomyKey
 
@@ -20,6 +20,11 @@ class _DisclosureFields(Schema):
     country: CountryCode | None = Field(
         default=None, description="Where the data goes; default: the vendor's."
     )
+    origin: CountryCode | None = Field(
+        default=None,
+        description="Where the data leaves from; default: REGISTRY_ORIGIN_COUNTRY. Another country than "
+        "`country` (outside the EEA) makes the disclosure an international transfer.",
+    )
     notes: LongText | None = None
 
     _unique_lists = field_validator("categories", "data_subjects", check_fields=False)(_unique)
@@ -33,6 +38,9 @@ class DisclosureCreate(_DisclosureFields):
     data_subjects: list[TaxonomyKey] = Field(min_length=1, max_length=20)
     purpose: TaxonomyKey = Field(description="A data use key, e.g. essential.service.operations.support")
     basis: LegalBasis
+    role: RecipientRole = Field(
+        default=RecipientRole.processor, description="In which role the vendor receives this data."
+    )
     valid_from: Day
     valid_to: Day | None = Field(
         default=None,
@@ -47,6 +55,7 @@ class DisclosureUpdate(_DisclosureFields):
     data_subjects: list[TaxonomyKey] | None = Field(default=None, min_length=1, max_length=20)
     purpose: TaxonomyKey | None = None
     basis: LegalBasis | None = None
+    role: RecipientRole | None = None
     valid_from: Day | None = None
     valid_to: Day | None = None
 
@@ -68,11 +77,13 @@ class DisclosureRead(Schema):
     data_subjects: list[str]
     purpose: str
     basis: LegalBasis
+    role: RecipientRole
     contract_id: int | None
     contract_reference: str | None
     consent_reference: str | None
     legal_reference: str | None
     country: str
+    origin: str
     valid_from: date
     valid_to: date | None
     ended_reason: str | None

@@ -1,4 +1,4 @@
-"""The whole register — vendors, contracts, disclosures, deletions, attestations — as JSON, XLSX or a
+"""The whole register — vendors, contracts, disclosures, transfers, deletions, attestations — as JSON, XLSX or a
 ZIP of CSV files. Spreadsheet cells are text and never formulas (OWASP: CSV injection)."""
 
 import csv
@@ -16,10 +16,11 @@ from registry.deletions.service import DeletionFilter, list_deletions
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.exports.service import safe_cell
 from registry.settings import Settings
+from registry.transfers.service import list_transfers
 from registry.vendors.service import VendorFilter, list_vendors
 
 BATCH = 1000
-SHEETS = ("vendors", "contracts", "disclosures", "deletions", "attestations")
+SHEETS = ("vendors", "contracts", "disclosures", "transfers", "deletions", "attestations")
 
 
 async def _all(page: Callable[[int, int], Awaitable[tuple[list, int]]]) -> list[dict[str, Any]]:
@@ -38,6 +39,7 @@ async def register(settings: Settings) -> dict[str, Any]:
             "vendors": await _all(lambda n, o: list_vendors(VendorFilter(sort="id", limit=n, offset=o))),
             "contracts": await _all(lambda n, o: list_contracts(ContractFilter(limit=n, offset=o))),
             "disclosures": await _all(lambda n, o: list_disclosures(DisclosureFilter(limit=n, offset=o))),
+            "transfers": await _all(list_transfers),
             "deletions": await _all(lambda n, o: list_deletions(DeletionFilter(limit=n, offset=o))),
             "attestations": await _all(lambda n, o: attestations.list_attestations(settings, None, n, o)),
         }

@@ -6,8 +6,9 @@ from registry.attestations.schemas import AttestationRead
 from registry.contracts.schemas import ContractRead
 from registry.deletions.schemas import DeletionRead
 from registry.disclosures.schemas import DisclosureRead
-from registry.enums import LegalBasis
+from registry.enums import LegalBasis, RecipientRole, TransferMechanism
 from registry.schemas import Schema
+from registry.transfers.schemas import TransferRead
 from registry.vendors.schemas import VendorRead
 
 
@@ -24,6 +25,7 @@ class RecipientRow(Schema):
     data_subjects: list[str]
     purpose: str
     basis: LegalBasis
+    role: RecipientRole
     contract_id: int | None
     contract_reference: str | None
     contract_title: str | None
@@ -32,6 +34,8 @@ class RecipientRow(Schema):
     valid_from: date
     valid_to: date | None
     destination_country: str
+    origin_country: str
+    transfer_mechanism: TransferMechanism | None = None
 
 
 class RecipientRegister(Schema):
@@ -51,5 +55,6 @@ class Register(Schema):
     vendors: list[VendorRead]
     contracts: list[ContractRead]
     disclosures: list[DisclosureRead]
+    transfers: list[TransferRead]
     deletions: list[DeletionRead]
     attestations: list[AttestationRead]

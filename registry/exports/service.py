@@ -8,6 +8,7 @@ from registry.disclosures.service import read_many, select_disclosures, valid_on
 from registry.errors import invalid
 from registry.exports.schemas import RecipientRow
 from registry.tables import Contract, Disclosure, Vendor
+from registry.transfers.service import decision_data
 from registry.words import Words
 
 
@@ -28,6 +29,7 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
         c["id"]: c["title"]
         for c in await Contract.select(Contract.id, Contract.title).where(Contract.id.is_in(contract_ids))
     }
+    mechanisms = {i: t["mechanism"] for i, t in (await decision_data([d.id for d in disclosures])).items()}
     rows = [
         RecipientRow(
             vendor_id=d.vendor_id,
@@ -40,6 +42,7 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
             data_subjects=d.data_subjects,
             purpose=d.purpose,
             basis=d.basis,
+            role=d.role,
             contract_id=d.contract_id,
             contract_reference=d.contract_reference,
             contract_title=titles.get(d.contract_id),
@@ -48,6 +51,8 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
             valid_from=d.valid_from,
             valid_to=d.valid_to,
             destination_country=d.country,
+            origin_country=d.origin,
+            transfer_mechanism=mechanisms.get(d.id),
         )
         for d in disclosures
     ]

@@ -3,7 +3,7 @@ is read. One description serves the templates, the parser and the documentation.
 
 from dataclasses import dataclass
 
-from registry.enums import ContractKind, EndOfContract, LegalBasis, VendorKind
+from registry.enums import ContractKind, EndOfContract, LegalBasis, RecipientRole, VendorKind
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ DISCLOSURES = (
     Column("valid_to", "valid_to", "date", help="Last day; empty: open-ended or the contract's last day."),
     Column("country", "country", help="Where the data goes; empty: the vendor's country."),
     Column("consent_reference", "consent_reference", help="Required for basis consent."),
+    Column("role", "role", help=_choices(RecipientRole) + "; empty: processor."),
+    Column("origin", "origin", help="Where the data leaves from; empty: REGISTRY_ORIGIN_COUNTRY."),
     Column("legal_reference", "legal_reference"),
     Column("notes", "notes"),
 )

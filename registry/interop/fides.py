@@ -19,10 +19,11 @@ from fideslang.models import PrivacyDeclaration, System
 from pydantic import ValidationError
 
 from registry.disclosures.schemas import DisclosureRead
-from registry.enums import LegalBasis, VendorKind
+from registry.enums import LegalBasis, RecipientRole, TransferMechanism, VendorKind
 from registry.imports import service as imports
 from registry.imports.service import RowError
 from registry.interop.schemas import ContactMeta, DeclarationMeta, VendorMeta
+from registry.transfers.rules import is_transfer
 
 MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 SYSTEM_TYPE = "Third Party"
@@ -38,6 +39,20 @@ TO_FIDES = {
     LegalBasis.legal_obligation: "Legal obligations",
 }
 FROM_FIDES = {fides: basis for basis, fides in TO_FIDES.items()}
+# fideslang's System.responsibility: the role over the data (Controller, Processor, Sub-Processor).
+RESPONSIBILITY = {
+    RecipientRole.processor: "Processor",
+    RecipientRole.sub_processor: "Sub-Processor",
+    RecipientRole.independent_controller: "Controller",
+    RecipientRole.joint_controller: "Controller",
+}
+# fideslang's LegalBasisForTransfersEnum has no PIPL or Art. 49 values: those are "Other" (the
+# mechanism itself is in meta.registry).
+TRANSFER_BASIS = {
+    TransferMechanism.adequacy: "Adequacy Decision",
+    TransferMechanism.scc_2021: "SCCs",
+    TransferMechanism.bcr: "BCRs",
+}
 _BASIS_WORDS = {
     LegalBasis.contract: "contract",
     LegalBasis.consent: "consent",
@@ -101,7 +116,22 @@ def _contact(vendor: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {f: vendor[f"{prefix}_{f}"] for f in ("name", "email", "phone")}
 
 
-def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: list) -> System:
+def _transfers(disclosures: list, mechanisms: dict[int, str]) -> dict[str, Any]:
+    """fideslang's transfer fields of a System, from its disclosures' transfer records."""
+    crossing = [d for d in disclosures if is_transfer(d.origin, d.country)]
+    bases = sorted(
+        {
+            TRANSFER_BASIS.get(TransferMechanism(mechanisms[d.id]), "Other")
+            for d in crossing
+            if d.id in mechanisms
+        }
+    )
+    return {"does_international_transfers": bool(crossing), "legal_basis_for_transfers": bases or None}
+
+
+def _system(
+    key: str, vendor: dict[str, Any], parent: str | None, disclosures: list, mechanisms: dict[int, str]
+) -> System:
     declarations, facts = [], {}
     for name, d in _named(disclosures):
         declarations.append(
@@ -122,6 +152,9 @@ def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: l
             "consent_reference": d.consent_reference,
             "legal_reference": d.legal_reference,
             "notes": d.notes,
+            "role": d.role.value,
+            "origin": d.origin,
+            "transfer_mechanism": mechanisms.get(d.id),
         }
     privacy = _contact(vendor, "privacy_contact")
     meta = {
@@ -145,16 +178,23 @@ def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: l
         "dpo": privacy["email"] or privacy["name"],
         "meta": {"registry": _compact(meta)},
         "privacy_declarations": declarations,
+        "responsibility": sorted({RESPONSIBILITY[d.role] for d in disclosures}) or None,
+        **_transfers(disclosures, mechanisms),
     }
     return System.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-def manifest(vendors: list[dict[str, Any]], by_vendor: dict[int, list[DisclosureRead]]) -> str:
+def manifest(
+    vendors: list[dict[str, Any]], by_vendor: dict[int, list[DisclosureRead]], mechanisms: dict[int, str]
+) -> str:
     """The YAML manifest: every vendor as a System, with the disclosures listed for it."""
     names = {v["id"]: v["name"] for v in vendors}
     keys = fides_keys(list(names.values()))
     systems = sorted(
-        (_system(keys[v["name"]], v, names.get(v["parent"]), by_vendor.get(v["id"], [])) for v in vendors),
+        (
+            _system(keys[v["name"]], v, names.get(v["parent"]), by_vendor.get(v["id"], []), mechanisms)
+            for v in vendors
+        ),
         key=lambda s: s.fides_key,
     )
     document = {"system": [s.model_dump(mode="json", exclude_unset=True) for s in systems]}
@@ -307,7 +347,24 @@ DECLARATION_PATHS = {
     "categories": "data_categories",
     "data_subjects": "data_subjects",
 }
-DISCLOSURE_COLUMNS = ("vendor", *DECLARATION_PATHS, *DeclarationMeta.model_fields)
+DISCLOSURE_COLUMNS = (
+    "vendor",
+    *DECLARATION_PATHS,
+    *(name for name in DeclarationMeta.model_fields if name != "transfer_mechanism"),
+)
+FROM_RESPONSIBILITY = {
+    "Processor": RecipientRole.processor,
+    "Sub-Processor": RecipientRole.sub_processor,
+    "Controller": RecipientRole.independent_controller,
+}
+
+
+def role_of(system: System) -> str | None:
+    """A system's one responsibility as a role (a joint controller is told by meta.registry only)."""
+    found = {getattr(r, "value", r) for r in system.responsibility or []}
+    return FROM_RESPONSIBILITY[found.pop()].value if len(found) == 1 else None
+
+
 NO_COUNTRY = "fideslang has no country field: set meta.registry.country (ISO 3166-1 alpha-2)"
 NO_BASIS = "the registry records disclosures under Contract, Consent or Legal obligations"
 

@@ -33,6 +33,10 @@ class DeclarationMeta(_Meta):
     consent_reference: str | None = None
     legal_reference: str | None = None
     notes: str | None = None
+    role: str | None = None
+    origin: str | None = None
+    # Exported for the reader; a transfer record is not imported (its details are not in the manifest).
+    transfer_mechanism: str | None = None
 
 
 class VendorMeta(_Meta):

@@ -18,6 +18,7 @@ from registry.interop import fides
 from registry.interop.fides import Entry, Sheets
 from registry.interop.schemas import DeclarationMeta
 from registry.tables import Disclosure, Vendor
+from registry.transfers.service import decision_data
 
 
 async def export_manifest(as_of: date | None) -> str:
@@ -29,7 +30,9 @@ async def export_manifest(as_of: date | None) -> str:
     by_vendor: dict[int, list[DisclosureRead]] = defaultdict(list)
     for d in await read_many(await query):
         by_vendor[d.vendor_id].append(d)
-    return fides.manifest(vendors, by_vendor)
+    ids = [d.id for found in by_vendor.values() for d in found]
+    mechanisms = {i: t["mechanism"] for i, t in (await decision_data(ids)).items()}
+    return fides.manifest(vendors, by_vendor, mechanisms)
 
 
 async def _first_day(vendor: str, basis: LegalBasis, d: PrivacyDeclaration, contract: str | None):
@@ -59,6 +62,7 @@ async def _disclosure_row(e: Entry, d: PrivacyDeclaration, basis: LegalBasis) ->
         "categories": ",".join(d.data_categories) or None,
         "data_subjects": ",".join(d.data_subjects) or None,
         "valid_from": valid_from or clock.today(),
+        "role": facts.role or fides.role_of(e.system),
     }
     return [values[column] for column in fides.DISCLOSURE_COLUMNS]
 

@@ -69,11 +69,13 @@ def read(index: DisclosureIndex, d: Held) -> DisclosureRead:
         data_subjects=list(d.data_subjects),
         purpose=d.purpose,
         basis=d.basis,
+        role=d.role,
         contract_id=d.contract,
         contract_reference=contract["reference"] if contract else None,
         consent_reference=d.consent_reference,
         legal_reference=d.legal_reference,
         country=d.country,
+        origin=d.origin,
         valid_from=d.valid_from,
         valid_to=d.valid_to,
         ended_reason=d.ended_reason,
@@ -162,7 +164,8 @@ async def check(keeper: IndexKeeper | None, request: CheckRequest, today: date) 
         await require_keys(TaxonomyKind.data_use, [request.purpose], "purpose", fresh=False)
     every = [read(index, d) for d in index.of(vendor["id"]) if d.categories]
     contracts = {d.contract_id: index.contracts[d.contract_id] for d in every if d.contract_id}
-    return service.decide(request, on, vendor, categories, every, contracts)
+    transfers = {d.id: index.transfers[d.id] for d in every if d.id in index.transfers}
+    return service.decide(request, on, vendor, categories, every, contracts, transfers)
 
 
 async def vendor_holdings(keeper: IndexKeeper | None, vendor_id: int, as_of: date) -> VendorHoldings:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any
 
-from registry.enums import ContractKind, LegalBasis, VendorKind
+from registry.enums import ContractKind, LegalBasis, RecipientRole, VendorKind
 
 OPEN = date.max.toordinal() + 1  # the end of a period without a last day
 # Entries of all kept Periods together (24 bytes each, so at most about 100 MiB).
@@ -41,7 +41,9 @@ class Held:
         "id",
         "legal_reference",
         "notes",
+        "origin",
         "purpose",
+        "role",
         "start",
         "updated_at",
         "valid_from",
@@ -115,6 +117,8 @@ class DisclosureIndex:
         self.vendors: dict[int, tuple[str, VendorKind, str]] = {}
         self.contracts: dict[int, dict[str, Any]] = {}
         self.disclosures: dict[int, Held] = {}
+        # The transfer records the check decides on (registry.transfers.rules), by disclosure id.
+        self.transfers: dict[int, dict[str, Any]] = {}
         self.of_vendor: dict[int, list[int]] = {}
         self.of_category: dict[str, array] = {}
         self.periods: OrderedDict[tuple[str, ...], Periods] = OrderedDict()
@@ -148,11 +152,13 @@ class DisclosureIndex:
             vendor=same(row["vendor"]),
             contract=same(row["contract"]),
             basis=LegalBasis(row["basis"]),
+            role=RecipientRole(row["role"]),
             purpose=same(row["purpose"]),
             consent_reference=row["consent_reference"],
             legal_reference=row["legal_reference"],
             data_subjects=same(tuple(subjects)),
             country=same(row["country"]),
+            origin=same(row["origin"]),
             valid_from=same(row["valid_from"]),
             valid_to=same(row["valid_to"]),
             ended_reason=row["ended_reason"],

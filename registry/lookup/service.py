@@ -19,6 +19,8 @@ from registry.lookup.schemas import (
 )
 from registry.tables import Contract, Disclosure, Vendor
 from registry.taxonomy.service import keys_under, require_keys
+from registry.transfers import rules as transfer_rules
+from registry.transfers.service import decision_data
 
 # The recipients question in one round trip: the matching (vendor, disclosure) pairs come from the
 # covering index on disclosure_category, the window count gives the total before LIMIT, and only the page
@@ -235,7 +237,8 @@ async def check(request: CheckRequest, today: date) -> CheckResult:
         if contract_ids
         else {}
     )
-    return decide(request, on, vendor, categories, every, contracts)
+    transfers = await decision_data([d.id for d in every])
+    return decide(request, on, vendor, categories, every, contracts, transfers)
 
 
 def decide(
@@ -245,9 +248,10 @@ def decide(
     categories: list[str],
     every: list[DisclosureRead],
     contracts: dict[int, dict[str, Any]],
+    transfers: dict[int, dict[str, Any]],
 ) -> CheckResult:
-    """The check's answer from the vendor's disclosures (with categories, id order) and their contracts
-    (the SQL path and the in-memory index both decide here)."""
+    """The check's answer from the vendor's disclosures (with categories, id order), their contracts
+    and their transfer records by disclosure id (the SQL path and the in-memory index both decide here)."""
 
     def usable(d) -> str | None:
         """Why disclosure d cannot be relied on for this request on ``on``, or None."""
@@ -265,7 +269,8 @@ def decide(
                 return f"contract {contract['id']} ({contract['reference'] or contract['title']}) is {status.value} on {on}"
             if not contract["confidentiality_equivalent"]:
                 return f"contract {contract['id']} lacks an equivalent confidentiality clause"
-        return None
+        transfer = transfer_rules.blocking(d.origin, d.country, transfers.get(d.id), on)
+        return f"disclosure {d.id}: {transfer}" if transfer else None
 
     reasons, relied_on, allowed = [], {}, True
     for category in categories:

@@ -19,6 +19,12 @@ class ItemKind(StrEnum):
     contract_clauses_missing = "contract_clauses_missing"
     vendor_not_answering = "vendor_not_answering"
     vendor_cannot_be_asked = "vendor_cannot_be_asked"
+    # registry.transfers.rules: the codes of its problems.
+    transfer_without_mechanism = "transfer_without_mechanism"
+    transfer_assessment_missing = "transfer_assessment_missing"
+    transfer_assessment_overdue = "transfer_assessment_overdue"
+    transfer_consent_missing = "transfer_consent_missing"
+    transfer_filing_missing = "transfer_filing_missing"
 
 
 class Severity(StrEnum):

@@ -9,6 +9,7 @@ from piccolo.columns.combination import WhereRaw
 from registry import clock, db
 from registry.contracts import conformance, rules
 from registry.contracts.rules import vendor_status_sql
+from registry.contracts.service import contract_facts
 from registry.enums import (
     ConfirmationKind,
     JournalKind,
@@ -18,6 +19,7 @@ from registry.enums import (
     VerificationOutcome,
 )
 from registry.supervision.schemas import ItemKind, ReportItem, Severity, SupervisionReport
+from registry.supervision.transfers import transfer_items
 from registry.tables import (
     Contract,
     DeletionConfirmation,
@@ -297,8 +299,8 @@ async def _reviews_overdue(today: date, months: int, grace_days: int) -> list[Re
 
 async def _clause_gaps(today: date) -> list[ReportItem]:
     """Vendors whose contracts in force, taken together, lack a clause the law or the policy requires.
-    Three queries whatever the number of vendors: the vendors, their contracts in force, and which of
-    those have disclosures with categories."""
+    Four queries whatever the number of vendors: the vendors, their contracts in force, and those
+    contracts' disclosures and vendors (what the clauses that turn on roles read)."""
     sql, args = conformance.vendor_gaps_sql(today)
     vendors = await Vendor.select(Vendor.id, Vendor.name).where(WhereRaw(sql, *args))
     if not vendors:
@@ -308,31 +310,24 @@ async def _clause_gaps(today: date) -> list[ReportItem]:
     contracts = await Contract.select().where(
         WhereRaw(f"contract.vendor IN ({gaps_of}) AND {in_force}", *args, *in_force_args)
     )
-    with_categories = {
-        r["contract"]
-        for r in await Disclosure.select(Disclosure.contract).where(
-            WhereRaw(
-                f"disclosure.contract IN (SELECT contract.id FROM contract WHERE contract.vendor IN ({gaps_of}))"
-                " AND EXISTS (SELECT 1 FROM disclosure_category dc WHERE dc.disclosure = disclosure.id)",
-                *args,
-            )
-        )
-    }
+    facts = await contract_facts(contracts)
     present: dict[int, set[str]] = defaultdict(set)
+    needed: dict[int, set[str]] = defaultdict(set)
     for contract in contracts:
-        for clause, ok in conformance.evaluate(contract, contract["id"] in with_categories):
+        for clause, ok in conformance.evaluate(contract, facts[contract["id"]]):
+            needed[contract["vendor"]].add(clause.id)
             if ok:
                 present[contract["vendor"]].add(clause.id)
     items = []
     for v in vendors:
-        missing = [c for c in conformance.CLAUSES if c.id not in present[v["id"]]]
+        missing = [c for c in conformance.CLAUSES if c.id in needed[v["id"]] - present[v["id"]]]
         items.append(
             _item(
                 ItemKind.contract_clauses_missing,
                 Severity.gap,
                 (v["id"], v["name"]),
                 ("vendor", v["id"], f"/vendors/{v['id']}/conformance"),
-                f"Its contracts in force lack {len(missing)} of {len(conformance.CLAUSES)} required clauses "
+                f"Its contracts in force lack {len(missing)} of {len(needed[v['id']])} required clauses "
                 f"({', '.join(dict.fromkeys(c.article for c in missing))}).",
                 None,
                 today,
@@ -385,6 +380,7 @@ async def supervision_report(
         items += await _without_equivalent_confidentiality(today)
         items += await _consent_without_reference(today)
         items += await _clause_gaps(today)
+        items += await transfer_items(today)
         items += await _reviews_overdue(today, review_months, first_review_days)
         items += await _expiring_contracts(today, horizon)
         items += await _vendor_requests(today)

@@ -27,6 +27,8 @@ def action_for(item: ReportItem, actor: Actor) -> Action | None:
         found = Action("Renew or end the contract", f"/ui/contracts/{number}/edit")
     elif item.kind is ItemKind.consent_without_reference:
         found = Action("Add the consent reference", f"/ui/disclosures/{number}/edit")
+    elif item.kind.value.startswith("transfer_"):
+        found = Action("Record the transfer", f"/ui/disclosures/{number}/transfer")
     elif item.kind is ItemKind.contract_clauses_missing:
         return Action("See the missing clauses", f"/ui/vendors/{vendor}#clauses")
     elif item.kind is ItemKind.no_equivalent_confidentiality:

@@ -37,6 +37,7 @@ from registry.ratelimit import RateLimiter
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
 from registry.taxonomy.service import tree
+from registry.transfers.service import transfer_states
 from registry.ui.actions import action_for
 from registry.ui.pages import (
     COOKIE,
@@ -68,6 +69,11 @@ ITEM_LABELS = {
     ItemKind.contract_expiring: "Contract ending",
     ItemKind.vendor_not_answering: "Vendor has not answered",
     ItemKind.vendor_cannot_be_asked: "Vendor cannot be asked",
+    ItemKind.transfer_without_mechanism: "Transfer without a mechanism",
+    ItemKind.transfer_assessment_missing: "Transfer impact assessment missing",
+    ItemKind.transfer_assessment_overdue: "Transfer impact assessment overdue",
+    ItemKind.transfer_consent_missing: "Transfer without separate consent (PIPL Art. 39)",
+    ItemKind.transfer_filing_missing: "Standard contract not filed",
 }
 LOGIN_COOKIE = "registry_sign_in"
 
@@ -381,6 +387,7 @@ async def vendor_page(
         issued, _ = await attestations.list_attestations(request.app.state["settings"], vendor_id, 500, 0)
         notes, notes_total = await list_entries(JournalFilter(vendor_id=vendor_id, limit=200))
         names_of = await words.load()
+        transfers = await transfer_states(disclosures, clock.today())
         # The vendor's history with that of its contracts, disclosures, deletions and attestations.
         objects = {
             "vendor": [str(vendor_id)],
@@ -407,6 +414,7 @@ async def vendor_page(
         vendor=vendor,
         contracts=contracts,
         disclosures=disclosures,
+        transfers=transfers,
         deletions=deletions,
         attestations=issued,
         words=names_of,

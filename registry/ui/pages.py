@@ -64,6 +64,7 @@ NOTICES = {
     "contract": "The contract was saved.",
     "terminated": "The contract was terminated: its disclosures end and a deletion is now tracked.",
     "disclosure": "The disclosure was saved.",
+    "transfer": "The transfer record was saved.",
     "confirmation": "The vendor's deletion report was recorded.",
     "attestation": "The attestation was issued.",
     "note": "The note was added to the journal.",

@@ -13,6 +13,7 @@ from registry.enums import (
     ContractStatus,
     EndOfContract,
     LegalBasis,
+    RecipientRole,
     SanitizationMethod,
     SanitizationTechnique,
     TaxonomyKind,
@@ -245,7 +246,11 @@ async def disclosure_defaults(vendor_id: int) -> dict[str, Any]:
     """A new disclosure rests on a contract: the vendor's only one in force, when it has just one."""
     contracts, _ = await list_contracts(ContractFilter(vendor_id=vendor_id, limit=500))
     active = [c for c in contracts if c.status is ContractStatus.active]
-    return {"basis": "contract", **({"contract_id": str(active[0].id)} if len(active) == 1 else {})}
+    return {
+        "basis": "contract",
+        "role": "processor",
+        **({"contract_id": str(active[0].id)} if len(active) == 1 else {}),
+    }
 
 
 def remaining(lines: str) -> dict[str, list[dict[str, str]]]:
@@ -269,8 +274,17 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
                 (str(c.id), c.title + (f" ({c.reference})" if c.reference else ""), 0) for c in contracts
             ],
         ),
+        Field(
+            "role",
+            "The vendor receives it as",
+            "select",
+            choices=choices(RecipientRole, "role"),
+            hint="Processor (empty: a new disclosure's default): on our instructions (GDPR Art. 28, PIPL "
+            "Art. 21); independent controller: for its own purposes (PIPL Art. 23).",
+        ),
         Field("basis", "Legal basis", "select", required=True, choices=choices(LegalBasis, "basis")),
         Field("consent_reference", "Consent reference", hint="Required when the legal basis is consent."),
+        Field("legal_reference", "Legal reference", hint="The law, for another basis than consent."),
         Field(
             "purpose",
             "Purpose (data use)",
@@ -303,5 +317,12 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             hint="The last day. Empty under a contract: the contract's last day.",
         ),
         Field("country", "Country the data goes to", "country", hint="Empty: the vendor's country."),
+        Field(
+            "origin",
+            "Country the data leaves from",
+            "country",
+            hint="Empty: the registry's origin country (when editing: unchanged). Another country is an "
+            "international transfer.",
+        ),
         Field("notes", "Notes", "textarea"),
     ]

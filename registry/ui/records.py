@@ -131,7 +131,7 @@ class RecordsController(Controller):
             posted,
             spec,
             DisclosureCreate,
-            lambda data: create_disclosure(ctx, data),
+            lambda data: create_disclosure(ctx, data, request.app.state["settings"].origin_country),
             f"/ui/vendors/{vendor.id}",
             notice="disclosure",
             extra=lambda values: {"vendor_id": vendor.id},
@@ -248,6 +248,8 @@ class RecordsController(Controller):
             f"/ui/vendors/{disclosure.vendor_id}",
             notice="disclosure",
             editing=True,
+            # Left empty, the role and the origin stay as they are (neither can be cleared).
+            extra=lambda values: {k: getattr(disclosure, k) for k in ("role", "origin") if not values.get(k)},
             checks=checks.disclosure,
         )
 
