@@ -56,6 +56,7 @@ from registry.public.controller import PublicCache, PublicController
 from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
+from registry.subprocessors.controller import EngagementController, VendorSubprocessorController
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
@@ -186,6 +187,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ContractController,
             TaxonomyController,
             DisclosureController,
+            VendorSubprocessorController,
+            EngagementController,
             LookupController,
             ExportController,
             ImportController,

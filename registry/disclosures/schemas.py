@@ -21,6 +21,10 @@ class _DisclosureFields(Schema):
         default=None, description="Where the data goes; default: the vendor's."
     )
     notes: LongText | None = None
+    engagement_id: Id | None = Field(
+        default=None,
+        description="A sub-processor's disclosure: its engagement (POST /vendors/{id}/subprocessors).",
+    )
 
     _unique_lists = field_validator("categories", "data_subjects", check_fields=False)(_unique)
 
@@ -77,6 +81,7 @@ class DisclosureRead(Schema):
     valid_to: date | None
     ended_reason: str | None
     notes: str | None
+    engagement_id: int | None = None
     version: int
     created_at: datetime
     updated_at: datetime

@@ -32,10 +32,11 @@ _CONTRACTS = (
 # Each disclosure with its category keys, space-separated (keys have no spaces), in one stream.
 _DISCLOSURES = (
     "SELECT id, vendor, contract, basis, purpose, consent_reference, legal_reference, data_subjects,"
-    " country, valid_from, valid_to, ended_reason, notes, version, created_at, updated_at,"
+    " country, valid_from, valid_to, ended_reason, notes, engagement, version, created_at, updated_at,"
     " (SELECT {aggregate}(category, ' ') FROM disclosure_category WHERE disclosure = d.id) AS categories"
     " FROM disclosure d"
 )
+_ENGAGEMENTS = "SELECT id, engaged_by, subprocessor FROM subprocessor_engagement"
 _HEAD = f"SELECT id, hash FROM change WHERE {LOOKUP_RELEVANT} ORDER BY id DESC LIMIT 1"
 _SINCE = (
     f"SELECT id, hash, object_type, object_id FROM change WHERE id >= $1 AND {LOOKUP_RELEVANT} ORDER BY id"
@@ -46,7 +47,15 @@ _BY_ID = {
     "vendor": _VENDORS + " WHERE id = $1",
     "contract": _CONTRACTS + " WHERE id = $1",
     "disclosure": _DISCLOSURES + " WHERE d.id = $1",
+    "subprocessor_engagement": _ENGAGEMENTS + " WHERE id = $1",
 }
+# What a load reads, in this order (a disclosure's engagement is read before it).
+_LOAD = (
+    ("vendor", _VENDORS),
+    ("contract", _CONTRACTS),
+    ("subprocessor_engagement", _ENGAGEMENTS),
+    ("disclosure", _DISCLOSURES),
+)
 _AGGREGATE = {"sqlite": "group_concat", "postgres": "string_agg"}
 
 
@@ -63,6 +72,8 @@ def _put(index: DisclosureIndex, object_type: str, row: Any) -> None:
         index.put_vendor(row)
     elif object_type == "contract":
         index.put_contract(row)
+    elif object_type == "subprocessor_engagement":
+        index.put_engagement(row)
     else:
         values = {name: row[name] for name in row.keys()}
         if isinstance(values["data_subjects"], str):
@@ -78,6 +89,8 @@ def _apply(index: DisclosureIndex, object_type: str, object_id: int, rows: list)
         index.vendors.pop(object_id, None)
     elif object_type == "contract":
         index.contracts.pop(object_id, None)
+    elif object_type == "subprocessor_engagement":
+        index.drop_engagement(object_id)
     else:
         index.drop_disclosure(object_id)
 
@@ -142,11 +155,7 @@ class IndexKeeper:
         connection.execute("BEGIN")
         try:
             head = connection.execute(_HEAD).fetchall()
-            for object_type, sql in (
-                ("vendor", _VENDORS),
-                ("contract", _CONTRACTS),
-                ("disclosure", _DISCLOSURES),
-            ):
+            for object_type, sql in _LOAD:
                 for row in connection.execute(_sqlite(sql)):  # streamed: the rows are not all kept
                     _put(index, object_type, row)
         finally:
@@ -159,11 +168,7 @@ class IndexKeeper:
         async with engine.pool.acquire() as connection:
             async with connection.transaction(isolation="repeatable_read", readonly=True):
                 head = await connection.fetch(_HEAD)
-                for object_type, sql in (
-                    ("vendor", _VENDORS),
-                    ("contract", _CONTRACTS),
-                    ("disclosure", _DISCLOSURES),
-                ):
+                for object_type, sql in _LOAD:
                     async for row in connection.cursor(_postgres(sql), prefetch=2000):
                         _put(index, object_type, row)
         _settled(index)

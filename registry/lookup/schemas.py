@@ -7,6 +7,7 @@ from pydantic import Field
 from registry.disclosures.schemas import DisclosureRead
 from registry.enums import ContractKind, LegalBasis, VendorKind
 from registry.schemas import Day, Id, Schema
+from registry.subprocessors.schemas import ChainLink
 from registry.taxonomy.schemas import TaxonomyKey
 
 
@@ -37,6 +38,11 @@ class Recipient(Schema):
     valid_from: date
     valid_to: date | None
     country: str = Field(description="Where the data went.")
+    chain: list[ChainLink] | None = Field(
+        default=None,
+        description="A sub-processor's processors, from ours down to it, each with its engagement; "
+        "null for any other recipient.",
+    )
 
 
 class RecipientList(Schema):
