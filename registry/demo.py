@@ -71,7 +71,17 @@ VENDORS = [
         public=True,
         privacy_contact={"email": "privacy@brightdesk.example"},
     ),
-    dict(name="ProcessOn Group Holdings", kind="associated_business", country="CN", tags=["group"]),
+    dict(
+        name="ProcessOn Group Holdings",
+        legal_name="ProcessOn Group Holdings Co., Ltd.",
+        kind="associated_business",
+        country="CN",
+        tags=["group"],
+        privacy_contact={
+            "name": "Personal information protection officer",
+            "email": "pipo@processon.example",
+        },
+    ),
     dict(name="Quill Translation Co.", kind="contractor", country="FR", tags=["translation"]),
     dict(name="Meridian Analytics", kind="service_provider", country="US", tags=["analytics"]),
     dict(name="Lumen Legal Agents LLP", kind="agent", country="SG"),
@@ -254,6 +264,15 @@ DISCLOSURES = [
     ("SOW-2025-003", ["user.content.public"], "essential.service.operations.support", -390),
     ("DPA-2023-019", ["user.contact.email", "user.name"], "essential.service.notifications.email", -800),
 ]
+# What differs from a processor receiving under its contract. ProcessOn decides its own purposes for the
+# account data it receives: another handler (PIPL Art. 23), on the users' separate consent.
+_AS = {
+    "NDA-2021-001": dict(
+        role="independent_controller",
+        basis="consent",
+        consent_reference="Separate consent (PIPL Art. 23) at sign-up, consent text v3",
+    ),
+}
 
 
 async def _disclose(
@@ -269,8 +288,8 @@ async def _disclose(
                 categories=categories,
                 data_subjects=["customer"],
                 purpose=purpose,
-                basis="contract",
                 valid_from=today + timedelta(days=start),
+                **{"basis": "contract", **_AS.get(reference, {})},
             ),
         )
     await disclosures.create_disclosure(

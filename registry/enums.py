@@ -28,6 +28,15 @@ class VendorKind(StrEnum):
     contractor = "contractor"
 
 
+class RecipientRole(StrEnum):
+    """In which role a vendor receives the data of one disclosure (EDPB Guidelines 07/2020; PIPL 21/23)."""
+
+    processor = "processor"  # GDPR Art. 28; the entrusted party of PIPL Art. 21
+    sub_processor = "sub_processor"  # engaged by a processor of ours (Art. 28(2) and (4))
+    independent_controller = "independent_controller"  # another handler under PIPL Art. 23
+    joint_controller = "joint_controller"  # Art. 26; PIPL Art. 20
+
+
 class VendorStatus(StrEnum):
     """Derived from the vendor's contracts on a given day."""
 

@@ -196,6 +196,7 @@ class Disclosure(Table, tablename="disclosure"):
     vendor = _fk(Vendor)
     contract = _fk(Contract, null=True)
     basis = Varchar(length=20)
+    role = Varchar(length=30, default="processor")  # RecipientRole
     purpose = Varchar(length=200, index=True)
     consent_reference = _text(300)
     legal_reference = _text(300)

@@ -9,7 +9,7 @@ from litestar.params import Parameter
 from registry.auth import API_KEY, WriteContext, needs
 from registry.disclosures import service
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
-from registry.enums import LegalBasis, Role
+from registry.enums import LegalBasis, RecipientRole, Role
 from registry.errors import problem_responses
 from registry.http import if_match_version, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
@@ -31,11 +31,12 @@ class DisclosureController(Controller):
         vendor_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         contract_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         basis: LegalBasis | None = None,
+        role: RecipientRole | None = None,
         as_of: Annotated[date | None, Parameter(description="Only disclosures valid on this day")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Page[DisclosureRead]:
-        f = service.DisclosureFilter(vendor_id, contract_id, basis, as_of, limit, offset)
+        f = service.DisclosureFilter(vendor_id, contract_id, basis, as_of, limit, offset, role)
         items, total = await service.list_disclosures(f)
         return Page[DisclosureRead](items=items, total=total, limit=limit, offset=offset)
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import Field, field_validator
 
-from registry.enums import LegalBasis
+from registry.enums import LegalBasis, RecipientRole
 from registry.schemas import CountryCode, Day, Id, LongText, Schema, text
 from registry.taxonomy.schemas import TaxonomyKey
 
@@ -37,6 +37,9 @@ class DisclosureCreate(_DisclosureFields):
     data_subjects: list[TaxonomyKey] = Field(min_length=1, max_length=20)
     purpose: TaxonomyKey = Field(description="A data use key, e.g. essential.service.operations.support")
     basis: LegalBasis
+    role: RecipientRole = Field(
+        default=RecipientRole.processor, description="In which role the vendor receives this data."
+    )
     valid_from: Day
     valid_to: Day | None = Field(
         default=None,
@@ -51,6 +54,7 @@ class DisclosureUpdate(_DisclosureFields):
     data_subjects: list[TaxonomyKey] | None = Field(default=None, min_length=1, max_length=20)
     purpose: TaxonomyKey | None = None
     basis: LegalBasis | None = None
+    role: RecipientRole | None = None
     valid_from: Day | None = None
     valid_to: Day | None = None
 
@@ -72,6 +76,7 @@ class DisclosureRead(Schema):
     data_subjects: list[str]
     purpose: str
     basis: LegalBasis
+    role: RecipientRole
     contract_id: int | None
     contract_reference: str | None
     consent_reference: str | None

@@ -11,13 +11,13 @@ from registry.auth import WriteContext
 from registry.changes.service import record_change
 from registry.contracts import rules
 from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, DisclosureRead, DisclosureUpdate
-from registry.enums import ChangeAction, LegalBasis, TaxonomyKind
+from registry.enums import ChangeAction, LegalBasis, RecipientRole, TaxonomyKind
 from registry.errors import conflict, invalid, not_found
 from registry.subprocessors.links import check_engagement
 from registry.tables import Contract, Disclosure, DisclosureCategory, Vendor
 from registry.taxonomy.service import require_keys
 
-_NOT_NULL = ("categories", "data_subjects", "purpose", "basis", "valid_from", "country")
+_NOT_NULL = ("categories", "data_subjects", "purpose", "basis", "role", "valid_from", "country")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class DisclosureFilter:
     as_of: date | None = None
     limit: int = 50
     offset: int = 0
+    role: RecipientRole | None = None
 
 
 def select_disclosures():
@@ -51,6 +52,8 @@ async def list_disclosures(f: DisclosureFilter) -> tuple[list[DisclosureRead], i
         where.append(Disclosure.contract == f.contract_id)
     if f.basis:
         where.append(Disclosure.basis == f.basis.value)
+    if f.role:
+        where.append(Disclosure.role == f.role.value)
     if f.as_of:
         where += valid_on(f.as_of)
     query, count = select_disclosures(), Disclosure.count()
@@ -88,8 +91,9 @@ async def read_many(rows: list[dict[str, Any]]) -> list[DisclosureRead]:
 # Piccolo would take two queries and spend longer building the joined one than the database runs it).
 _OF_VENDOR = (
     "SELECT d.id, d.vendor, v.name AS vendor_name, d.contract, c.reference AS contract_reference, d.basis,"
-    " d.purpose, d.consent_reference, d.legal_reference, d.data_subjects, d.country, d.valid_from,"
-    " d.valid_to, d.ended_reason, d.notes, d.engagement, d.version, d.created_at, d.updated_at, dc.category"
+    " d.role, d.purpose, d.consent_reference, d.legal_reference, d.data_subjects, d.country, d.valid_from,"
+    " d.valid_to, d.ended_reason, d.notes, d.engagement, d.version, d.created_at, d.updated_at,"
+    " dc.category"
     " FROM disclosure d JOIN vendor v ON v.id = d.vendor LEFT JOIN contract c ON c.id = d.contract"
     " JOIN disclosure_category dc ON dc.disclosure = d.id WHERE d.vendor = {} ORDER BY d.id, dc.category"
 )
@@ -188,7 +192,7 @@ async def create_disclosure(ctx: WriteContext, data: DisclosureCreate) -> Disclo
         values["country"] = values["country"] or vendor["country"]
         values = await _check(values, "valid_to" in data.model_fields_set)
         columns = {k: v for k, v in values.items() if k != "categories"}
-        columns["basis"] = values["basis"].value
+        columns["basis"], columns["role"] = values["basis"].value, values["role"].value
         inserted = await Disclosure.insert(Disclosure(**columns)).returning(Disclosure.id)
         disclosure_id = inserted[0]["id"]
         await _write_categories(disclosure_id, values)
@@ -213,7 +217,10 @@ def _columns(read: DisclosureRead) -> dict[str, Any]:
 async def _save(ctx: WriteContext, before: DisclosureRead, values: dict[str, Any], action: ChangeAction):
     columns = {k: v for k, v in values.items() if k not in ("categories", "vendor")}
     columns.update(
-        basis=LegalBasis(values["basis"]).value, version=before.version + 1, updated_at=clock.now()
+        basis=LegalBasis(values["basis"]).value,
+        role=RecipientRole(values["role"]).value,
+        version=before.version + 1,
+        updated_at=clock.now(),
     )
     await Disclosure.update(columns, use_auto_update=False).where(Disclosure.id == before.id)
     await _write_categories(before.id, values)

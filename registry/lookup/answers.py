@@ -89,6 +89,7 @@ def read(index: DisclosureIndex, d: Held) -> DisclosureRead:
         data_subjects=list(d.data_subjects),
         purpose=d.purpose,
         basis=d.basis,
+        role=d.role,
         contract_id=d.contract,
         contract_reference=contract["reference"] if contract else None,
         consent_reference=d.consent_reference,

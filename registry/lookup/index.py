@@ -14,7 +14,7 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any
 
-from registry.enums import ContractKind, LegalBasis, VendorKind
+from registry.enums import ContractKind, LegalBasis, RecipientRole, VendorKind
 
 OPEN = date.max.toordinal() + 1  # the end of a period without a last day
 # Entries of all kept Periods together (24 bytes each, so at most about 100 MiB).
@@ -43,6 +43,7 @@ class Held:
         "legal_reference",
         "notes",
         "purpose",
+        "role",
         "start",
         "updated_at",
         "valid_from",
@@ -159,6 +160,7 @@ class DisclosureIndex:
             vendor=same(row["vendor"]),
             contract=same(row["contract"]),
             basis=LegalBasis(row["basis"]),
+            role=RecipientRole(row["role"]),
             purpose=same(row["purpose"]),
             consent_reference=row["consent_reference"],
             legal_reference=row["legal_reference"],

@@ -31,7 +31,7 @@ _CONTRACTS = (
 )
 # Each disclosure with its category keys, space-separated (keys have no spaces), in one stream.
 _DISCLOSURES = (
-    "SELECT id, vendor, contract, basis, purpose, consent_reference, legal_reference, data_subjects,"
+    "SELECT id, vendor, contract, basis, role, purpose, consent_reference, legal_reference, data_subjects,"
     " country, valid_from, valid_to, ended_reason, notes, engagement, version, created_at, updated_at,"
     " (SELECT {aggregate}(category, ' ') FROM disclosure_category WHERE disclosure = d.id) AS categories"
     " FROM disclosure d"
