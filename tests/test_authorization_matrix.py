@@ -79,6 +79,7 @@ MATRIX = {
     ("GET", "/vendors/{vendor_id:int}/subprocessors/tree"): Role.viewer,
     ("POST", "/vendors/{vendor_id:int}/subprocessors"): Role.editor,
     ("GET", "/subprocessor-engagements/{engagement_id:int}"): Role.viewer,
+    ("GET", "/subprocessor-engagements/{engagement_id:int}/conformance"): Role.viewer,
     ("PATCH", "/subprocessor-engagements/{engagement_id:int}"): Role.editor,
     ("DELETE", "/subprocessor-engagements/{engagement_id:int}"): Role.editor,
     ("POST", "/subprocessor-engagements/{engagement_id:int}/end"): Role.editor,

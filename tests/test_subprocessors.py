@@ -280,3 +280,18 @@ class TestLookup:
         found = (await client.get("/lookup/recipients", params=params, headers=auth("lookup"))).json()
         [sub] = [i for i in found["items"] if i["vendor_name"] == "Backup Services"]
         assert sub["chain"][0]["vendor_name"] == "Cloud Hosting EU"
+
+
+class TestFlowDown:
+    async def test_a_flow_down_contract_lacking_a_clause_is_a_gdpr_28_4_gap(self, client, auth):
+        w = await chain_world(client, auth)
+        url = f"/subprocessor-engagements/{w['engagement']['id']}/conformance"
+        same = (await client.get(url, headers=auth("viewer"))).json()
+        assert (same["rule"], same["conforms"], same["missing_clauses"]) == ("gdpr-28-4", True, [])
+        changed = await client.patch(
+            f"/contracts/{w['flow_down']['id']}", json={"audit_right": False}, headers=auth()
+        )
+        assert changed.status_code == 200, changed.text
+        gap = (await client.get(url, headers=auth("viewer"))).json()
+        assert gap["conforms"] is False
+        assert "gdpr-28-3-h" in gap["missing_clauses"] and "pipl-21-supervision" in gap["missing_clauses"]

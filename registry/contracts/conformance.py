@@ -279,3 +279,24 @@ def vendor_complete_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list
     """Vendors with a contract in force whose contracts in force together have every clause."""
     every = [_in_force_with(day, vendor, clause.sql) for clause in CLAUSES]
     return f"({' AND '.join(sql for sql, _ in every)})", [a for _, args in every for a in args]
+
+
+# GDPR Art. 28(4): a sub-processor's contract imposes "the same data protection obligations" as the
+# processor's contract with us. Kept apart from the role-dependent clauses above (one check, one id).
+FLOW_DOWN_ID = "gdpr-28-4"
+FLOW_DOWN_ARTICLE = "GDPR Art. 28(4)"
+
+
+def flow_down_gaps(
+    processor_contract: Mapping[str, Any],
+    processor_has_categories: bool,
+    flow_down: Mapping[str, Any],
+    flow_down_has_categories: bool,
+) -> list[str]:
+    """Ids of the clauses the processor's contract with us has and the flow-down contract lacks."""
+    return [
+        clause.id
+        for clause in CLAUSES
+        if clause.check(processor_contract, processor_has_categories)
+        and not clause.check(flow_down, flow_down_has_categories)
+    ]

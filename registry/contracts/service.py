@@ -359,3 +359,8 @@ async def vendor_conformance(vendor_id: int, frameworks: set[Framework] | None =
         missing_clauses=missing,
         contracts=contracts,
     )
+
+
+async def contracts_with_categories(contract_ids: list[int]) -> set[int]:
+    """Which of these contracts have a disclosure listing a category (the categories clause)."""
+    return await _with_categories(contract_ids)

@@ -11,12 +11,14 @@ from registry.errors import problem_responses
 from registry.http import if_match_version, versioned
 from registry.schemas import MAX_ID
 from registry.subprocessors import reads, service
+from registry.subprocessors.conformance import flow_down_conformance
 from registry.subprocessors.schemas import (
     ChainNode,
     EngagementCreate,
     EngagementEnd,
     EngagementRead,
     EngagementUpdate,
+    FlowDownConformance,
     Objection,
 )
 
@@ -64,6 +66,16 @@ class EngagementController(Controller):
     @get("/{engagement_id:int}", operation_id="get_subprocessor_engagement", responses=problem_responses(404))
     async def get_engagement(self, engagement_id: EngagementId) -> Response[EngagementRead]:
         return versioned(await reads.get_engagement(engagement_id))
+
+    @get(
+        "/{engagement_id:int}/conformance",
+        operation_id="get_subprocessor_flow_down_conformance",
+        responses=problem_responses(404),
+        description="GDPR Art. 28(4) (rule gdpr-28-4): the clauses of the processor's contract with us "
+        "that the flow-down contract lacks.",
+    )
+    async def get_conformance(self, engagement_id: EngagementId) -> FlowDownConformance:
+        return await flow_down_conformance(engagement_id)
 
     @patch(
         "/{engagement_id:int}",

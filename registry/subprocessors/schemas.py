@@ -99,3 +99,17 @@ class ChainNode(Schema):
     vendor_name: str
     engagement: EngagementRead | None = Field(description="How it was engaged; null at the root.")
     subprocessors: list["ChainNode"]
+
+
+class FlowDownConformance(Schema):
+    """GDPR Art. 28(4): does the flow-down contract impose every obligation of the processor's
+    contract with us (each clause the processor's contract has, the flow-down contract has too)."""
+
+    engagement_id: int
+    rule: str = Field(description="gdpr-28-4")
+    article: str
+    conforms: bool
+    flow_down_contract_id: int | None
+    processor_contract_id: int | None
+    missing_clauses: list[str] = Field(description="Clause ids the flow-down contract lacks.")
+    detail: str
