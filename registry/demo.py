@@ -12,6 +12,8 @@ from registry.enums import JournalKind, JournalObject, Role
 from registry.journal import service as journal
 from registry.journal.schemas import JournalCreate
 from registry.keys.service import create_key
+from registry.subprocessors import service as engagements
+from registry.subprocessors.schemas import EngagementCreate
 from registry.tables import Vendor
 from registry.vendors import service as vendors
 from registry.vendors.schemas import VendorCreate
@@ -51,9 +53,8 @@ VENDORS = [
         name="Northwind Backup Services",
         kind="service_provider",
         country="NL",
-        parent="Northwind Cloud Hosting",
         tags=["hosting", "sub-processor"],
-        notes="Sub-processor engaged by Northwind for off-site backups.",
+        notes="Sub-processor engaged by Northwind Cloud Hosting for off-site backups (see its engagement).",
     ),
     dict(
         name="Atlas Payments GmbH",
@@ -267,6 +268,7 @@ DISCLOSURES = [
 # What differs from a processor receiving under its contract. ProcessOn decides its own purposes for the
 # account data it receives: another handler (PIPL Art. 23), on the users' separate consent.
 _AS = {
+    "DPA-2024-002": dict(role="sub_processor"),
     "NDA-2021-001": dict(
         role="independent_controller",
         basis="consent",
@@ -275,11 +277,35 @@ _AS = {
 }
 
 
+async def _engage_backups(
+    ctx: WriteContext, contract_ids: dict[str, int], vendor_ids: dict[str, int], today
+) -> int:
+    """Northwind Cloud Hosting engaged Northwind Backup Services under our general authorisation: it
+    told us 30 days ahead, and the sub-processing agreement passes down the same clauses."""
+    engagement = await engagements.create_engagement(
+        ctx,
+        vendor_ids["Northwind Cloud Hosting"],
+        EngagementCreate(
+            subprocessor_id=vendor_ids["Northwind Backup Services"],
+            authorisation="general",
+            notified_on=today + timedelta(days=-530),
+            objection_deadline=today + timedelta(days=-516),
+            valid_from=today + timedelta(days=-500),
+            flow_down_contract_id=contract_ids["DPA-2024-002"],
+            processor_contract_id=contract_ids["DPA-2024-001"],
+        ),
+    )
+    return engagement.id
+
+
 async def _disclose(
     ctx: WriteContext, contract_ids: dict[str, int], vendor_ids: dict[str, int], today
 ) -> None:
     for reference, categories, purpose, start in DISCLOSURES:
         contract = await contracts.get_contract(contract_ids[reference])
+        extra = dict(_AS.get(reference, {}))
+        if reference == "DPA-2024-002":  # Northwind's backup sub-processor, under its flow-down contract
+            extra["engagement_id"] = await _engage_backups(ctx, contract_ids, vendor_ids, today)
         await disclosures.create_disclosure(
             ctx,
             DisclosureCreate(
@@ -289,7 +315,7 @@ async def _disclose(
                 data_subjects=["customer"],
                 purpose=purpose,
                 valid_from=today + timedelta(days=start),
-                **{"basis": "contract", **_AS.get(reference, {})},
+                **{"basis": "contract", **extra},
             ),
         )
     await disclosures.create_disclosure(

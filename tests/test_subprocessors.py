@@ -2,6 +2,8 @@
 
 import pytest
 
+from registry.auth import WriteContext
+from registry.demo import load_demo
 from tests.conftest import make_contract, make_disclosure, make_vendor
 
 pytestmark = pytest.mark.anyio
@@ -295,3 +297,32 @@ class TestFlowDown:
         gap = (await client.get(url, headers=auth("viewer"))).json()
         assert gap["conforms"] is False
         assert "gdpr-28-3-h" in gap["missing_clauses"] and "pipl-21-supervision" in gap["missing_clauses"]
+
+
+class TestVendorsAndDemo:
+    async def test_a_vendor_in_an_engagement_is_not_deleted(self, client, auth):
+        vendor = await make_vendor(client, auth, name="Lone processor")
+        contract = await make_contract(client, auth, vendor["id"])
+        await make_disclosure(client, auth, vendor["id"], contract["id"])
+        sub = await make_vendor(client, auth, name="Lone sub")
+        assert (await engage(client, auth, vendor["id"], sub["id"])).status_code == 201
+        refused = await client.delete(f"/vendors/{sub['id']}", headers=auth())
+        assert refused.status_code == 409, refused.text
+        assert "sub-processor engagement" in refused.json()["detail"]
+
+    async def test_the_demo_backups_are_a_sub_processor_of_the_hosting(self, client, auth):
+        await load_demo(WriteContext("cli:demo"))
+        vendors = (await client.get("/vendors", params={"limit": 100}, headers=auth())).json()["items"]
+        ids = {v["name"]: v for v in vendors}
+        assert ids["Northwind Backup Services"]["parent_id"] is None  # parent_id means group company only
+        hosting = ids["Northwind Cloud Hosting"]["id"]
+        [e] = (await client.get(f"/vendors/{hosting}/subprocessors", headers=auth())).json()
+        assert (e["subprocessor_name"], e["authorisation"]) == ("Northwind Backup Services", "general")
+        assert e["notified_on"] and e["flow_down_contract_id"] and e["processor_contract_id"]
+        conformance = await client.get(f"/subprocessor-engagements/{e['id']}/conformance", headers=auth())
+        assert conformance.json()["conforms"] is True
+        found = await client.get(
+            "/lookup/recipients", params={"category": "user.content.private"}, headers=auth("lookup")
+        )
+        [backup] = [i for i in found.json()["items"] if i["vendor_name"] == "Northwind Backup Services"]
+        assert [link["vendor_name"] for link in backup["chain"]] == ["Northwind Cloud Hosting"]
