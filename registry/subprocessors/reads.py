@@ -63,6 +63,11 @@ async def engaged_by(vendor_id: int) -> list[EngagementRead]:
     return await read_many(await _select().where(SE.engaged_by == vendor_id).order_by(SE.id))
 
 
+async def engaged_as_subprocessor(vendor_id: int) -> list[EngagementRead]:
+    """The engagements that made this vendor a sub-processor, in id order."""
+    return await read_many(await _select().where(SE.subprocessor == vendor_id).order_by(SE.id))
+
+
 async def tree(vendor_id: int) -> ChainNode:
     """The vendor, the sub-processors it engaged, theirs, and so on (each vendor once per branch)."""
     vendor = await Vendor.select(Vendor.id, Vendor.name).where(Vendor.id == vendor_id).first()

@@ -33,6 +33,8 @@ from registry.journal.service import JournalFilter, add_entry, list_entries, ven
 from registry.mail.service import outbox_health
 from registry.people import service as people
 from registry.ratelimit import RateLimiter
+from registry.subprocessors.reads import engaged_as_subprocessor
+from registry.subprocessors.reads import tree as subprocessor_tree
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
 from registry.taxonomy.service import tree
@@ -389,6 +391,8 @@ async def vendor_page(
             "journal_entry": [str(n.id) for n in notes],
         }
         history = await timeline(objects)
+        chain_tree = await subprocessor_tree(vendor_id)
+        engaged_as = await engaged_as_subprocessor(vendor_id)
     conformance = await vendor_conformance(vendor_id)
     names = words.record_names(names_of, vendor, contracts, disclosures, deletions, issued, notes)
     # What a note can be about: the vendor and each of its records.
@@ -419,6 +423,8 @@ async def vendor_page(
         note_kinds=[k.value for k in JournalKind],
         note=note or {"about": f"vendor:{vendor.id}", "kind": note_kind, "text": ""},
         note_errors=note_errors or {},
+        chain_tree=chain_tree,
+        engaged_as=engaged_as,
     )
 
 
