@@ -254,8 +254,12 @@ class TestLookup:
         params = {"category": "user.contact.email", "as_of": "2025-06-01"}
         found = (await client.get("/lookup/recipients", params=params, headers=auth("lookup"))).json()
         by_vendor = {item["vendor_name"]: item for item in found["items"]}
-        assert by_vendor["Cloud Hosting"]["chain"] is None
+        assert (by_vendor["Cloud Hosting"]["role"], by_vendor["Cloud Hosting"]["chain"]) == (
+            "processor",
+            None,
+        )
         sub = by_vendor["Backup Services"]
+        assert sub["role"] == "sub_processor"
         assert sub["chain"] == [
             {
                 "vendor_id": w["processor"]["id"],

@@ -51,6 +51,7 @@ def _recipient(index: DisclosureIndex, d: Held, matched: frozenset[str]) -> Reci
         categories=[c for c in d.categories if c in matched],
         purpose=d.purpose,
         basis=d.basis,
+        role=d.role,
         contract=_summary(index, d.contract),
         consent_reference=d.consent_reference,
         valid_from=d.valid_from,

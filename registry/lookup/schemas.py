@@ -5,7 +5,7 @@ from datetime import date
 from pydantic import Field
 
 from registry.disclosures.schemas import DisclosureRead
-from registry.enums import ContractKind, LegalBasis, VendorKind
+from registry.enums import ContractKind, LegalBasis, RecipientRole, VendorKind
 from registry.schemas import Day, Id, Schema
 from registry.subprocessors.schemas import ChainLink
 from registry.taxonomy.schemas import TaxonomyKey
@@ -33,6 +33,7 @@ class Recipient(Schema):
     categories: list[str] = Field(description="The disclosure's categories that matched the question.")
     purpose: str
     basis: LegalBasis
+    role: RecipientRole = Field(description="In which role the vendor receives it.")
     contract: ContractSummary | None
     consent_reference: str | None
     valid_from: date

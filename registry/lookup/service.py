@@ -36,7 +36,7 @@ WITH hits AS (
   ORDER BY vendor, disclosure LIMIT {{}} OFFSET {{}}
 )
 SELECT page.total, dc.category, dc.valid_from, dc.valid_to, d.id AS disclosure_id, d.purpose, d.basis,
-  d.consent_reference, d.country, d.engagement, v.id AS vendor_id, v.name AS vendor_name, v.kind AS vendor_kind,
+  d.consent_reference, d.country, d.role, d.engagement, v.id AS vendor_id, v.name AS vendor_name, v.kind AS vendor_kind,
   v.country AS vendor_country, c.id AS contract_id, c.reference AS contract_reference,
   c.title AS contract_title, c.kind AS contract_kind, c.ends_on AS contract_ends_on,
   c.confidentiality_equivalent AS contract_confidentiality_equivalent
