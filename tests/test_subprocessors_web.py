@@ -2,7 +2,9 @@
 
 import pytest
 
+from registry.tables import PortalSubmission
 from tests.conftest import make_vendor
+from tests.portal_helpers import PRIVACY, confirmation_form, csrf_of, link
 from tests.test_subprocessors import chain_world, engage
 from tests.test_web import people, sign_in  # noqa: F401 (people is a fixture)
 
@@ -29,3 +31,69 @@ async def test_the_vendor_page_shows_the_chain_as_a_tree(client, auth, people): 
         "Tape Vault is a sub-processor of Backup Services, itself a sub-processor of Cloud Hosting"
         in lowest.text
     )
+
+
+async def ended_processor(client, auth) -> tuple[dict, dict]:
+    """A processor with a privacy contact (so the portal asks it) and one sub-processor, whose DPA
+    was terminated on 2025-06-30."""
+    w = await chain_world(client, auth)
+    await client.patch(
+        f"/vendors/{w['processor']['id']}", json={"privacy_contact": {"email": PRIVACY}}, headers=auth()
+    )
+    ended = await client.post(
+        f"/contracts/{w['dpa']['id']}/terminate",
+        json={"terminated_on": "2025-06-30", "reason": "moved"},
+        headers=auth(),
+    )
+    assert ended.status_code == 200, ended.text
+    [deletion] = (
+        await client.get("/deletions", params={"vendor_id": w["processor"]["id"]}, headers=auth())
+    ).json()["items"]
+    return w, deletion
+
+
+async def test_the_portal_asks_for_each_subprocessor(client, auth):
+    w, deletion = await ended_processor(client, auth)
+    path = await link()
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    at = f"subprocessors.{w['sub']['id']}"
+    assert "Did Backup Services delete it?" in page.text and f'name="{at}.deleted"' in page.text
+    form = confirmation_form(csrf_of(page.text), backups_handling="", last_backup_expires_on="")
+    missing = await client.post(f"{path}/confirmation", data=form)
+    assert missing.status_code == 400, missing.text
+    assert "Say whether Backup Services deleted." in missing.text
+    assert await PortalSubmission.count() == 0
+    kept = await client.post(f"{path}/confirmation", data={**form, f"{at}.deleted": "no"})
+    assert kept.status_code == 400 and "say why, and what remains" in kept.text
+    answered = {**form, f"{at}.deleted": "yes", f"{at}.completed_on": "2025-07-08"}
+    sent = await client.post(f"{path}/confirmation", data=answered)
+    assert sent.status_code == 303, sent.text
+    [submission] = await PortalSubmission.select().output(load_json=True)
+    assert submission["data"]["subprocessors"] == [
+        {"vendor_id": w["sub"]["id"], "deleted": True, "completed_on": "2025-07-08"}
+    ]
+
+
+async def test_the_staff_confirmation_page_asks_for_each_subprocessor(client, auth, people):  # noqa: F811
+    w, deletion = await ended_processor(client, auth)
+    await sign_in(client, name="editor-person")
+    url = f"/ui/deletions/{deletion['id']}/confirm"
+    page = await client.get(url)
+    assert "Did Backup Services delete it?" in page.text
+    form = {
+        k: v
+        for k, v in confirmation_form(csrf_of(page.text)).items()
+        if k not in ("retained", "name", "title", "email", "on_behalf")
+    }
+    form |= {"backups_handling": "", "last_backup_expires_on": ""}
+    refused = await client.post(url, data=form)
+    assert refused.status_code == 400
+    assert "Backup Services" in refused.text
+    at = f"subprocessors.{w['sub']['id']}"
+    recorded = await client.post(
+        url, data={**form, f"{at}.deleted": "yes", f"{at}.completed_on": "2025-07-08"}
+    )
+    assert recorded.status_code == 303, recorded.text
+    read = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()
+    assert read["confirmations"][0]["subprocessors"][0]["deleted"] is True

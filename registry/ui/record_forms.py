@@ -21,6 +21,7 @@ from registry.enums import (
 )
 from registry.taxonomy.service import tree
 from registry.ui.forms import Field, choices, tree_choices
+from registry.ui.subprocessor_fields import subprocessor_fields
 
 CONTRACT = [
     Field("kind", "Kind", "select", required=True, choices=choices(ContractKind, "contract_kind")),
@@ -236,7 +237,7 @@ def confirmation_form(deletion, said: words.Words) -> dict[str, Any]:
         "intro": f"The deletion of {categories}, due {words.day(deletion.due_on)}"
         + ("; backups are in scope." if deletion.backups_in_scope else "."),
         "action": f"/ui/deletions/{deletion.id}/confirm",
-        "fields": CONFIRMATION,
+        "fields": CONFIRMATION + subprocessor_fields(deletion),
         "submit": "Record confirmation",
     }
 
