@@ -52,7 +52,14 @@ async def test_xlsx_cells_are_text_never_formulas(client, auth, register):
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert 'filename="register-' in response.headers["content-disposition"]
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["vendors", "contracts", "disclosures", "deletions", "attestations"]
+    assert book.sheetnames == [
+        "vendors",
+        "contracts",
+        "disclosures",
+        "deletions",
+        "attestations",
+        "subprocessor_engagements",
+    ]
     vendors = list(book["vendors"].iter_rows(values_only=True))
     header = vendors[0]
     notes = header.index("notes")
@@ -70,7 +77,15 @@ async def test_csv_zip_is_formula_safe(client, auth, register):
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == sorted(
-        f"{n}.csv" for n in ("vendors", "contracts", "disclosures", "deletions", "attestations")
+        f"{n}.csv"
+        for n in (
+            "vendors",
+            "contracts",
+            "disclosures",
+            "deletions",
+            "attestations",
+            "subprocessor_engagements",
+        )
     )
     text = archive.read("vendors.csv").decode("utf-8")
     assert text.startswith("\ufeff")

@@ -330,3 +330,16 @@ class TestVendorsAndDemo:
         )
         [backup] = [i for i in found.json()["items"] if i["vendor_name"] == "Northwind Backup Services"]
         assert [link["vendor_name"] for link in backup["chain"]] == ["Northwind Cloud Hosting"]
+
+
+class TestExports:
+    async def test_the_exports_carry_the_engagement_and_chain(self, client, auth):
+        w = await chain_world(client, auth)
+        listed = (await client.get("/exports/recipients.json", headers=auth("viewer"))).json()
+        [row] = [r for r in listed["rows"] if r["vendor_name"] == "Backup Services"]
+        assert (row["engagement_id"], row["processor_chain"]) == (w["engagement"]["id"], ["Cloud Hosting"])
+        text = (await client.get("/exports/recipients.csv", headers=auth("viewer"))).text
+        assert '"processor_chain"' in text.splitlines()[0] and '"Cloud Hosting"' in text
+        register = (await client.get("/exports/register.json", headers=auth("viewer"))).json()
+        [engagement] = register["subprocessor_engagements"]
+        assert engagement["chain"][0]["vendor_name"] == "Cloud Hosting"

@@ -2,12 +2,15 @@
 
 from datetime import date, datetime
 
+from pydantic import Field
+
 from registry.attestations.schemas import AttestationRead
 from registry.contracts.schemas import ContractRead
 from registry.deletions.schemas import DeletionRead
 from registry.disclosures.schemas import DisclosureRead
 from registry.enums import LegalBasis
 from registry.schemas import Schema
+from registry.subprocessors.schemas import EngagementRead
 from registry.vendors.schemas import VendorRead
 
 
@@ -32,6 +35,10 @@ class RecipientRow(Schema):
     valid_from: date
     valid_to: date | None
     destination_country: str
+    engagement_id: int | None = Field(default=None, description="A sub-processor's engagement.")
+    processor_chain: list[str] = Field(
+        default_factory=list, description="A sub-processor's processors, from ours down to it (names)."
+    )
 
 
 class RecipientRegister(Schema):
@@ -53,3 +60,4 @@ class Register(Schema):
     disclosures: list[DisclosureRead]
     deletions: list[DeletionRead]
     attestations: list[AttestationRead]
+    subprocessor_engagements: list[EngagementRead]

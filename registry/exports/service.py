@@ -7,6 +7,8 @@ from datetime import date, datetime
 from registry.disclosures.service import read_many, select_disclosures, valid_on
 from registry.errors import invalid
 from registry.exports.schemas import RecipientRow
+from registry.subprocessors.reads import edges_and_names
+from registry.subprocessors.rules import chain
 from registry.tables import Contract, Disclosure, Vendor
 from registry.words import Words
 
@@ -28,6 +30,7 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
         c["id"]: c["title"]
         for c in await Contract.select(Contract.id, Contract.title).where(Contract.id.is_in(contract_ids))
     }
+    edges, names = await edges_and_names()
     rows = [
         RecipientRow(
             vendor_id=d.vendor_id,
@@ -48,6 +51,10 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
             valid_from=d.valid_from,
             valid_to=d.valid_to,
             destination_country=d.country,
+            engagement_id=d.engagement_id,
+            processor_chain=[link["vendor_name"] for link in chain(d.engagement_id, edges, names)]
+            if d.engagement_id
+            else [],
         )
         for d in disclosures
     ]

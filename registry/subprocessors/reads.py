@@ -56,6 +56,11 @@ async def get_engagement(engagement_id: int) -> EngagementRead:
     return (await read_many([row]))[0]
 
 
+async def every_engagement() -> list[EngagementRead]:
+    """Every engagement in id order (the register export)."""
+    return await read_many(await _select().order_by(SE.id))
+
+
 async def engaged_by(vendor_id: int) -> list[EngagementRead]:
     """The engagements this vendor made, in id order."""
     if not await Vendor.exists().where(Vendor.id == vendor_id):
