@@ -343,3 +343,24 @@ class TestExports:
         register = (await client.get("/exports/register.json", headers=auth("viewer"))).json()
         [engagement] = register["subprocessor_engagements"]
         assert engagement["chain"][0]["vendor_name"] == "Cloud Hosting"
+
+    async def test_the_fides_export_carries_the_chain_and_imports_again(self, client, auth):
+        import yaml
+
+        await chain_world(client, auth)
+        exported = await client.get("/exports/fides.yaml", headers=auth("viewer"))
+        assert exported.status_code == 200, exported.text
+        systems = {s["name"]: s for s in yaml.safe_load(exported.text)["system"]}
+        facts = systems["Backup Services"]["meta"]["registry"]["declarations"]
+        assert [f["processor_chain"] for f in facts.values()] == [["Cloud Hosting"]]
+        assert all(
+            "processor_chain" not in f
+            for f in systems["Cloud Hosting"]["meta"]["registry"]["declarations"].values()
+        )
+        dry = await client.post(
+            "/imports/fides",
+            params={"dry_run": "true"},
+            content=exported.content,
+            headers={**auth(), "Content-Type": "application/yaml"},
+        )
+        assert dry.status_code < 300, dry.text

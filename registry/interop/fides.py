@@ -101,7 +101,9 @@ def _contact(vendor: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {f: vendor[f"{prefix}_{f}"] for f in ("name", "email", "phone")}
 
 
-def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: list) -> System:
+def _system(
+    key: str, vendor: dict[str, Any], parent: str | None, disclosures: list, chains: dict[int, list[str]]
+) -> System:
     declarations, facts = [], {}
     for name, d in _named(disclosures):
         declarations.append(
@@ -122,6 +124,8 @@ def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: l
             "consent_reference": d.consent_reference,
             "legal_reference": d.legal_reference,
             "notes": d.notes,
+            # A sub-processor's processors, ours first: fideslang has no field for a chain.
+            "processor_chain": chains.get(d.id),
         }
     privacy = _contact(vendor, "privacy_contact")
     meta = {
@@ -149,12 +153,19 @@ def _system(key: str, vendor: dict[str, Any], parent: str | None, disclosures: l
     return System.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-def manifest(vendors: list[dict[str, Any]], by_vendor: dict[int, list[DisclosureRead]]) -> str:
+def manifest(
+    vendors: list[dict[str, Any]],
+    by_vendor: dict[int, list[DisclosureRead]],
+    chains: dict[int, list[str]] | None = None,
+) -> str:
     """The YAML manifest: every vendor as a System, with the disclosures listed for it."""
     names = {v["id"]: v["name"] for v in vendors}
     keys = fides_keys(list(names.values()))
     systems = sorted(
-        (_system(keys[v["name"]], v, names.get(v["parent"]), by_vendor.get(v["id"], [])) for v in vendors),
+        (
+            _system(keys[v["name"]], v, names.get(v["parent"]), by_vendor.get(v["id"], []), chains or {})
+            for v in vendors
+        ),
         key=lambda s: s.fides_key,
     )
     document = {"system": [s.model_dump(mode="json", exclude_unset=True) for s in systems]}
@@ -307,7 +318,12 @@ DECLARATION_PATHS = {
     "categories": "data_categories",
     "data_subjects": "data_subjects",
 }
-DISCLOSURE_COLUMNS = ("vendor", *DECLARATION_PATHS, *DeclarationMeta.model_fields)
+# processor_chain is exported for reading only: an import records no engagement.
+DISCLOSURE_COLUMNS = (
+    "vendor",
+    *DECLARATION_PATHS,
+    *(f for f in DeclarationMeta.model_fields if f != "processor_chain"),
+)
 NO_COUNTRY = "fideslang has no country field: set meta.registry.country (ISO 3166-1 alpha-2)"
 NO_BASIS = "the registry records disclosures under Contract, Consent or Legal obligations"
 

@@ -33,6 +33,8 @@ class DeclarationMeta(_Meta):
     consent_reference: str | None = None
     legal_reference: str | None = None
     notes: str | None = None
+    # Exported for reading; an import does not record engagements (POST /vendors/{id}/subprocessors).
+    processor_chain: list[str] | None = None
 
 
 class VendorMeta(_Meta):

@@ -17,6 +17,8 @@ from registry.imports.service import ImportResult
 from registry.interop import fides
 from registry.interop.fides import Entry, Sheets
 from registry.interop.schemas import DeclarationMeta
+from registry.subprocessors.reads import edges_and_names
+from registry.subprocessors.rules import chain
 from registry.tables import Disclosure, Vendor
 
 
@@ -29,7 +31,14 @@ async def export_manifest(as_of: date | None) -> str:
     by_vendor: dict[int, list[DisclosureRead]] = defaultdict(list)
     for d in await read_many(await query):
         by_vendor[d.vendor_id].append(d)
-    return fides.manifest(vendors, by_vendor)
+    edges, names = await edges_and_names()
+    chains = {
+        d.id: [link["vendor_name"] for link in chain(d.engagement_id, edges, names)]
+        for ds in by_vendor.values()
+        for d in ds
+        if d.engagement_id
+    }
+    return fides.manifest(vendors, by_vendor, chains)
 
 
 async def _first_day(vendor: str, basis: LegalBasis, d: PrivacyDeclaration, contract: str | None):
@@ -52,7 +61,7 @@ async def _disclosure_row(e: Entry, d: PrivacyDeclaration, basis: LegalBasis) ->
     facts = e.meta.declarations.get(d.name or "") or DeclarationMeta()
     valid_from = facts.valid_from or await _first_day(e.system.name, basis, d, facts.contract)
     values = {
-        **facts.model_dump(),
+        **facts.model_dump(exclude={"processor_chain"}),
         "vendor": e.system.name,
         "basis": basis.value,
         "purpose": d.data_use,
