@@ -65,6 +65,7 @@ from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
 from registry.ui.deletion import DeletionPageController
 from registry.ui.documents import DocumentController
+from registry.ui.engagements import EngagementPagesController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
 from registry.vendors.controller import VendorController
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             MailController,
             WebController,
+            EngagementPagesController,
             RecordsController,
             DataController,
             DocumentController,

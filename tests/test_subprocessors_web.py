@@ -97,3 +97,37 @@ async def test_the_staff_confirmation_page_asks_for_each_subprocessor(client, au
     assert recorded.status_code == 303, recorded.text
     read = (await client.get(f"/deletions/{deletion['id']}", headers=auth())).json()
     assert read["confirmations"][0]["subprocessors"][0]["deleted"] is True
+
+
+async def test_the_engagement_and_objection_forms(client, auth, people):  # noqa: F811
+    w = await chain_world(client, auth)
+    other = await make_vendor(client, auth, name="Mail Relay")
+    await sign_in(client, name="editor-person")
+    vendor_page = await client.get(f"/ui/vendors/{w['processor']['id']}")
+    assert f"/ui/vendors/{w['processor']['id']}/subprocessors/new" in vendor_page.text
+    url = f"/ui/vendors/{w['processor']['id']}/subprocessors/new"
+    page = await client.get(url)
+    assert page.status_code == 200 and "Mail Relay" in page.text
+    form = {"csrf": csrf_of(page.text), "subprocessor_id": str(other["id"]), "authorisation": "general"}
+    form["valid_from"] = "2025-03-01"
+    refused = await client.post(url, data=form)  # general: when were we told?
+    assert refused.status_code == 400 and 'id="notified_on-error"' in refused.text
+    made = await client.post(
+        url, data={**form, "notified_on": "2025-02-01", "objection_deadline": "2025-02-20"}
+    )
+    assert made.status_code == 303, made.text
+    [_, e] = (await client.get(f"/vendors/{w['processor']['id']}/subprocessors", headers=auth())).json()
+    assert (e["subprocessor_name"], e["objected_on"]) == ("Mail Relay", None)
+    objection = f"/ui/subprocessor-engagements/{e['id']}/objection"
+    assert objection in (await client.get(f"/ui/vendors/{w['processor']['id']}")).text
+    late = await client.post(
+        objection, data={"csrf": form["csrf"], "objected_on": "2025-02-21", "reason": "x"}
+    )
+    assert late.status_code == 400 and "after the deadline" in late.text
+    ok = await client.post(
+        objection, data={"csrf": form["csrf"], "objected_on": "2025-02-19", "reason": "US"}
+    )
+    assert ok.status_code == 303, ok.text
+    assert (await client.get(f"/subprocessor-engagements/{e['id']}", headers=auth())).json()[
+        "objected_on"
+    ] == "2025-02-19"

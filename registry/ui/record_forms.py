@@ -21,7 +21,7 @@ from registry.enums import (
 )
 from registry.taxonomy.service import tree
 from registry.ui.forms import Field, choices, tree_choices
-from registry.ui.subprocessor_fields import subprocessor_fields
+from registry.ui.subprocessor_fields import engagement_field, subprocessor_fields
 
 CONTRACT = [
     Field("kind", "Kind", "select", required=True, choices=choices(ContractKind, "contract_kind")),
@@ -305,4 +305,5 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
         ),
         Field("country", "Country the data goes to", "country", hint="Empty: the vendor's country."),
         Field("notes", "Notes", "textarea"),
+        *await engagement_field(vendor_id),
     ]

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from registry.deletions.rules import subprocessor_errors
+from registry.subprocessors.reads import engaged_as_subprocessor
 from registry.ui.forms import Field
 
 _ANSWERS = [("yes", "Yes, it deleted the data", 0), ("no", "No, not all of it", 0)]
@@ -65,3 +66,19 @@ def subprocessor_messages(deletion, data) -> dict[str, str]:
                         f"subprocessors.{s.vendor_id}.deleted", f"Say whether {s.vendor_name} deleted."
                     )
     return found
+
+
+async def engagement_field(vendor_id: int) -> list[Field]:
+    """The disclosure form's engagement: for a sub-processor, the engagement that brought it in."""
+    found = await engaged_as_subprocessor(vendor_id)
+    if not found:
+        return []
+    return [
+        Field(
+            "engagement_id",
+            "Engaged as sub-processor by",
+            "select",
+            hint="Required when the role is sub-processor.",
+            choices=[(str(e.id), f"{e.engaged_by_name}, from {e.valid_from}", 0) for e in found],
+        )
+    ]
