@@ -14,6 +14,7 @@ from registry.changes.service import record_change
 from registry.deletions.rules import attestation_blockers, superseded
 from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
+from registry.deletions.subprocessor_rules import subprocessor_facts
 from registry.enums import AttestationStatus, ChangeAction, TaxonomyKind
 from registry.errors import conflict, not_found
 from registry.files import store_file
@@ -100,39 +101,13 @@ async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: dat
             "backups_in_scope": deletion.backups_in_scope,
         },
         "confirmations": _confirmation_facts(deletion),
-        **_subprocessor_facts(deletion),
+        **subprocessor_facts(deletion, superseded(deletion.confirmations)),
         "completed_on": iso(completed_on),
         # Computed by registry/deletions/rules.py, as the API shows it: never typed in.
         "deadline_met": deletion.deadline.met,
         "deadline": deletion.deadline.model_dump(mode="json"),
         "statement": STATEMENT.format(controller=settings.organisation_name, vendor=vendor["name"]),
     }
-
-
-def _subprocessor_facts(deletion: DeletionRead) -> dict[str, Any]:
-    """Each listed sub-processor with what the latest deletion report says of it (only present when the
-    obligation lists any; a deletion with one that did not delete is never attested: rules.py)."""
-    if not deletion.subprocessors:
-        return {}
-    replaced = superseded(deletion.confirmations)
-    answers: dict[int, tuple[int, Any]] = {}
-    for number, c in enumerate(deletion.confirmations, 1):
-        if c.kind.value == "deletion" and c.id not in replaced:
-            answers.update({a.vendor_id: (number, a) for a in c.subprocessors})
-    listed = []
-    for s in deletion.subprocessors:
-        report, answer = answers.get(s.vendor_id, (None, None))
-        listed.append(
-            {
-                **s.model_dump(mode="json"),
-                "deleted": bool(answer and answer.deleted),
-                "completed_on": answer.completed_on.isoformat() if answer and answer.completed_on else None,
-                "note": answer.note if answer else None,
-                "report": report,
-            }
-        )
-    names = {str(s.vendor_id): s.vendor_name for s in deletion.subprocessors}
-    return {"subprocessors": listed, "subprocessor_names": names}
 
 
 def _confirmation_facts(deletion: DeletionRead) -> list[dict[str, Any]]:

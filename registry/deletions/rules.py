@@ -9,6 +9,7 @@ no medium. ``other`` is admitted by every category: the tool fields must then sa
 from datetime import date
 
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeadlineVerdict, DeletionRead
+from registry.deletions.subprocessor_rules import subprocessor_blockers, subprocessor_errors
 from registry.enums import (
     ConfirmationKind,
     DeletionStatus,
@@ -92,70 +93,6 @@ def confirmation_errors(data: ConfirmationCreate, deletion: DeletionRead, today:
     if data.kind is ConfirmationKind.backup_follow_up:
         return errors + _follow_up_errors(data, deletion)
     return errors + _report_errors(data, deletion) + subprocessor_errors(data, deletion)
-
-
-def subprocessor_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
-    """A deletion report answers for each listed sub-processor exactly once, and for no other
-    (Art. 28(4): the processor answers for its sub-processors' deletion too)."""
-    listed = {s.vendor_id: s.vendor_name for s in deletion.subprocessors}
-    errors, seen = [], set()
-    for i, answer in enumerate(data.subprocessors):
-        at = f"subprocessors[{i}]."
-        if answer.vendor_id not in listed:
-            errors.append(
-                FieldError(
-                    at + "vendor_id",
-                    "in_obligation",
-                    f"vendor {answer.vendor_id} is not a listed sub-processor",
-                )
-            )
-        elif answer.vendor_id in seen:
-            errors.append(
-                FieldError(at + "vendor_id", "once", f"{listed[answer.vendor_id]} is answered twice")
-            )
-        seen.add(answer.vendor_id)
-        if answer.deleted and answer.completed_on is None:
-            errors.append(FieldError(at + "completed_on", "required_when_deleted", "say when it deleted"))
-        if answer.deleted and answer.completed_on and answer.completed_on < deletion.ended_on:
-            errors.append(
-                FieldError(
-                    at + "completed_on",
-                    "after_end",
-                    f"must not be before the contract ended ({deletion.ended_on})",
-                )
-            )
-        if not answer.deleted and not answer.note:
-            errors.append(FieldError(at + "note", "required_when_not_deleted", "say why, and what remains"))
-    unanswered = [name for vid, name in listed.items() if vid not in seen]
-    if unanswered:
-        errors.append(
-            FieldError(
-                "subprocessors", "every_subprocessor", f"say whether each deleted: {', '.join(unanswered)}"
-            )
-        )
-    return errors
-
-
-def subprocessor_blockers(deletion: DeletionRead) -> list[FieldError]:
-    """Nothing signed may be false: a listed sub-processor that did not delete, or of which the last
-    deletion report says nothing, keeps the deletion from being attested."""
-    replaced = superseded(deletion.confirmations)
-    reports = [
-        c for c in deletion.confirmations if c.kind is ConfirmationKind.deletion and c.id not in replaced
-    ]
-    answers = {a.vendor_id: a for c in reports for a in c.subprocessors}  # the latest report decides
-    errors = []
-    for s in deletion.subprocessors:
-        answer = answers.get(s.vendor_id)
-        if answer is None:
-            errors.append(
-                FieldError("subprocessors", "answered", f"{s.vendor_name}: no report says whether it deleted")
-            )
-        elif not answer.deleted:
-            errors.append(
-                FieldError("subprocessors", "deleted", f"{s.vendor_name} did not delete: {answer.note}")
-            )
-    return errors
 
 
 def _claim_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
@@ -253,7 +190,7 @@ def attestation_blockers(deletion: DeletionRead, evidence_setting: bool) -> list
     for c in deletion.confirmations:
         if c.id not in replaced:  # the attestation rests on the later report, not on this one
             errors += _confirmation_blockers(c, deletion, evidence_setting)
-    return errors + subprocessor_blockers(deletion)
+    return errors + subprocessor_blockers(deletion, replaced)
 
 
 def superseded(confirmations: list[ConfirmationRead]) -> dict[int, int]:

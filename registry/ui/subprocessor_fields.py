@@ -4,7 +4,7 @@ definition for the staff's confirmation page and the vendor portal's (the rule i
 import re
 from typing import Any
 
-from registry.deletions.rules import subprocessor_errors
+from registry.deletions.subprocessor_rules import subprocessor_errors
 from registry.subprocessors.reads import engaged_as_subprocessor
 from registry.ui.forms import Field
 
