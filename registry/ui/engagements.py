@@ -6,6 +6,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
+from registry import words
 from registry.contracts.service import ContractFilter, list_contracts
 from registry.enums import Authorisation, Role
 from registry.subprocessors import service
@@ -80,7 +81,9 @@ def objection_form(engagement) -> dict[str, Any]:
     deadline = engagement.objection_deadline
     return {
         "heading": f"Object to {engagement.subprocessor_name} as sub-processor of {engagement.engaged_by_name}",
-        "intro": f"Objections until {deadline}." if deadline else "No objection deadline is recorded.",
+        "intro": f"Objections until {words.day(deadline)}."
+        if deadline
+        else "No objection deadline is recorded.",
         "action": f"/ui/subprocessor-engagements/{engagement.id}/objection",
         "fields": OBJECTION,
         "submit": "Record objection",

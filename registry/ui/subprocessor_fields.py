@@ -4,6 +4,7 @@ definition for the staff's confirmation page and the vendor portal's (the rule i
 import re
 from typing import Any
 
+from registry import words
 from registry.deletions.subprocessor_rules import subprocessor_errors
 from registry.subprocessors.reads import engaged_as_subprocessor
 from registry.ui.forms import Field
@@ -79,6 +80,6 @@ async def engagement_field(vendor_id: int) -> list[Field]:
             "Engaged as sub-processor by",
             "select",
             hint="Required when the role is sub-processor.",
-            choices=[(str(e.id), f"{e.engaged_by_name}, from {e.valid_from}", 0) for e in found],
+            choices=[(str(e.id), f"{e.engaged_by_name}, from {words.day(e.valid_from)}", 0) for e in found],
         )
     ]
