@@ -364,3 +364,11 @@ class TestExports:
             headers={**auth(), "Content-Type": "application/yaml"},
         )
         assert dry.status_code < 300, dry.text
+
+
+class TestTwice:
+    async def test_the_same_engagement_twice_is_a_conflict(self, client, auth):
+        w = await chain_world(client, auth)
+        before = await change_count(client, auth)
+        again = await engage(client, auth, w["processor"]["id"], w["sub"]["id"], valid_from="2025-04-01")
+        await TestRefused().refused(client, auth, again, 409, "subprocessor_id", "one_engagement", before)

@@ -8,7 +8,7 @@ from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
 from registry.enums import Authorisation, ChangeAction
-from registry.errors import conflict, invalid, not_found
+from registry.errors import FieldError, conflict, invalid, not_found
 from registry.subprocessors import rules
 from registry.subprocessors.reads import SE, get_engagement
 from registry.subprocessors.schemas import (
@@ -86,28 +86,44 @@ async def _check_cycle(engaged_by: int, subprocessor: int, v: dict[str, Any]) ->
 
 async def create_engagement(ctx: WriteContext, vendor_id: int, data: EngagementCreate) -> EngagementRead:
     v = data.model_dump()
+    sub = v["subprocessor_id"]
     async with db.write_transaction():
         name = await _vendor_name(vendor_id, None)
-        sub = v.pop("subprocessor_id")
         await _vendor_name(sub, "subprocessor_id")
         _check_dates(v)
         await _check_contract("flow_down_contract_id", v["flow_down_contract_id"], sub, "subprocessor")
         await _check_contract("processor_contract_id", v["processor_contract_id"], vendor_id, "processor")
         await _check_processor(vendor_id, name, v["valid_from"])
         await _check_cycle(vendor_id, sub, v)
-        columns = {
-            **v,
-            "engaged_by": vendor_id,
-            "subprocessor": sub,
-            "authorisation": data.authorisation.value,
-            "flow_down_contract": v.pop("flow_down_contract_id"),
-            "processor_contract": v.pop("processor_contract_id"),
-        }
-        columns = {k: val for k, val in columns.items() if not k.endswith("_contract_id")}
+        await _check_not_engaged(vendor_id, sub, v)
+        columns = {k.removesuffix("_id"): val for k, val in v.items()}
+        columns.update(engaged_by=vendor_id, authorisation=data.authorisation.value)
         inserted = await SE.insert(SE(**columns)).returning(SE.id)
         after = await get_engagement(inserted[0]["id"])
         await record_change(ctx, "subprocessor_engagement", after.id, ChangeAction.create, None, _dump(after))
     return after
+
+
+async def _check_not_engaged(engaged_by: int, subprocessor: int, v: dict[str, Any]) -> None:
+    """One engagement of a pair at a time: a second one overlapping it is the same fact twice."""
+    rows = await SE.select(SE.id, SE.valid_from, SE.valid_to).where(
+        SE.engaged_by == engaged_by, SE.subprocessor == subprocessor
+    )
+    same = [
+        r["id"]
+        for r in rows
+        if rules.overlaps(r["valid_from"], r["valid_to"], v["valid_from"], v.get("valid_to"))
+    ]
+    if same:
+        raise conflict(
+            f"Engagement {same[0]} already engages this sub-processor for this processor in that period.",
+            [
+                FieldError(
+                    "subprocessor_id", "one_engagement", "already engaged by this processor in that period"
+                )
+            ],
+            conflicts=[{"type": "subprocessor_engagement", "id": i} for i in same],
+        )
 
 
 def _dump(read: EngagementRead) -> dict[str, Any]:
@@ -172,11 +188,7 @@ async def object_to(ctx: WriteContext, engagement_id: int, data: Objection, if_m
         if before.authorisation is not Authorisation.general:
             raise conflict(
                 f"Engagement {engagement_id} is a specific authorisation: we named this sub-processor ourselves.",
-                [
-                    invalid("authorisation", "general", "only a general authorisation is objected to").errors[
-                        0
-                    ]
-                ],
+                [FieldError("authorisation", "general", "only a general authorisation is objected to")],
             )
         if before.objected_on is not None:
             raise conflict(f"We already objected on {before.objected_on} ({before.objection_reason}).")
@@ -190,7 +202,7 @@ async def object_to(ctx: WriteContext, engagement_id: int, data: Objection, if_m
         if deadline is not None and data.objected_on > deadline:
             raise conflict(
                 f"The objection deadline was {deadline}: an objection on {data.objected_on} is too late.",
-                [invalid("objected_on", "objection_deadline", f"after the deadline ({deadline})").errors[0]],
+                [FieldError("objected_on", "objection_deadline", f"after the deadline ({deadline})")],
             )
         columns = {"objected_on": data.objected_on, "objection_reason": data.reason, "objected_by": ctx.actor}
         return await _save(ctx, before, columns, ChangeAction.object_)
