@@ -128,6 +128,8 @@ async def test_the_engagement_and_objection_forms(client, auth, people):  # noqa
         objection, data={"csrf": form["csrf"], "objected_on": "2025-02-19", "reason": "US"}
     )
     assert ok.status_code == 303, ok.text
+    history = (await client.get(f"/ui/vendors/{w['processor']['id']}")).text
+    assert "objected to the engagement of “Mail Relay” by “Cloud Hosting”" in history
     assert (await client.get(f"/subprocessor-engagements/{e['id']}", headers=auth())).json()[
         "objected_on"
     ] == "2025-02-19"

@@ -390,11 +390,20 @@ async def vendor_page(
             "attestation": [a.serial for a in issued],
             "journal_entry": [str(n.id) for n in notes],
         }
-        history = await timeline(objects)
         chain_tree = await subprocessor_tree(vendor_id)
         engaged_as = await engaged_as_subprocessor(vendor_id)
+        engagements = engaged_as + [c.engagement for c in chain_tree.subprocessors]
+        objects["subprocessor_engagement"] = [str(e.id) for e in engagements]
+        history = await timeline(objects)
     conformance = await vendor_conformance(vendor_id)
     names = words.record_names(names_of, vendor, contracts, disclosures, deletions, issued, notes)
+    names |= {
+        (
+            "subprocessor_engagement",
+            str(e.id),
+        ): f"the engagement of “{e.subprocessor_name}” by “{e.engaged_by_name}”"
+        for e in engagements
+    }
     # What a note can be about: the vendor and each of its records.
     about = [(f"vendor:{vendor.id}", f"The vendor, {vendor.name}")]
     about += [(f"contract:{c.id}", f"Contract: {c.title}") for c in contracts]
