@@ -242,6 +242,9 @@ class TestEnding:
         )
         assert ended.status_code == 200, ended.text
         assert (ended.json()["valid_to"], ended.json()["ended_reason"]) == ("2025-12-31", "moved")
+        disclosure = (await client.get(f"/disclosures/{w['disclosure']['id']}", headers=auth())).json()
+        assert disclosure["valid_to"] == "2025-12-31"
+        assert disclosure["ended_reason"] == f"sub-processor engagement {w['engagement']['id']} ended: moved"
         again = await client.post(
             url + "/end", json={"ended_on": "2025-12-31", "reason": "x"}, headers=auth()
         )

@@ -302,3 +302,20 @@ async def check_contract_change(contract: dict[str, Any]) -> None:
             + "; ".join(f"disclosure {i}: {p}" for i, p in broken),
             conflicts=[{"type": "disclosure", "id": i, "problem": p} for i, p in broken],
         )
+
+
+async def end_for_engagement(ctx: WriteContext, engagement_id: int, day: date, reason: str) -> None:
+    """An ended sub-processor engagement ends the disclosures resting on it (inside its transaction)."""
+    rows = await Disclosure.select(Disclosure.id, Disclosure.valid_from).where(
+        Disclosure.engagement == engagement_id,
+        Disclosure.ended_reason.is_null(),
+        (Disclosure.valid_to.is_null()) | (Disclosure.valid_to > day),
+    )
+    starting_later = [r["id"] for r in rows if r["valid_from"] > day]
+    if starting_later:
+        raise conflict(
+            f"Disclosures {', '.join(map(str, starting_later))} start after {day}; end or move them first.",
+            conflicts=[{"type": "disclosure", "id": i} for i in starting_later],
+        )
+    for row in rows:
+        await _end(ctx, await get_disclosure(row["id"]), day, reason)

@@ -7,6 +7,7 @@ from typing import Any
 from registry import clock, db
 from registry.auth import WriteContext
 from registry.changes.service import record_change
+from registry.disclosures import service as disclosures
 from registry.enums import Authorisation, ChangeAction
 from registry.errors import FieldError, conflict, invalid, not_found
 from registry.subprocessors import rules
@@ -178,7 +179,11 @@ async def end_engagement(
         if before.valid_to is not None and data.ended_on > before.valid_to:
             raise invalid("ended_on", "date_order", f"the engagement already stops on {before.valid_to}")
         columns = {"valid_to": data.ended_on, "ended_reason": data.reason}
-        return await _save(ctx, before, columns, ChangeAction.end)
+        after = await _save(ctx, before, columns, ChangeAction.end)
+        # As a terminated contract ends its disclosures: the sub-processor receives nothing after it.
+        reason = f"sub-processor engagement {engagement_id} ended: {data.reason}"
+        await disclosures.end_for_engagement(ctx, engagement_id, data.ended_on, reason)
+        return after
 
 
 async def object_to(ctx: WriteContext, engagement_id: int, data: Objection, if_match: int | None = None):
