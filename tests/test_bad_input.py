@@ -210,7 +210,12 @@ def endpoints(w: dict) -> list[tuple[str, str, dict, dict[str, str]]]:
             "/vendors/{vendor_id:int}/subprocessors",
             f"/vendors/{w['vendor']}/subprocessors",
             {"subprocessor_id": w["vendor"], "authorisation": "specific", "valid_from": "2025-03-01"},
-            {"int": "subprocessor_id", "optional_text": "notes", "enum": "authorisation", "date": "valid_from"},
+            {
+                "int": "subprocessor_id",
+                "optional_text": "notes",
+                "enum": "authorisation",
+                "date": "valid_from",
+            },
         ),
         (
             "PATCH",
