@@ -59,6 +59,7 @@ from registry.ratelimit import RateLimiter
 from registry.schemas import Schema
 from registry.settings import Settings, get_settings
 from registry.sqliteengine import KeptSQLiteEngine
+from registry.subprocessors.controller import EngagementController, VendorSubprocessorController
 from registry.supervision.controller import SupervisionController
 from registry.tables import Vendor
 from registry.taxonomy.controller import TaxonomyController
@@ -68,6 +69,7 @@ from registry.ui.controller import WebController, sign_in_redirect
 from registry.ui.data import DataController
 from registry.ui.deletion import DeletionPageController
 from registry.ui.documents import DocumentController
+from registry.ui.engagements import EngagementPagesController
 from registry.ui.objections import ObjectionsPageController
 from registry.ui.pages import SignInRequired
 from registry.ui.records import RecordsController
@@ -195,6 +197,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TaxonomyController,
             DisclosureController,
             TransferController,
+            VendorSubprocessorController,
+            EngagementController,
             LookupController,
             ExportController,
             ImportController,
@@ -215,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             MailController,
             WebController,
+            EngagementPagesController,
             RecordsController,
             TransferPagesController,
             DataController,

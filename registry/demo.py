@@ -12,6 +12,8 @@ from registry.enums import JournalKind, JournalObject, Role
 from registry.journal import service as journal
 from registry.journal.schemas import JournalCreate
 from registry.keys.service import create_key
+from registry.subprocessors import service as engagements
+from registry.subprocessors.schemas import EngagementCreate
 from registry.tables import Vendor
 from registry.transfers import service as transfers
 from registry.transfers.schemas import TransferWrite
@@ -53,9 +55,8 @@ VENDORS = [
         name="Northwind Backup Services",
         kind="service_provider",
         country="NL",
-        parent="Northwind Cloud Hosting",
         tags=["hosting", "sub-processor"],
-        notes="Sub-processor engaged by Northwind for off-site backups.",
+        notes="Sub-processor engaged by Northwind Cloud Hosting for off-site backups (see its engagement).",
     ),
     dict(
         name="Atlas Payments GmbH",
@@ -274,6 +275,7 @@ _AS = {
     "NDA-2025-011": dict(
         basis="legal_obligation", legal_reference="Court order in Singapore proceedings", origin="CN"
     ),
+    "DPA-2024-002": dict(role="sub_processor"),
     "NDA-2021-001": dict(
         role="independent_controller",
         basis="consent",
@@ -304,11 +306,35 @@ _TRANSFERS = {
 }
 
 
+async def _engage_backups(
+    ctx: WriteContext, contract_ids: dict[str, int], vendor_ids: dict[str, int], today
+) -> int:
+    """Northwind Cloud Hosting engaged Northwind Backup Services under our general authorisation: it
+    told us 30 days ahead, and the sub-processing agreement passes down the same clauses."""
+    engagement = await engagements.create_engagement(
+        ctx,
+        vendor_ids["Northwind Cloud Hosting"],
+        EngagementCreate(
+            subprocessor_id=vendor_ids["Northwind Backup Services"],
+            authorisation="general",
+            notified_on=today + timedelta(days=-530),
+            objection_deadline=today + timedelta(days=-516),
+            valid_from=today + timedelta(days=-500),
+            flow_down_contract_id=contract_ids["DPA-2024-002"],
+            processor_contract_id=contract_ids["DPA-2024-001"],
+        ),
+    )
+    return engagement.id
+
+
 async def _disclose(
     ctx: WriteContext, contract_ids: dict[str, int], vendor_ids: dict[str, int], today
 ) -> None:
     for reference, categories, purpose, start in DISCLOSURES:
         contract = await contracts.get_contract(contract_ids[reference])
+        extra = dict(_AS.get(reference, {}))
+        if reference == "DPA-2024-002":  # Northwind's backup sub-processor, under its flow-down contract
+            extra["engagement_id"] = await _engage_backups(ctx, contract_ids, vendor_ids, today)
         disclosure = await disclosures.create_disclosure(
             ctx,
             DisclosureCreate(
@@ -318,7 +344,7 @@ async def _disclose(
                 data_subjects=["customer"],
                 purpose=purpose,
                 valid_from=today + timedelta(days=start),
-                **{"basis": "contract", "origin": "IE", **_AS.get(reference, {})},
+                **{"basis": "contract", "origin": "IE", **extra},
             ),
         )
         if reference in _TRANSFERS:

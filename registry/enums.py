@@ -122,6 +122,15 @@ class ChangeAction(StrEnum):
     accept = "accept"
     return_ = "return"
     extend = "extend"
+    object_ = "object"
+
+
+class Authorisation(StrEnum):
+    """How we authorised a processor's sub-processor (GDPR Art. 28(2)): this one by name, or any, told
+    of each in advance so that we may object."""
+
+    specific = "specific"
+    general = "general"
 
 
 class TaxonomyKind(StrEnum):

@@ -169,6 +169,30 @@ class TaxonomyEntry(Table, tablename="taxonomy_entry"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class SubprocessorEngagement(Table, tablename="subprocessor_engagement"):
+    """A processor (``engaged_by``) engaging another vendor as its sub-processor (GDPR Art. 28(2), (4))."""
+
+    engaged_by = _fk(Vendor)
+    subprocessor = _fk(Vendor)
+    authorisation = Varchar(length=10)  # specific or general
+    notified_on = _date()  # general authorisation: the day we were told of this sub-processor
+    objection_deadline = _date()
+    objected_on = _date()
+    objection_reason = _text()
+    objected_by = _text(120)
+    valid_from = Date()
+    valid_to = _date()  # last day, inclusive; NULL while in force
+    ended_reason = _text()
+    # The contract between processor and sub-processor (a Contract row whose vendor is the sub-processor)
+    # and the processor's contract with us whose obligations it must pass down.
+    flow_down_contract = _fk(Contract, null=True)
+    processor_contract = _fk(Contract, null=True)
+    notes = _text()
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class Disclosure(Table, tablename="disclosure"):
     """Vendor V receives categories of data subjects for a purpose, on a legal basis, over a period."""
 
@@ -187,6 +211,8 @@ class Disclosure(Table, tablename="disclosure"):
     valid_to = _date()
     ended_reason = _text()
     notes = _text()
+    # A sub-processor's disclosure: the engagement that brought it in (registry/subprocessors/).
+    engagement = _fk(SubprocessorEngagement, null=True)
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -252,6 +278,9 @@ class DeletionObligation(Table, tablename="deletion_obligation"):
     backups_in_scope = Boolean(default=False)
     categories = JSON(default=[])
     data_subjects = JSON(default=[])
+    # The processor's sub-processors on the end day ({vendor_id, vendor_name, engagement_id}): each must
+    # say whether it deleted.
+    subprocessors = JSON(default=[])
     confirmed_on = _date()
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -606,6 +635,7 @@ TABLES = (
     Vendor,
     Contract,
     TaxonomyEntry,
+    SubprocessorEngagement,
     Disclosure,
     DisclosureCategory,
     Transfer,

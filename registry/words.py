@@ -205,6 +205,7 @@ ACTIONS = {
     "terminate": "terminated",
     "upload": "attached a signed document to",
     "revoke": "revoked",
+    "object": "objected to",
     "end": "ended",
     "open": "opened",
     "confirm": "recorded the vendor's report on",

@@ -59,6 +59,7 @@ async def test_xlsx_cells_are_text_never_formulas(client, auth, register):
         "transfers",
         "deletions",
         "attestations",
+        "subprocessor_engagements",
     ]
     vendors = list(book["vendors"].iter_rows(values_only=True))
     header = vendors[0]
@@ -77,7 +78,16 @@ async def test_csv_zip_is_formula_safe(client, auth, register):
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == sorted(
-        f"{n}.csv" for n in ("vendors", "contracts", "disclosures", "transfers", "deletions", "attestations")
+        f"{n}.csv"
+        for n in (
+            "vendors",
+            "contracts",
+            "disclosures",
+            "transfers",
+            "deletions",
+            "attestations",
+            "subprocessor_engagements",
+        )
     )
     text = archive.read("vendors.csv").decode("utf-8")
     assert text.startswith("\ufeff")

@@ -93,8 +93,41 @@ async def _register(client, auth, rnd: random.Random) -> tuple[list[dict], list[
             assert terminated.status_code == 200, terminated.text
         days.update(("2025-01-01", "2025-06-30", "2025-09-30", "2025-12-31"))
         vendors.append(vendor)
+    vendors += await _chain(client, auth, vendors[0], rnd)
+    days.update(("2025-02-01", "2025-03-01"))
     edges = sorted({_day(d, shift) for d in days for shift in (-1, 0, 1)})
     return vendors, edges
+
+
+async def _chain(client, auth, processor: dict, rnd: random.Random) -> list[dict]:
+    """Sub-processors two deep below the first vendor, each with its own sub_processor disclosure."""
+    contract = await make_contract(
+        client, auth, processor["id"], reference="DPA-P", effective_from="2025-01-01"
+    )
+    await make_disclosure(
+        client, auth, processor["id"], contract["id"], categories=["user.contact"], valid_from="2025-01-01"
+    )
+    subs, above = [], processor
+    for depth, start in ((0, "2025-02-01"), (1, "2025-03-01")):
+        sub = await make_vendor(client, auth, name=f"Sub {depth}")
+        body = {"subprocessor_id": sub["id"], "authorisation": "specific", "valid_from": start}
+        engaged = await client.post(f"/vendors/{above['id']}/subprocessors", json=body, headers=auth())
+        assert engaged.status_code == 201, engaged.text
+        await make_disclosure(
+            client,
+            auth,
+            sub["id"],
+            None,
+            basis="legal_obligation",
+            legal_reference="Art. 28(4)",
+            role="sub_processor",
+            engagement_id=engaged.json()["id"],
+            categories=rnd.sample(CATEGORIES, 2),
+            valid_from=start,
+        )
+        subs.append(sub)
+        above = sub
+    return subs
 
 
 def _questions(vendors: list[dict], days: list[str], rnd: random.Random) -> list[tuple[str, str, dict]]:
@@ -162,6 +195,10 @@ async def test_the_index_answers_as_the_queries_do(client, auth, sql_worker):
     abroad = {"vendor": vendors[1]["id"], "categories": CATEGORIES[1:], "on": "2025-08-01"}
     answer = (await client.post("/lookup/check", json=abroad, headers=auth("lookup"))).json()
     assert "transfer" in " ".join(answer["reasons"])  # the questions include refused transfers
+    everyone = {"category": "user", "as_of": "2025-06-01"}
+    items = (await client.get("/lookup/recipients", params=everyone, headers=auth("lookup"))).json()["items"]
+    chains = {i["vendor_name"]: [link["vendor_name"] for link in i["chain"]] for i in items if i["chain"]}
+    assert chains == {"Sub 0": ["Vendor 0"], "Sub 1": ["Vendor 0", "Sub 0"]}  # compared with SQL above
 
 
 async def test_writes_are_applied_to_the_index_one_by_one(app, client, auth, sql_worker):
@@ -179,6 +216,8 @@ async def test_writes_are_applied_to_the_index_one_by_one(app, client, auth, sql
         ("PUT", f"/disclosures/{abroad[0]['id']}/transfer", {**scc, "tia_review_by": "2025-03-31"}),
         ("PUT", f"/disclosures/{abroad[3]['id']}/transfer", scc),
         ("PATCH", f"/vendors/{vendors[1]['id']}", {"name": "Renamed vendor"}),
+        ("PATCH", f"/vendors/{vendors[0]['id']}", {"name": "Renamed processor"}),  # in the chains
+        ("POST", "/subprocessor-engagements/2/end", {"ended_on": "2025-08-31", "reason": "done"}),
         ("PATCH", f"/disclosures/{open_one['id']}", {"categories": ["user.name", "user.contact.email"]}),
         ("PATCH", f"/disclosures/{open_one['id']}", {"valid_from": "2024-12-31"}),
         ("POST", f"/disclosures/{open_one['id']}/end", {"ended_on": "2024-12-31", "reason": "done"}),

@@ -11,7 +11,14 @@ import pytest
 
 from registry.auth import WriteContext
 from registry.demo import load_demo
-from registry.tables import Contract, DeletionObligation, Disclosure, TaxonomyEntry, Vendor
+from registry.tables import (
+    Contract,
+    DeletionObligation,
+    Disclosure,
+    SubprocessorEngagement,
+    TaxonomyEntry,
+    Vendor,
+)
 from tests.conftest import CONFIRMATION, make_contract, make_disclosure, make_vendor
 from tests.test_web import people, sign_in  # noqa: F401 - the fixture is used by name
 from tests.test_web_authorization_matrix import ui_routes
@@ -32,6 +39,7 @@ ROWS = {
     "contract_id": Contract,
     "disclosure_id": Disclosure,
     "obligation_id": DeletionObligation,
+    "engagement_id": SubprocessorEngagement,
 }
 SLOTS = {"key", "code"}  # <small class=...>: where a code may stand, in small type
 CODE_WORDS = {"dpa", "nda", "msa", "sow"}  # contract kinds, which are not English words

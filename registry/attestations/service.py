@@ -14,6 +14,7 @@ from registry.changes.service import record_change
 from registry.deletions.rules import attestation_blockers, superseded
 from registry.deletions.schemas import DeletionRead
 from registry.deletions.service import get_deletion
+from registry.deletions.subprocessor_rules import subprocessor_facts
 from registry.enums import AttestationStatus, ChangeAction, TaxonomyKind
 from registry.errors import conflict, not_found
 from registry.files import store_file
@@ -100,6 +101,7 @@ async def build_facts(deletion: DeletionRead, settings: Settings, issued_at: dat
             "backups_in_scope": deletion.backups_in_scope,
         },
         "confirmations": _confirmation_facts(deletion),
+        **subprocessor_facts(deletion, superseded(deletion.confirmations)),
         "completed_on": iso(completed_on),
         # Computed by registry/deletions/rules.py, as the API shows it: never typed in.
         "deadline_met": deletion.deadline.met,

@@ -34,6 +34,7 @@ from registry.contracts.roles import (
     Scope,
     applies,
 )
+from registry.enums import RecipientRole
 
 
 class Framework(StrEnum):
@@ -336,3 +337,35 @@ def vendor_complete_sql(day: date, vendor: str = "vendor.id") -> tuple[str, list
     missing = [_missing_sql(day, vendor, clause) for clause in CLAUSES]
     sql = " AND ".join(f"NOT {m}" for m, _ in missing)
     return f"({any_} AND {sql})", args + [a for _, margs in missing for a in margs]
+
+
+# GDPR Art. 28(4): a sub-processor's contract imposes "the same data protection obligations" as the
+# processor's contract with us. Kept apart from the role-dependent clauses above (one check, one id).
+FLOW_DOWN_ID = "gdpr-28-4"
+FLOW_DOWN_ARTICLE = "GDPR Art. 28(4)"
+
+
+def flow_down_gaps(
+    processor_contract: Mapping[str, Any],
+    processor_has_categories: bool,
+    flow_down: Mapping[str, Any],
+    flow_down_has_categories: bool,
+) -> list[str]:
+    """Ids of the processing clauses (Art. 28(3), PIPL 21, the policy's) the processor's contract with
+    us has and the flow-down contract lacks: both are judged as processing contracts."""
+
+    def facts(has_categories: bool) -> Facts:
+        return Facts(
+            has_categories=has_categories,
+            roles=frozenset({RecipientRole.processor}),
+            provision_basis=True,
+            recipient_identified=True,
+        )
+
+    return [
+        clause.id
+        for clause in CLAUSES
+        if clause.scope in (Scope.processing, Scope.every)
+        and clause.check(processor_contract, facts(processor_has_categories))
+        and not clause.check(flow_down, facts(flow_down_has_categories))
+    ]

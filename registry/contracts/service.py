@@ -393,3 +393,12 @@ async def vendor_conformance(vendor_id: int, frameworks: set[Framework] | None =
         missing_clauses=missing,
         contracts=contracts,
     )
+
+
+async def contracts_with_categories(contract_ids: list[int]) -> set[int]:
+    """Which of these contracts have a disclosure (each lists its categories): the categories clause,
+    as ``contract_facts`` judges it."""
+    if not contract_ids:
+        return set()
+    rows = await Disclosure.select(Disclosure.contract).where(Disclosure.contract.is_in(contract_ids))
+    return {row["contract"] for row in rows}

@@ -9,6 +9,7 @@ no medium. ``other`` is admitted by every category: the tool fields must then sa
 from datetime import date
 
 from registry.deletions.schemas import ConfirmationCreate, ConfirmationRead, DeadlineVerdict, DeletionRead
+from registry.deletions.subprocessor_rules import subprocessor_blockers, subprocessor_errors
 from registry.enums import (
     ConfirmationKind,
     DeletionStatus,
@@ -91,7 +92,7 @@ def confirmation_errors(data: ConfirmationCreate, deletion: DeletionRead, today:
     errors += _outcome_errors(data) + _claim_errors(data, deletion)
     if data.kind is ConfirmationKind.backup_follow_up:
         return errors + _follow_up_errors(data, deletion)
-    return errors + _report_errors(data, deletion)
+    return errors + _report_errors(data, deletion) + subprocessor_errors(data, deletion)
 
 
 def _claim_errors(data: ConfirmationCreate, deletion: DeletionRead) -> list[FieldError]:
@@ -189,7 +190,7 @@ def attestation_blockers(deletion: DeletionRead, evidence_setting: bool) -> list
     for c in deletion.confirmations:
         if c.id not in replaced:  # the attestation rests on the later report, not on this one
             errors += _confirmation_blockers(c, deletion, evidence_setting)
-    return errors
+    return errors + subprocessor_blockers(deletion, replaced)
 
 
 def superseded(confirmations: list[ConfirmationRead]) -> dict[int, int]:

@@ -12,7 +12,7 @@ from registry.enums import (
     SanitizationTechnique,
     VerificationOutcome,
 )
-from registry.schemas import Day, Schema, text
+from registry.schemas import Day, Id, Schema, text
 from registry.taxonomy.schemas import TaxonomyKey
 
 Line = text(200, min_length=1)
@@ -50,6 +50,25 @@ class ReturnRecord(Schema):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of what was returned.")
 
 
+class SubprocessorDeletion(Schema):
+    """What the vendor says of one of its sub-processors the obligation lists: did it delete too."""
+
+    vendor_id: Id
+    deleted: bool
+    completed_on: Day | None = Field(default=None, description="Required when deleted.")
+    note: text(1000) | None = Field(
+        default=None, description="Required when not deleted: why, and what remains."
+    )
+
+
+class ListedSubprocessor(Schema):
+    """A sub-processor of the processor on the day its contract ended (GDPR Art. 28(4))."""
+
+    vendor_id: int
+    vendor_name: str
+    engagement_id: int
+
+
 class ConfirmationCreate(Schema):
     """What the vendor reports (the fields of a NIST SP 800-88 certificate of sanitization)."""
 
@@ -76,6 +95,11 @@ class ConfirmationCreate(Schema):
     )
     last_backup_expires_on: Day | None = Field(default=None, description="When the last backup copy expires.")
     subprocessors_covered: list[Line] = Field(default_factory=list, max_length=50)
+    subprocessors: list[SubprocessorDeletion] = Field(
+        default_factory=list,
+        max_length=200,
+        description="One answer for each sub-processor the obligation lists (a deletion report).",
+    )
     retained: list[Retained] = Field(default_factory=list, max_length=20)
     completed_on: Day
     verification_method: text(1000, min_length=1)
@@ -165,6 +189,9 @@ class DeletionRead(Schema):
     evidence_required: bool = Field(description="The contract requires evidence files before attesting.")
     categories: list[str]
     data_subjects: list[str]
+    subprocessors: list[ListedSubprocessor] = Field(
+        default_factory=list, description="Sub-processors in force on the end day; each must answer."
+    )
     covered_categories: list[str]
     missing_categories: list[str]
     confirmed_on: date | None

@@ -26,6 +26,7 @@ from registry.tables import (
     DeletionObligation,
     Disclosure,
     DisclosureCategory,
+    SubprocessorEngagement,
 )
 
 DO = DeletionObligation
@@ -71,6 +72,7 @@ async def open_obligation(ctx: WriteContext, contract: dict[str, Any]) -> None:
         "backups_in_scope": contract["backups_covered"],
         "categories": sorted({c["category"] for c in categories}),
         "data_subjects": sorted({s for d in disclosures for s in d["data_subjects"]}),
+        "subprocessors": await _subprocessors(contract["vendor"], contract["ends_on"]),
     }
     inserted = await DO.insert(DO(**values)).returning(DO.id)
     row = await DO.select().where(DO.id == inserted[0]["id"]).output(load_json=True).first()
@@ -79,6 +81,30 @@ async def open_obligation(ctx: WriteContext, contract: dict[str, Any]) -> None:
     from registry.portal.requests import open_request
 
     await open_request(ctx, row["id"])  # the vendor is asked in the same transaction
+
+
+async def _subprocessors(vendor_id: int, day: date) -> list[dict[str, Any]]:
+    """The processor's sub-processors engaged on the end day: each must delete too (Art. 28(4))."""
+    rows = (
+        await SubprocessorEngagement.select(
+            SubprocessorEngagement.id,
+            SubprocessorEngagement.subprocessor,
+            SubprocessorEngagement.subprocessor.name.as_alias("name"),
+        )
+        .where(
+            SubprocessorEngagement.engaged_by == vendor_id,
+            SubprocessorEngagement.valid_from <= day,
+            (SubprocessorEngagement.valid_to.is_null()) | (SubprocessorEngagement.valid_to >= day),
+        )
+        .order_by(SubprocessorEngagement.id)
+    )
+    listed: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        listed.setdefault(
+            r["subprocessor"],
+            {"vendor_id": r["subprocessor"], "vendor_name": r["name"], "engagement_id": r["id"]},
+        )
+    return list(listed.values())
 
 
 async def sync_obligations(ctx: WriteContext, today: date) -> int:

@@ -26,6 +26,10 @@ class _DisclosureFields(Schema):
         "`country` (outside the EEA) makes the disclosure an international transfer.",
     )
     notes: LongText | None = None
+    engagement_id: Id | None = Field(
+        default=None,
+        description="A sub-processor's disclosure: its engagement (POST /vendors/{id}/subprocessors).",
+    )
 
     _unique_lists = field_validator("categories", "data_subjects", check_fields=False)(_unique)
 
@@ -88,6 +92,7 @@ class DisclosureRead(Schema):
     valid_to: date | None
     ended_reason: str | None
     notes: str | None
+    engagement_id: int | None = None
     version: int
     created_at: datetime
     updated_at: datetime

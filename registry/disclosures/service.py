@@ -14,6 +14,7 @@ from registry.disclosures.schemas import DisclosureCreate, DisclosureEnd, Disclo
 from registry.enums import ChangeAction, LegalBasis, RecipientRole, TaxonomyKind
 from registry.errors import conflict, invalid, not_found
 from registry.settings import get_settings
+from registry.subprocessors.links import check_engagement
 from registry.tables import Contract, Disclosure, DisclosureCategory, Vendor
 from registry.taxonomy.service import require_keys
 
@@ -76,9 +77,10 @@ async def read_many(rows: list[dict[str, Any]]) -> list[DisclosureRead]:
     return [
         DisclosureRead.model_validate(
             {
-                **{k: v for k, v in row.items() if k not in ("vendor", "contract")},
+                **{k: v for k, v in row.items() if k not in ("vendor", "contract", "engagement")},
                 "vendor_id": row["vendor"],
                 "contract_id": row["contract"],
+                "engagement_id": row["engagement"],
                 "categories": categories.get(row["id"], []),
             }
         )
@@ -90,8 +92,9 @@ async def read_many(rows: list[dict[str, Any]]) -> list[DisclosureRead]:
 # Piccolo would take two queries and spend longer building the joined one than the database runs it).
 _OF_VENDOR = (
     "SELECT d.id, d.vendor, v.name AS vendor_name, d.contract, c.reference AS contract_reference, d.basis,"
-    " d.role, d.purpose, d.consent_reference, d.legal_reference, d.data_subjects, d.country, d.origin, d.valid_from,"
-    " d.valid_to, d.ended_reason, d.notes, d.version, d.created_at, d.updated_at, dc.category"
+    " d.role, d.purpose, d.consent_reference, d.legal_reference, d.data_subjects, d.country, d.origin,"
+    " d.valid_from, d.valid_to, d.ended_reason, d.notes, d.engagement, d.version, d.created_at,"
+    " d.updated_at, dc.category"
     " FROM disclosure d JOIN vendor v ON v.id = d.vendor LEFT JOIN contract c ON c.id = d.contract"
     " JOIN disclosure_category dc ON dc.disclosure = d.id WHERE d.vendor = {} ORDER BY d.id, dc.category"
 )
@@ -107,6 +110,7 @@ async def disclosures_of_vendor(vendor_id: int) -> list[DisclosureRead]:
                 **row,
                 "vendor_id": row["vendor"],
                 "contract_id": row["contract"],
+                "engagement_id": row["engagement"],
                 "data_subjects": json.loads(subjects) if isinstance(subjects, str) else subjects,
                 "categories": [],
             }
@@ -150,6 +154,7 @@ async def _check(values: dict[str, Any], valid_to_sent: bool) -> dict[str, Any]:
         raise invalid("consent_reference", "required", "a consent-basis disclosure names the consent")
     if values.get("valid_to") is not None and values["valid_to"] < values["valid_from"]:
         raise invalid("valid_to", "date_order", "must not be before valid_from")
+    await check_engagement(values)
     if basis is LegalBasis.contract:
         problem = rules.coverage_problem(contract, values["valid_from"], values.get("valid_to"))
         if problem:
@@ -184,6 +189,7 @@ async def create_disclosure(
     values = data.model_dump(mode="python")
     values["origin"] = values["origin"] or default_origin or get_settings().origin_country
     values["vendor"], values["contract"] = values.pop("vendor_id"), values.pop("contract_id")
+    values["engagement"] = values.pop("engagement_id")
     async with db.write_transaction():
         vendor = await Vendor.select(Vendor.country).where(Vendor.id == values["vendor"]).first()
         if vendor is None:
@@ -209,6 +215,7 @@ async def _locked(disclosure_id: int, if_match: int | None) -> DisclosureRead:
 def _columns(read: DisclosureRead) -> dict[str, Any]:
     values = read.model_dump(exclude={"vendor_name", "contract_reference", "id", "created_at", "updated_at"})
     values["vendor"], values["contract"] = values.pop("vendor_id"), values.pop("contract_id")
+    values["engagement"] = values.pop("engagement_id")
     return values
 
 
@@ -236,6 +243,8 @@ async def update_disclosure(
             raise invalid(name, "not_null", "cannot be cleared")
     if "contract_id" in sent:
         sent["contract"] = sent.pop("contract_id")
+    if "engagement_id" in sent:
+        sent["engagement"] = sent.pop("engagement_id")
     async with db.write_transaction():
         before = await _locked(disclosure_id, if_match)
         values = await _check({**_columns(before), **sent}, "valid_to" in sent)
@@ -298,3 +307,20 @@ async def check_contract_change(contract: dict[str, Any]) -> None:
             + "; ".join(f"disclosure {i}: {p}" for i, p in broken),
             conflicts=[{"type": "disclosure", "id": i, "problem": p} for i, p in broken],
         )
+
+
+async def end_for_engagement(ctx: WriteContext, engagement_id: int, day: date, reason: str) -> None:
+    """An ended sub-processor engagement ends the disclosures resting on it (inside its transaction)."""
+    rows = await Disclosure.select(Disclosure.id, Disclosure.valid_from).where(
+        Disclosure.engagement == engagement_id,
+        Disclosure.ended_reason.is_null(),
+        (Disclosure.valid_to.is_null()) | (Disclosure.valid_to > day),
+    )
+    starting_later = [r["id"] for r in rows if r["valid_from"] > day]
+    if starting_later:
+        raise conflict(
+            f"Disclosures {', '.join(map(str, starting_later))} start after {day}; end or move them first.",
+            conflicts=[{"type": "disclosure", "id": i} for i in starting_later],
+        )
+    for row in rows:
+        await _end(ctx, await get_disclosure(row["id"]), day, reason)

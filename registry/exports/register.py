@@ -16,11 +16,20 @@ from registry.deletions.service import DeletionFilter, list_deletions
 from registry.disclosures.service import DisclosureFilter, list_disclosures
 from registry.exports.service import safe_cell
 from registry.settings import Settings
+from registry.subprocessors.reads import every_engagement
 from registry.transfers.service import list_transfers
 from registry.vendors.service import VendorFilter, list_vendors
 
 BATCH = 1000
-SHEETS = ("vendors", "contracts", "disclosures", "transfers", "deletions", "attestations")
+SHEETS = (
+    "vendors",
+    "contracts",
+    "disclosures",
+    "transfers",
+    "deletions",
+    "attestations",
+    "subprocessor_engagements",
+)
 
 
 async def _all(page: Callable[[int, int], Awaitable[tuple[list, int]]]) -> list[dict[str, Any]]:
@@ -42,6 +51,7 @@ async def register(settings: Settings) -> dict[str, Any]:
             "transfers": await _all(list_transfers),
             "deletions": await _all(lambda n, o: list_deletions(DeletionFilter(limit=n, offset=o))),
             "attestations": await _all(lambda n, o: attestations.list_attestations(settings, None, n, o)),
+            "subprocessor_engagements": [e.model_dump(mode="json") for e in await every_engagement()],
         }
     return {"controller": settings.organisation_name, "generated_at": clock.now().isoformat(), **data}
 

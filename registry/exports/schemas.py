@@ -2,12 +2,15 @@
 
 from datetime import date, datetime
 
+from pydantic import Field
+
 from registry.attestations.schemas import AttestationRead
 from registry.contracts.schemas import ContractRead
 from registry.deletions.schemas import DeletionRead
 from registry.disclosures.schemas import DisclosureRead
 from registry.enums import LegalBasis, RecipientRole, TransferMechanism
 from registry.schemas import Schema
+from registry.subprocessors.schemas import EngagementRead
 from registry.transfers.schemas import TransferRead
 from registry.vendors.schemas import VendorRead
 
@@ -36,6 +39,10 @@ class RecipientRow(Schema):
     destination_country: str
     origin_country: str
     transfer_mechanism: TransferMechanism | None = None
+    engagement_id: int | None = Field(default=None, description="A sub-processor's engagement.")
+    processor_chain: list[str] = Field(
+        default_factory=list, description="A sub-processor's processors, from ours down to it (names)."
+    )
 
 
 class RecipientRegister(Schema):
@@ -58,3 +65,4 @@ class Register(Schema):
     transfers: list[TransferRead]
     deletions: list[DeletionRead]
     attestations: list[AttestationRead]
+    subprocessor_engagements: list[EngagementRead]

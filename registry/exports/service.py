@@ -7,6 +7,8 @@ from datetime import date, datetime
 from registry.disclosures.service import read_many, select_disclosures, valid_on
 from registry.errors import invalid
 from registry.exports.schemas import RecipientRow
+from registry.subprocessors.reads import edges_and_names
+from registry.subprocessors.rules import chain
 from registry.tables import Contract, Disclosure, Vendor
 from registry.transfers.service import decision_data
 from registry.words import Words
@@ -30,6 +32,7 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
         for c in await Contract.select(Contract.id, Contract.title).where(Contract.id.is_in(contract_ids))
     }
     mechanisms = {i: t["mechanism"] for i, t in (await decision_data([d.id for d in disclosures])).items()}
+    edges, names = await edges_and_names()
     rows = [
         RecipientRow(
             vendor_id=d.vendor_id,
@@ -53,6 +56,10 @@ async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
             destination_country=d.country,
             origin_country=d.origin,
             transfer_mechanism=mechanisms.get(d.id),
+            engagement_id=d.engagement_id,
+            processor_chain=[link["vendor_name"] for link in chain(d.engagement_id, edges, names)]
+            if d.engagement_id
+            else [],
         )
         for d in disclosures
     ]

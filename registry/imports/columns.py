@@ -24,7 +24,11 @@ VENDORS = (
     Column("legal_name", "legal_name"),
     Column("kind", "kind", required=True, help=_choices(VendorKind)),
     Column("country", "country", required=True, help="ISO 3166-1 alpha-2, e.g. DE"),
-    Column("parent", "parent_id", help="Name of the group company or engaging processor (a vendor)."),
+    Column(
+        "parent",
+        "parent_id",
+        help="Name of the group company (a vendor); a sub-processor is an engagement, not a parent.",
+    ),
     Column("registered_address", "registered_address"),
     Column("website", "website", help="https://…"),
     Column("tags", "tags", "list", help="Separated by commas."),

@@ -130,7 +130,12 @@ def _transfers(disclosures: list, mechanisms: dict[int, str]) -> dict[str, Any]:
 
 
 def _system(
-    key: str, vendor: dict[str, Any], parent: str | None, disclosures: list, mechanisms: dict[int, str]
+    key: str,
+    vendor: dict[str, Any],
+    parent: str | None,
+    disclosures: list,
+    mechanisms: dict[int, str],
+    chains: dict[int, list[str]],
 ) -> System:
     declarations, facts = [], {}
     for name, d in _named(disclosures):
@@ -155,6 +160,8 @@ def _system(
             "role": d.role.value,
             "origin": d.origin,
             "transfer_mechanism": mechanisms.get(d.id),
+            # A sub-processor's processors, ours first: fideslang has no field for a chain.
+            "processor_chain": chains.get(d.id),
         }
     privacy = _contact(vendor, "privacy_contact")
     meta = {
@@ -185,14 +192,24 @@ def _system(
 
 
 def manifest(
-    vendors: list[dict[str, Any]], by_vendor: dict[int, list[DisclosureRead]], mechanisms: dict[int, str]
+    vendors: list[dict[str, Any]],
+    by_vendor: dict[int, list[DisclosureRead]],
+    mechanisms: dict[int, str],
+    chains: dict[int, list[str]] | None = None,
 ) -> str:
     """The YAML manifest: every vendor as a System, with the disclosures listed for it."""
     names = {v["id"]: v["name"] for v in vendors}
     keys = fides_keys(list(names.values()))
     systems = sorted(
         (
-            _system(keys[v["name"]], v, names.get(v["parent"]), by_vendor.get(v["id"], []), mechanisms)
+            _system(
+                keys[v["name"]],
+                v,
+                names.get(v["parent"]),
+                by_vendor.get(v["id"], []),
+                mechanisms,
+                chains or {},
+            )
             for v in vendors
         ),
         key=lambda s: s.fides_key,
@@ -347,10 +364,12 @@ DECLARATION_PATHS = {
     "categories": "data_categories",
     "data_subjects": "data_subjects",
 }
+# transfer_mechanism and processor_chain are exported for reading only: an import records neither a
+# transfer record nor an engagement.
 DISCLOSURE_COLUMNS = (
     "vendor",
     *DECLARATION_PATHS,
-    *(name for name in DeclarationMeta.model_fields if name != "transfer_mechanism"),
+    *(f for f in DeclarationMeta.model_fields if f not in ("transfer_mechanism", "processor_chain")),
 )
 FROM_RESPONSIBILITY = {
     "Processor": RecipientRole.processor,

@@ -37,6 +37,8 @@ class DeclarationMeta(_Meta):
     origin: str | None = None
     # Exported for the reader; a transfer record is not imported (its details are not in the manifest).
     transfer_mechanism: str | None = None
+    # Exported for reading; an import does not record engagements (POST /vendors/{id}/subprocessors).
+    processor_chain: list[str] | None = None
 
 
 class VendorMeta(_Meta):

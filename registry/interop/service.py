@@ -17,6 +17,8 @@ from registry.imports.service import ImportResult
 from registry.interop import fides
 from registry.interop.fides import Entry, Sheets
 from registry.interop.schemas import DeclarationMeta
+from registry.subprocessors.reads import edges_and_names
+from registry.subprocessors.rules import chain
 from registry.tables import Disclosure, Vendor
 from registry.transfers.service import decision_data
 
@@ -32,7 +34,14 @@ async def export_manifest(as_of: date | None) -> str:
         by_vendor[d.vendor_id].append(d)
     ids = [d.id for found in by_vendor.values() for d in found]
     mechanisms = {i: t["mechanism"] for i, t in (await decision_data(ids)).items()}
-    return fides.manifest(vendors, by_vendor, mechanisms)
+    edges, names = await edges_and_names()
+    chains = {
+        d.id: [link["vendor_name"] for link in chain(d.engagement_id, edges, names)]
+        for ds in by_vendor.values()
+        for d in ds
+        if d.engagement_id
+    }
+    return fides.manifest(vendors, by_vendor, mechanisms, chains)
 
 
 async def _first_day(vendor: str, basis: LegalBasis, d: PrivacyDeclaration, contract: str | None):
@@ -55,7 +64,7 @@ async def _disclosure_row(e: Entry, d: PrivacyDeclaration, basis: LegalBasis) ->
     facts = e.meta.declarations.get(d.name or "") or DeclarationMeta()
     valid_from = facts.valid_from or await _first_day(e.system.name, basis, d, facts.contract)
     values = {
-        **facts.model_dump(),
+        **facts.model_dump(exclude={"processor_chain"}),
         "vendor": e.system.name,
         "basis": basis.value,
         "purpose": d.data_use,

@@ -26,6 +26,8 @@ from registry.lookup.schemas import (
     RecipientList,
     VendorHoldings,
 )
+from registry.subprocessors.rules import chain
+from registry.subprocessors.schemas import ChainLink
 from registry.taxonomy.service import require_keys
 
 _MOST_FRAGMENTS = 50_000  # about 25 MiB of JSON
@@ -49,12 +51,31 @@ def _recipient(index: DisclosureIndex, d: Held, matched: frozenset[str]) -> Reci
         categories=[c for c in d.categories if c in matched],
         purpose=d.purpose,
         basis=d.basis,
+        role=d.role,
         contract=_summary(index, d.contract),
         consent_reference=d.consent_reference,
         valid_from=d.valid_from,
         valid_to=d.valid_to,
         country=d.country,
+        chain=_chain(index, d.engagement),
     )
+
+
+def _chain(index: DisclosureIndex, engagement_id: int | None) -> list[ChainLink] | None:
+    if engagement_id is None:
+        return None
+    return [ChainLink(**link) for link in chain(engagement_id, index.engagements, _Names(index))]
+
+
+class _Names:
+    """Vendor names as the chain asks for them, straight from the index (no copy per recipient)."""
+
+    def __init__(self, index: DisclosureIndex) -> None:
+        self.vendors = index.vendors
+
+    def get(self, vendor_id: int, default: str = "") -> str:
+        vendor = self.vendors.get(vendor_id)
+        return vendor[0] if vendor else default
 
 
 def read(index: DisclosureIndex, d: Held) -> DisclosureRead:
@@ -80,6 +101,7 @@ def read(index: DisclosureIndex, d: Held) -> DisclosureRead:
         valid_to=d.valid_to,
         ended_reason=d.ended_reason,
         notes=d.notes,
+        engagement_id=d.engagement,
         version=d.version,
         created_at=d.created_at,
         updated_at=d.updated_at,

@@ -38,6 +38,7 @@ class Held:
         "created_at",
         "data_subjects",
         "ended_reason",
+        "engagement",
         "id",
         "legal_reference",
         "notes",
@@ -119,6 +120,8 @@ class DisclosureIndex:
         self.disclosures: dict[int, Held] = {}
         # The transfer records the check decides on (registry.transfers.rules), by disclosure id.
         self.transfers: dict[int, dict[str, Any]] = {}
+        # Sub-processor engagements: id → (engaged_by, subprocessor), for the chains.
+        self.engagements: dict[int, tuple[int, int]] = {}
         self.of_vendor: dict[int, list[int]] = {}
         self.of_category: dict[str, array] = {}
         self.periods: OrderedDict[tuple[str, ...], Periods] = OrderedDict()
@@ -142,6 +145,14 @@ class DisclosureIndex:
         contract["confidentiality_equivalent"] = bool(contract["confidentiality_equivalent"])
         self.contracts[row["id"]] = contract
 
+    def put_engagement(self, row: Any) -> None:
+        self.fragments.clear()
+        self.engagements[row["id"]] = (row["engaged_by"], row["subprocessor"])
+
+    def drop_engagement(self, engagement_id: int) -> None:
+        self.fragments.clear()
+        self.engagements.pop(engagement_id, None)
+
     def put_disclosure(self, row: Any, categories: list[str]) -> None:
         """Adds or replaces a disclosure (its row as read, and its category keys)."""
         self.drop_disclosure(row["id"])
@@ -163,6 +174,7 @@ class DisclosureIndex:
             valid_to=same(row["valid_to"]),
             ended_reason=row["ended_reason"],
             notes=row["notes"],
+            engagement=row["engagement"],
             version=row["version"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],

@@ -32,7 +32,8 @@ _CONTRACTS = (
 # Each disclosure with its category keys, space-separated (keys have no spaces), in one stream.
 _DISCLOSURES = (
     "SELECT id, vendor, contract, basis, role, purpose, consent_reference, legal_reference, data_subjects,"
-    " country, origin, valid_from, valid_to, ended_reason, notes, version, created_at, updated_at,"
+    " country, origin, valid_from, valid_to, ended_reason, notes, engagement, version, created_at,"
+    " updated_at,"
     " (SELECT {aggregate}(category, ' ') FROM disclosure_category WHERE disclosure = d.id) AS categories"
     " FROM disclosure d"
 )
@@ -40,6 +41,7 @@ _TRANSFERS = (
     "SELECT disclosure, mechanism, scc_module, derogation, dpf_certified, filing_date, filing_number,"
     " separate_consent_reference, tia_date, tia_review_by FROM transfer"
 )
+_ENGAGEMENTS = "SELECT id, engaged_by, subprocessor FROM subprocessor_engagement"
 _HEAD = f"SELECT id, hash FROM change WHERE {LOOKUP_RELEVANT} ORDER BY id DESC LIMIT 1"
 _SINCE = (
     f"SELECT id, hash, object_type, object_id FROM change WHERE id >= $1 AND {LOOKUP_RELEVANT} ORDER BY id"
@@ -51,10 +53,13 @@ _BY_ID = {
     "contract": _CONTRACTS + " WHERE id = $1",
     "disclosure": _DISCLOSURES + " WHERE d.id = $1",
     "transfer": _TRANSFERS + " WHERE disclosure = $1",  # its change rows name the disclosure
+    "subprocessor_engagement": _ENGAGEMENTS + " WHERE id = $1",
 }
+# What a load reads, in this order (a disclosure's engagement is read before it).
 _LOAD = (
     ("vendor", _VENDORS),
     ("contract", _CONTRACTS),
+    ("subprocessor_engagement", _ENGAGEMENTS),
     ("disclosure", _DISCLOSURES),
     ("transfer", _TRANSFERS),
 )
@@ -76,6 +81,8 @@ def _put(index: DisclosureIndex, object_type: str, row: Any) -> None:
         index.put_contract(row)
     elif object_type == "transfer":
         index.transfers[row["disclosure"]] = {name: row[name] for name in row.keys()}
+    elif object_type == "subprocessor_engagement":
+        index.put_engagement(row)
     else:
         values = {name: row[name] for name in row.keys()}
         if isinstance(values["data_subjects"], str):
@@ -93,6 +100,8 @@ def _apply(index: DisclosureIndex, object_type: str, object_id: int, rows: list)
         index.contracts.pop(object_id, None)
     elif object_type == "transfer":
         index.transfers.pop(object_id, None)
+    elif object_type == "subprocessor_engagement":
+        index.drop_engagement(object_id)
     else:
         index.drop_disclosure(object_id)
 

@@ -5,8 +5,9 @@ from datetime import date
 from pydantic import Field
 
 from registry.disclosures.schemas import DisclosureRead
-from registry.enums import ContractKind, LegalBasis, VendorKind
+from registry.enums import ContractKind, LegalBasis, RecipientRole, VendorKind
 from registry.schemas import Day, Id, Schema
+from registry.subprocessors.schemas import ChainLink
 from registry.taxonomy.schemas import TaxonomyKey
 
 
@@ -32,11 +33,17 @@ class Recipient(Schema):
     categories: list[str] = Field(description="The disclosure's categories that matched the question.")
     purpose: str
     basis: LegalBasis
+    role: RecipientRole = Field(description="In which role the vendor receives it.")
     contract: ContractSummary | None
     consent_reference: str | None
     valid_from: date
     valid_to: date | None
     country: str = Field(description="Where the data went.")
+    chain: list[ChainLink] | None = Field(
+        default=None,
+        description="A sub-processor's processors, from ours down to it, each with its engagement; "
+        "null for any other recipient.",
+    )
 
 
 class RecipientList(Schema):

@@ -17,6 +17,9 @@ from registry.lookup.schemas import (
     RecipientList,
     VendorHoldings,
 )
+from registry.subprocessors.reads import edges_and_names
+from registry.subprocessors.rules import chain
+from registry.subprocessors.schemas import ChainLink
 from registry.tables import Contract, Disclosure, Vendor
 from registry.taxonomy.service import keys_under, require_keys
 from registry.transfers import rules as transfer_rules
@@ -35,7 +38,7 @@ WITH hits AS (
   ORDER BY vendor, disclosure LIMIT {{}} OFFSET {{}}
 )
 SELECT page.total, dc.category, dc.valid_from, dc.valid_to, d.id AS disclosure_id, d.purpose, d.basis,
-  d.consent_reference, d.country, v.id AS vendor_id, v.name AS vendor_name, v.kind AS vendor_kind,
+  d.consent_reference, d.country, d.role, d.engagement, v.id AS vendor_id, v.name AS vendor_name, v.kind AS vendor_kind,
   v.country AS vendor_country, c.id AS contract_id, c.reference AS contract_reference,
   c.title AS contract_title, c.kind AS contract_kind, c.ends_on AS contract_ends_on,
   c.confidentiality_equivalent AS contract_confidentiality_equivalent
@@ -143,6 +146,7 @@ async def recipients(
         total = rows[0]["total"]
     else:  # past the last page (or nothing matched): count on its own
         total = (await Disclosure.raw(_COUNT.format(join=join, match=where), *args))[0]["total"]
+    await _with_chains(items, {row["disclosure_id"]: row["engagement"] for row in rows if row["engagement"]})
     return RecipientList(
         categories=categories,
         matched_categories=matched,
@@ -153,6 +157,18 @@ async def recipients(
         limit=limit,
         offset=offset,
     )
+
+
+async def _with_chains(items: list[Recipient], engagement_of: dict[int, int]) -> None:
+    """Each sub-processor's chain (the engagements are few: read them all once)."""
+    if not engagement_of:
+        return
+    edges, names = await edges_and_names()
+    for item in items:
+        if item.disclosure_id in engagement_of:
+            item.chain = [
+                ChainLink(**link) for link in chain(engagement_of[item.disclosure_id], edges, names)
+            ]
 
 
 async def _contract_summaries(ids: set[int]) -> list[ContractSummary]:

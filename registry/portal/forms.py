@@ -14,6 +14,7 @@ from registry.http import FILENAME
 from registry.portal.schemas import Declaration, ExtensionAsk, Question
 from registry.ui.forms import Field, validate, values_of
 from registry.ui.record_forms import CONFIRMATION
+from registry.ui.subprocessor_fields import subprocessor_answers, subprocessor_fields, subprocessor_messages
 
 MAX_FILES = 5
 CONFIRMATION_FIELDS = [
@@ -54,19 +55,23 @@ def _split(lines: str, names: tuple[str, ...]) -> list[dict[str, str]]:
 
 def parse_confirmation(form, deletion, today) -> tuple[Any, Any, dict[str, Any], dict[str, str]]:
     """(confirmation, declaration, values typed, errors by field): every error at once."""
-    values = values_of(CONFIRMATION_FIELDS + DECLARATION_FIELDS, form)
+    answers = subprocessor_fields(deletion)
+    values = values_of(CONFIRMATION_FIELDS + DECLARATION_FIELDS + answers, form)
     extra = {
         "remaining": _split(values["remaining"], ("what", "where")),
         "retained": _split(values["retained"], ("what", "law", "until")),
     }
-    fields = [f for f in CONFIRMATION_FIELDS if f.name not in ("remaining", "retained")]
-    data, errors = validate(ConfirmationCreate, fields, values, **{k: v for k, v in extra.items() if v})
+    fields = [f for f in CONFIRMATION_FIELDS if f.name not in ("remaining", "retained")] + answers
+    extra = {k: v for k, v in extra.items() if v} | subprocessor_answers(deletion, values)
+    data, errors = validate(ConfirmationCreate, fields, values, **extra)
     declaration, declaration_errors = validate(Declaration, DECLARATION_FIELDS, values)
     errors.update(declaration_errors)
     if data is not None:
         # The rules acceptance will apply (contradictions, backups in scope): told now, beside the field.
+        errors.update(subprocessor_messages(deletion, data))
         for e in confirmation_errors(data, deletion, today):
-            errors.setdefault(e.field if e.field in values else "form", e.message)
+            if not e.field.startswith("subprocessors"):
+                errors.setdefault(e.field if e.field in values else "form", e.message)
     return data, declaration, values, errors
 
 

@@ -141,6 +141,7 @@ async def _render(
 ):
     read = await requests.read(found["id"])
     asked = await requests.asked(found)
+    answers = forms.subprocessor_fields(await get_deletion(found["obligation"]))
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     secure = request.app.state["settings"].document_base_url.startswith("https://")
     cookie = Cookie(
@@ -158,6 +159,7 @@ async def _render(
         awaiting=found["state"] in AWAITING,
         notice=notice if notice in ("confirmation", "extension", "question") else None,
         forms=forms,
+        subprocessor_fields=answers,
         confirmation=forms_.get("confirmation", empty),
         extension=forms_.get("extension", empty),
         question=forms_.get("question", empty),

@@ -34,6 +34,8 @@ from registry.mail.service import outbox_health
 from registry.notices.objections import count_objections
 from registry.people import service as people
 from registry.ratelimit import RateLimiter
+from registry.subprocessors.reads import engaged_as_subprocessor
+from registry.subprocessors.reads import tree as subprocessor_tree
 from registry.supervision.schemas import ItemKind, Severity
 from registry.supervision.service import supervision_report
 from registry.taxonomy.service import tree
@@ -397,9 +399,20 @@ async def vendor_page(
             "attestation": [a.serial for a in issued],
             "journal_entry": [str(n.id) for n in notes],
         }
+        chain_tree = await subprocessor_tree(vendor_id)
+        engaged_as = await engaged_as_subprocessor(vendor_id)
+        engagements = engaged_as + [c.engagement for c in chain_tree.subprocessors]
+        objects["subprocessor_engagement"] = [str(e.id) for e in engagements]
         history = await timeline(objects)
     conformance = await vendor_conformance(vendor_id)
     names = words.record_names(names_of, vendor, contracts, disclosures, deletions, issued, notes)
+    names |= {
+        (
+            "subprocessor_engagement",
+            str(e.id),
+        ): f"the engagement of “{e.subprocessor_name}” by “{e.engaged_by_name}”"
+        for e in engagements
+    }
     # What a note can be about: the vendor and each of its records.
     about = [(f"vendor:{vendor.id}", f"The vendor, {vendor.name}")]
     about += [(f"contract:{c.id}", f"Contract: {c.title}") for c in contracts]
@@ -429,6 +442,8 @@ async def vendor_page(
         note_kinds=[k.value for k in JournalKind],
         note=note or {"about": f"vendor:{vendor.id}", "kind": note_kind, "text": ""},
         note_errors=note_errors or {},
+        chain_tree=chain_tree,
+        engaged_as=engaged_as,
     )
 
 

@@ -68,6 +68,8 @@ NOTICES = {
     "confirmation": "The vendor's deletion report was recorded.",
     "attestation": "The attestation was issued.",
     "note": "The note was added to the journal.",
+    "engagement": "The sub-processor engagement was recorded.",
+    "objection": "Our objection to the sub-processor was recorded.",
 }
 NOTICE_COOKIE = "registry_notice"
 

@@ -22,6 +22,7 @@ from registry.enums import (
 )
 from registry.taxonomy.service import tree
 from registry.ui.forms import Field, choices, tree_choices
+from registry.ui.subprocessor_fields import engagement_field, subprocessor_fields
 
 CONTRACT = [
     Field("kind", "Kind", "select", required=True, choices=choices(ContractKind, "contract_kind")),
@@ -237,7 +238,7 @@ def confirmation_form(deletion, said: words.Words) -> dict[str, Any]:
         "intro": f"The deletion of {categories}, due {words.day(deletion.due_on)}"
         + ("; backups are in scope." if deletion.backups_in_scope else "."),
         "action": f"/ui/deletions/{deletion.id}/confirm",
-        "fields": CONFIRMATION,
+        "fields": CONFIRMATION + subprocessor_fields(deletion),
         "submit": "Record confirmation",
     }
 
@@ -325,4 +326,5 @@ async def disclosure_fields(vendor_id: int) -> list[Field]:
             "international transfer.",
         ),
         Field("notes", "Notes", "textarea"),
+        *await engagement_field(vendor_id),
     ]

@@ -48,6 +48,7 @@ from registry.ui.record_forms import (
     termination_form,
 )
 from registry.ui.submit import form_page, posted_form, read_upload, submit, version_of
+from registry.ui.subprocessor_fields import subprocessor_answers
 from registry.vendors.schemas import VendorCreate, VendorUpdate
 from registry.vendors.service import create_vendor, get_vendor, update_vendor
 
@@ -274,7 +275,7 @@ class RecordsController(Controller):
             lambda data: add_confirmation(ctx, deletion.id, data),
             f"/ui/vendors/{deletion.vendor_id}",
             notice="confirmation",
-            extra=lambda values: remaining(values["remaining"]),
+            extra=lambda values: remaining(values["remaining"]) | subprocessor_answers(deletion, values),
             checks=checks.confirmation(deletion),
         )
 

@@ -37,7 +37,9 @@ class RegistrationId(Schema):
 class _VendorFields(Schema):
     legal_name: ShortText | None = None
     parent_id: Id | None = Field(
-        default=None, description="Group company, or the processor that engaged this sub-processor."
+        default=None,
+        description="The group company this vendor belongs to (a sub-processor is recorded as an engagement: "
+        "POST /vendors/{id}/subprocessors).",
     )
     registered_address: text(2000) | None = None
     registration_ids: list[RegistrationId] = Field(default_factory=list, max_length=20)

@@ -13,7 +13,7 @@ from registry.contracts import conformance
 from registry.contracts.rules import vendor_status, vendor_status_sql
 from registry.enums import ChangeAction, VendorKind, VendorStatus
 from registry.errors import conflict, invalid, not_found
-from registry.tables import Attestation, Contract, Disclosure, JournalEntry, Vendor
+from registry.tables import Attestation, Contract, Disclosure, JournalEntry, SubprocessorEngagement, Vendor
 from registry.vendors.schemas import VendorCreate, VendorRead, VendorUpdate
 
 SORTS = {
@@ -236,11 +236,16 @@ async def delete_vendor(ctx: WriteContext, vendor_id: int) -> None:
             Disclosure.vendor == vendor_id, Disclosure.contract.is_null()
         )
         notes = await JournalEntry.count().where(JournalEntry.vendor == vendor_id)
-        if contracts or children or disclosures or notes:
+        engagements = await SubprocessorEngagement.select(SubprocessorEngagement.id).where(
+            (SubprocessorEngagement.engaged_by == vendor_id)
+            | (SubprocessorEngagement.subprocessor == vendor_id)
+        )
+        if contracts or children or disclosures or notes or engagements:
             names = [f"contract {c['id']} ({c['title']})" for c in contracts]
             names += [f"vendor {v['id']} ({v['name']})" for v in children]
             names += [f"disclosure {d['id']}" for d in disclosures]
             names += [f"{notes} journal entries"] if notes else []
+            names += [f"sub-processor engagement {e['id']}" for e in engagements]
             raise conflict(
                 f"Vendor {vendor_id} cannot be deleted while these refer to it: {', '.join(names)}.",
                 conflicts=[
@@ -248,7 +253,8 @@ async def delete_vendor(ctx: WriteContext, vendor_id: int) -> None:
                     for c in contracts
                 ]
                 + [{"type": "vendor", "id": v["id"], "name": v["name"]} for v in children]
-                + [{"type": "disclosure", "id": d["id"]} for d in disclosures],
+                + [{"type": "disclosure", "id": d["id"]} for d in disclosures]
+                + [{"type": "subprocessor_engagement", "id": e["id"]} for e in engagements],
             )
         await Vendor.delete().where(Vendor.id == vendor_id)
         await record_change(ctx, "vendor", vendor_id, ChangeAction.delete, snapshot(before), None)
