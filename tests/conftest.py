@@ -19,6 +19,7 @@ import pytest
 
 from registry.enums import Role
 from registry.settings import Settings
+from tests.forker import ForkedProcess, run_forked
 from tests.harness import (
     SHARED_CLUSTER,
     cheap_password_hashing,
@@ -195,18 +196,23 @@ def auth(keys):
 
 
 def run_cli(
-    database_url: str, *args: str, check: bool = True, input_: str | None = None
+    database_url: str, *args: str, check: bool = True, input_: str | None = None, fresh: bool = False
 ) -> subprocess.CompletedProcess:
+    """``registry *args`` in a process of its own: forked from a warm process that has the libraries
+    imported (tests/forker.py), or with ``fresh`` a new Python (the entry point itself under test)."""
     env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "registry", *args],
-        input=input_,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=Path(__file__).parent,
-    )
+    if fresh:
+        result = subprocess.run(
+            [sys.executable, "-m", "registry", *args],
+            input=input_,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=Path(__file__).parent,
+        )
+    else:
+        result = run_forked(list(args), env, Path(__file__).parent, input_, timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"registry {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -328,24 +334,12 @@ class Server:
         self.workers = workers
 
     def start(self) -> None:
-        output = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "registry",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-            ],
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
+        # Forked from the warm process (tests/forker.py): a process of its own without the imports.
+        argv = ["serve", "--port", str(self.port), "--workers", str(self.workers)]
+        output = str(self.log) if self.log else os.devnull
+        self.process = ForkedProcess(
+            argv, self.env, Path.cwd(), stdout=output, stderr=None if self.log else os.devnull
         )
-        if self.log:
-            output.close()  # the child holds its own copy
         for _ in range(200):
             try:
                 if httpx.get(f"{self.base}/health").status_code == 200:
