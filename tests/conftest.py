@@ -21,6 +21,8 @@ from registry.enums import Role
 from registry.settings import Settings
 from tests.forker import ForkedProcess, run_forked
 from tests.harness import (
+    PG_TEMPLATE,
+    PG_TEMPLATE_KEYS,
     SHARED_CLUSTER,
     cheap_password_hashing,
     drop_database,
@@ -34,6 +36,7 @@ from tests.harness import (
     started_app,
 )
 from tests.pg import Cluster, find_binaries
+from tests.pgpool import DatabasePool
 
 ENGINES = ["sqlite", "postgres"]
 _SHARED = pytest.StashKey()
@@ -128,11 +131,28 @@ def engine_name(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def pg_databases(templates) -> Iterator[DatabasePool | None]:
+    """PostgreSQL databases copied from the templates ahead of the tests that take them (tests/pgpool.py)."""
+    if "postgres" not in templates:
+        yield None
+        return
+    pool = DatabasePool(templates["postgres"], [PG_TEMPLATE, PG_TEMPLATE_KEYS])
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def database_url(engine_name, templates, tmp_path, request) -> Iterator[str]:
+def database_url(engine_name, templates, pg_databases, tmp_path, request) -> Iterator[str]:
     """A fresh migrated database for one test, on the engine of this parametrisation: a copy of the
     template that holds the ``keys`` fixture's keys if the test uses that fixture. Dropped after it."""
-    url = new_database(engine_name, templates, tmp_path, with_keys="keys" in request.fixturenames)
+    with_keys = "keys" in request.fixturenames
+    if engine_name == "postgres" and pg_databases is not None:
+        url = pg_databases.take(PG_TEMPLATE_KEYS if with_keys else PG_TEMPLATE)
+        yield url
+        pg_databases.drop(url)
+        return
+    url = new_database(engine_name, templates, tmp_path, with_keys=with_keys)
     yield url
     drop_database(url)
 
