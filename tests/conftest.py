@@ -19,7 +19,7 @@ import pytest
 
 from registry.enums import Role
 from registry.settings import Settings
-from tests.forker import ForkedProcess, run_forked
+from tests.forker import ForkedProcess, forker, run_forked
 from tests.harness import (
     PG_TEMPLATE,
     PG_TEMPLATE_KEYS,
@@ -78,6 +78,14 @@ def _pdf_processes():
 def _cheap_password_hashing():
     with cheap_password_hashing():
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_process_early() -> None:
+    """In a worker of the whole suite, the warm process (tests/forker.py) starts with the session and
+    imports its libraries while the templates are made (seconds under load), not at the first command."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        forker()
 
 
 @pytest.fixture(autouse=True)

@@ -37,8 +37,8 @@ _SCOUT = (
 def _preload() -> None:
     """Import every library the commands import, but none of registry's modules: those read the
     environment when imported, so each child imports them afresh. A scout process lists them."""
-    found = subprocess.run([sys.executable, "-c", _SCOUT], capture_output=True, text=True, check=True)
-    for name in json.loads(found.stdout):
+    found = subprocess.run([sys.executable, "-c", _SCOUT], capture_output=True, text=True)
+    for name in json.loads(found.stdout) if found.returncode == 0 else []:
         try:
             __import__(name)
         except Exception:  # noqa: S110 - only time is lost: the child imports what it needs
@@ -151,6 +151,8 @@ class Forker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=Path(__file__).parent.parent,
+            # Each request brings its environment; a test's REGISTRY_* at start-up must not reach the scout.
+            env={name: value for name, value in os.environ.items() if not name.startswith("REGISTRY_")},
         )
         self.lock = threading.Lock()
         self.waiting: dict[str, dict] = {}

@@ -29,6 +29,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.engine_independent  # --help is printed before any command reaches the database
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help(database_url, command):
     result = run_cli(database_url, *command, "--help")
