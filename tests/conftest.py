@@ -19,7 +19,10 @@ import pytest
 
 from registry.enums import Role
 from registry.settings import Settings
+from tests.forker import ForkedProcess, forker, run_forked
 from tests.harness import (
+    PG_TEMPLATE,
+    PG_TEMPLATE_KEYS,
     SHARED_CLUSTER,
     cheap_password_hashing,
     drop_database,
@@ -33,6 +36,7 @@ from tests.harness import (
     started_app,
 )
 from tests.pg import Cluster, find_binaries
+from tests.pgpool import DatabasePool
 
 ENGINES = ["sqlite", "postgres"]
 # The tests' records are EU vendors of a controller in the EU unless a test names another origin
@@ -78,6 +82,14 @@ def _pdf_processes():
 def _cheap_password_hashing():
     with cheap_password_hashing():
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_process_early() -> None:
+    """In a worker of the whole suite, the warm process (tests/forker.py) starts with the session and
+    imports its libraries while the templates are made (seconds under load), not at the first command."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        forker()
 
 
 @pytest.fixture(autouse=True)
@@ -131,11 +143,28 @@ def engine_name(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def pg_databases(templates) -> Iterator[DatabasePool | None]:
+    """PostgreSQL databases copied from the templates ahead of the tests that take them (tests/pgpool.py)."""
+    if "postgres" not in templates:
+        yield None
+        return
+    pool = DatabasePool(templates["postgres"], [PG_TEMPLATE, PG_TEMPLATE_KEYS])
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def database_url(engine_name, templates, tmp_path, request) -> Iterator[str]:
+def database_url(engine_name, templates, pg_databases, tmp_path, request) -> Iterator[str]:
     """A fresh migrated database for one test, on the engine of this parametrisation: a copy of the
     template that holds the ``keys`` fixture's keys if the test uses that fixture. Dropped after it."""
-    url = new_database(engine_name, templates, tmp_path, with_keys="keys" in request.fixturenames)
+    with_keys = "keys" in request.fixturenames
+    if engine_name == "postgres" and pg_databases is not None:
+        url = pg_databases.take(PG_TEMPLATE_KEYS if with_keys else PG_TEMPLATE)
+        yield url
+        pg_databases.drop(url)
+        return
+    url = new_database(engine_name, templates, tmp_path, with_keys=with_keys)
     yield url
     drop_database(url)
 
@@ -199,18 +228,23 @@ def auth(keys):
 
 
 def run_cli(
-    database_url: str, *args: str, check: bool = True, input_: str | None = None
+    database_url: str, *args: str, check: bool = True, input_: str | None = None, fresh: bool = False
 ) -> subprocess.CompletedProcess:
+    """``registry *args`` in a process of its own: forked from a warm process that has the libraries
+    imported (tests/forker.py), or with ``fresh`` a new Python (the entry point itself under test)."""
     env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "registry", *args],
-        input=input_,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=Path(__file__).parent,
-    )
+    if fresh:
+        result = subprocess.run(
+            [sys.executable, "-m", "registry", *args],
+            input=input_,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=Path(__file__).parent,
+        )
+    else:
+        result = run_forked(list(args), env, Path(__file__).parent, input_, timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"registry {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -332,24 +366,12 @@ class Server:
         self.workers = workers
 
     def start(self) -> None:
-        output = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "registry",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-            ],
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
+        # Forked from the warm process (tests/forker.py): a process of its own without the imports.
+        argv = ["serve", "--port", str(self.port), "--workers", str(self.workers)]
+        output = str(self.log) if self.log else os.devnull
+        self.process = ForkedProcess(
+            argv, self.env, Path.cwd(), stdout=output, stderr=None if self.log else os.devnull
         )
-        if self.log:
-            output.close()  # the child holds its own copy
         for _ in range(200):
             try:
                 if httpx.get(f"{self.base}/health").status_code == 200:
@@ -365,7 +387,8 @@ class Server:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            # A bounded wait, not a test of shutdown time: at load 10+ graceful stops took over 10 s.
+            self.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

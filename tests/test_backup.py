@@ -25,7 +25,7 @@ async def test_round_trip(client, auth, database_url, engine_name, tmp_path):
         headers={**auth(), "Content-Type": "application/pdf"},
     )
     target = tmp_path / "copy.sqlite3"
-    out = (await asyncio.to_thread(run_cli, database_url, "backup", str(target))).stdout
+    out = (await asyncio.to_thread(run_cli, database_url, "backup", str(target), fresh=True)).stdout
     assert out.startswith(f"backed up to {target}")
     again = await asyncio.to_thread(run_cli, database_url, "backup", str(target), check=False)
     assert again.returncode == 1 and "exists" in again.stderr

@@ -42,7 +42,7 @@ class TestChainVerification:
     async def test_intact_chain_verifies(self, client, auth, history, database_url):
         report = (await client.get("/changes/verify", headers=auth("viewer"))).json()
         assert report["ok"] is True and report["rows"] >= 7  # 4 keys + 3 writes
-        result = await asyncio.to_thread(run_cli, database_url, "changes", "verify")
+        result = await asyncio.to_thread(run_cli, database_url, "changes", "verify", fresh=True)
         assert result.stdout.startswith(f"ok: {report['rows']} change rows")
 
     @pytest.mark.parametrize(

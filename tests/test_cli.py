@@ -29,6 +29,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.engine_independent  # --help is printed before any command reaches the database
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help(database_url, command):
     result = run_cli(database_url, *command, "--help")
@@ -36,14 +37,14 @@ def test_every_command_has_help(database_url, command):
 
 
 def test_keys_lifecycle(database_url):
-    secret = run_cli(database_url, "keys", "create", "ops", "--role", "editor").stdout.strip()
+    secret = run_cli(database_url, "keys", "create", "ops", "--role", "editor", fresh=True).stdout.strip()
     assert secret.startswith("prk_")
     listed = run_cli(database_url, "keys", "list").stdout
     assert "ops\teditor" in listed and secret not in listed and "active" in listed
     assert run_cli(database_url, "keys", "create", "ops", "--role", "viewer", check=False).returncode == 1
     run_cli(database_url, "keys", "revoke", "ops")
     assert "revoked" in run_cli(database_url, "keys", "list").stdout
-    bad = run_cli(database_url, "keys", "create", "x", "--role", "root", check=False)
+    bad = run_cli(database_url, "keys", "create", "x", "--role", "root", check=False, fresh=True)
     assert bad.returncode == 2 and "root" in bad.stderr
     missing = run_cli(database_url, "keys", "revoke", "nobody", check=False)
     assert missing.returncode == 1 and "does not exist" in missing.stderr

@@ -253,7 +253,7 @@ class TestCli:
         assert await Vendor.count() == 2
         book = tmp_path / "register.xlsx"
         book.write_bytes(workbook(vendors=[["name", "kind", "country"], ["Bad", "agent", "ZZ"]]))
-        refused = run_cli(database_url, "import", str(book), check=False)
+        refused = run_cli(database_url, "import", str(book), check=False, fresh=True)
         assert refused.returncode == 1
         assert "vendors row 2, country: invalid" in refused.stderr
         assert "nothing was imported" in refused.stderr

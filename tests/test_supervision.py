@@ -241,7 +241,7 @@ class TestRemind:
         assert "Nothing needs attention." in quiet.stdout
 
         await ended_contract(client, auth)
-        late = run_cli(database_url, "remind", check=False)
+        late = run_cli(database_url, "remind", check=False, fresh=True)
         assert late.returncode == 1, late.stderr
         assert (
             "OVERDUE" in late.stdout and "deletion_overdue" in late.stdout and "Acme Hosting" in late.stdout

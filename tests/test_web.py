@@ -209,7 +209,17 @@ async def test_verify_page_is_public_and_refuses_non_pdfs(client):
 
 async def test_a_person_made_by_the_cli_gets_the_production_argon2id_profile(app, database_url):
     """The test process hashes cheaply (tests/harness.py); the CLI, a process of its own, must not."""
-    run_cli(database_url, "people", "create", "ana", "--role", "viewer", "--password-stdin", input_=PASSWORD)
+    run_cli(
+        database_url,
+        "people",
+        "create",
+        "ana",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        input_=PASSWORD,
+        fresh=True,
+    )
     row = await Person.select(Person.password_hash).where(Person.name == "ana").first()
     assert row["password_hash"].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert PASSWORD not in row["password_hash"]
