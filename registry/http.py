@@ -82,3 +82,17 @@ async def read_bounded(request: Request, limit: int) -> bytes:
             raise refused
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def stored_file(stored: dict[str, Any], filename: str) -> Response[bytes]:
+    """A stored file (a StoredFile row) as a download under a fixed name, with its SHA-256; never
+    sniffed into something the browser would run."""
+    return Response(
+        stored["data"],
+        media_type=stored["content_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-SHA256": stored["sha256"],
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

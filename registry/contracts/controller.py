@@ -17,7 +17,7 @@ from registry.contracts.schemas import (
 )
 from registry.enums import ContractKind, ContractStatus, Role
 from registry.errors import problem_responses
-from registry.http import FILENAME, if_match_version, read_bounded, versioned
+from registry.http import FILENAME, if_match_version, read_bounded, stored_file, versioned
 from registry.schemas import MAX_ID, MAX_OFFSET, Page
 
 ContractId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The contract's id")]
@@ -145,12 +145,4 @@ class ContractController(Controller):
     )
     async def get_document(self, contract_id: ContractId) -> Response[bytes]:
         stored = await service.get_document(contract_id)
-        return Response(
-            stored["data"],
-            media_type=stored["content_type"],
-            headers={
-                "Content-Disposition": f'attachment; filename="contract-{contract_id}-document"',
-                "X-Content-SHA256": stored["sha256"],
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return stored_file(stored, f"contract-{contract_id}-document")

@@ -8,7 +8,7 @@ from litestar.params import Parameter
 from registry.auth import API_KEY, WriteContext, needs
 from registry.enums import Role
 from registry.errors import problem_responses
-from registry.http import FILENAME, if_match_version, read_bounded, versioned
+from registry.http import FILENAME, if_match_version, read_bounded, stored_file, versioned
 from registry.schemas import MAX_ID
 from registry.transfers import service
 from registry.transfers.schemas import TransferRead, TransferWrite
@@ -71,12 +71,4 @@ class TransferController(Controller):
     )
     async def get_document(self, disclosure_id: DisclosureId) -> Response[bytes]:
         stored = await service.get_document(disclosure_id)
-        return Response(
-            stored["data"],
-            media_type=stored["content_type"],
-            headers={
-                "Content-Disposition": f'attachment; filename="transfer-{disclosure_id}-document"',
-                "X-Content-SHA256": stored["sha256"],
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return stored_file(stored, f"transfer-{disclosure_id}-document")
