@@ -25,6 +25,7 @@ class ItemKind(StrEnum):
     transfer_assessment_overdue = "transfer_assessment_overdue"
     transfer_consent_missing = "transfer_consent_missing"
     transfer_filing_missing = "transfer_filing_missing"
+    flow_down_gap = "flow_down_gap"
 
 
 class Severity(StrEnum):

@@ -19,6 +19,7 @@ from registry.enums import (
     VerificationOutcome,
 )
 from registry.supervision.schemas import ItemKind, ReportItem, Severity, SupervisionReport
+from registry.supervision.subprocessors import flow_down_items
 from registry.supervision.transfers import transfer_items
 from registry.tables import (
     Contract,
@@ -381,6 +382,7 @@ async def supervision_report(
         items += await _consent_without_reference(today)
         items += await _clause_gaps(today)
         items += await transfer_items(today)
+        items += await flow_down_items(today)
         items += await _reviews_overdue(today, review_months, first_review_days)
         items += await _expiring_contracts(today, horizon)
         items += await _vendor_requests(today)

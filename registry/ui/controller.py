@@ -76,6 +76,7 @@ ITEM_LABELS = {
     ItemKind.transfer_assessment_overdue: "Transfer impact assessment overdue",
     ItemKind.transfer_consent_missing: "Transfer without separate consent (PIPL Art. 39)",
     ItemKind.transfer_filing_missing: "Standard contract not filed",
+    ItemKind.flow_down_gap: "Sub-processor contract falls short (Art. 28(4))",
 }
 LOGIN_COOKIE = "registry_sign_in"
 
