@@ -94,3 +94,15 @@ system:
         data_subjects: [customer]
         legal_basis_for_processing: Legal obligations
 """
+
+
+async def test_the_recipients_pdf_names_the_role_and_the_mechanism(client, auth, recorded):
+    from pypdf import PdfReader
+
+    response = await client.get("/exports/recipients.pdf", headers=auth("viewer"))
+    assert response.status_code == 200, response.text
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert "Processor (entrusted party)" in text and "Independent controller (another handler)" in text
+    assert "from IE: Standard contractual clauses (2021)" in text
+    assert "from CN:" not in text  # CN to CN is no transfer

@@ -10,8 +10,9 @@ from registry.exports.schemas import RecipientRow
 from registry.subprocessors.reads import edges_and_names
 from registry.subprocessors.rules import chain
 from registry.tables import Contract, Disclosure, Vendor
+from registry.transfers.rules import is_transfer
 from registry.transfers.service import decision_data
-from registry.words import Words
+from registry.words import MECHANISMS, ROLES, Words
 
 
 async def recipient_rows(as_of: date | None) -> list[RecipientRow]:
@@ -102,7 +103,15 @@ def report_context(
                 "rows": [],
             },
         )
-        vendor["rows"].append(row.model_dump(mode="json"))
+        shown = row.model_dump(mode="json")
+        shown["role_words"] = ROLES.get(shown["role"], shown["role"])
+        shown["transfer_words"] = None
+        if row.processor_chain:
+            shown["role_words"] += " of " + " → ".join(row.processor_chain)
+        if is_transfer(row.origin_country, row.destination_country):
+            how = MECHANISMS.get(shown["transfer_mechanism"] or "", "no transfer mechanism recorded")
+            shown["transfer_words"] = f"from {row.origin_country}: {how}"
+        vendor["rows"].append(shown)
     return {
         "controller": controller,
         "generated_at": generated_at.isoformat(),
