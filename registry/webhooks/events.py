@@ -29,6 +29,14 @@ EVENT_OF_CHANGE: dict[tuple[str, str], str] = {
     ("attestation", "issue"): "attestation.issued",
     ("attestation", "revoke"): "attestation.revoked",
     ("journal_entry", "create"): "journal.created",
+    ("transfer", "create"): "transfer.recorded",
+    ("transfer", "update"): "transfer.recorded",
+    ("transfer", "upload"): "transfer.document_uploaded",
+    ("subprocessor_engagement", "create"): "subprocessor.engaged",
+    ("subprocessor_engagement", "update"): "subprocessor.updated",
+    ("subprocessor_engagement", "object"): "subprocessor.objected",
+    ("subprocessor_engagement", "end"): "subprocessor.ended",
+    ("subprocessor_engagement", "delete"): "subprocessor.deleted",
 }
 # Events that come from the passing of time, emitted by `registry remind --emit` once per thing.
 TIMED_EVENTS = ("deletion.overdue", "contract.expiring")
@@ -45,6 +53,12 @@ _SUMMARY_FIELDS = (
     "contract",
     "kind",
     "status",
+    "engaged_by_id",
+    "engaged_by_name",
+    "subprocessor_id",
+    "subprocessor_name",
+    "disclosure_id",
+    "mechanism",
 )
 
 
