@@ -7,9 +7,10 @@ import pytest
 
 from registry.auth import WriteContext
 from registry.enums import Role
+from registry.mail.outbox import ERASED, ERASED_ANSWER
 from registry.people.service import create_person
 from registry.portal.scheduler import run_jobs
-from registry.tables import MailMessage, NoticeObjection, SubprocessorNotice, Subscriber
+from registry.tables import MailAttempt, MailMessage, NoticeObjection, SubprocessorNotice, Subscriber
 from tests.smtp import settings_with_mail
 from tests.subscriber_helpers import (
     CUSTOMER,
@@ -107,6 +108,17 @@ class TestNoticeToObjection:
         assert await Subscriber.count().where(Subscriber.email == CUSTOMER) == 0  # the address is erased
         stored = await MailMessage.select(MailMessage.recipients).output(load_json=True)
         assert not any(CUSTOMER in m["recipients"] for m in stored)
+        # What the SMTP server answered to each of the subscriber's messages may quote the address.
+        rows = await MailMessage.select(MailMessage.id, MailMessage.recipients).output(load_json=True)
+        ids = [m["id"] for m in rows if m["recipients"] == [ERASED]]  # the confirmation and the notice
+        answers = await MailAttempt.select(MailAttempt.answer, MailAttempt.code).where(
+            MailAttempt.message.is_in(ids)
+        )
+        assert len(ids) == 2 and len(answers) == 2
+        assert all(a["answer"] == ERASED_ANSWER and a["code"] == 250 for a in answers), answers
+        # The lurker's confirmation and the legal team's mail keep theirs.
+        others = await MailAttempt.select(MailAttempt.answer).where(MailAttempt.message.not_in(ids))
+        assert len(others) == 2 and all(a["answer"].startswith("250 ") for a in others), others
         [after] = await _objections(client, auth)
         assert after["email"] is None and after["subscriber_id"] == recorded["subscriber_id"]
 

@@ -39,6 +39,9 @@ STATES = ("waiting", "sending", "sent", "failed", "superseded")
 
 Minter = Callable[[int], Awaitable[dict[str, str]]]
 _MINTERS: dict[str, Minter] = {}
+# A message whose recipient asked to be forgotten: its addresses, and what servers answered, erased.
+ERASED = "(erased)"
+ERASED_ANSWER = "(the server's answer, erased with the address)"
 RetryGuard = Callable[[int], Awaitable[str | None]]
 _RETRY_GUARDS: dict[str, RetryGuard] = {}
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from registry import clock, db
 from registry.mail import smtp
-from registry.mail.outbox import MARKER, minter_named
+from registry.mail.outbox import ERASED, ERASED_ANSWER, MARKER, minter_named
 from registry.settings import Settings
 from registry.tables import MailAttempt, MailMessage
 
@@ -116,13 +116,21 @@ class MailWorker:
             answer.code if answer.code is not None else "no answer",
         )
         async with db.write_transaction():
+            # The recipient may have been erased while this was on its way: the reply may quote it.
+            now = await (
+                MailMessage.select(MailMessage.recipients)
+                .where(MailMessage.id == message_id)
+                .output(load_json=True)
+                .first()
+            )
+            erased = now is not None and ERASED in now["recipients"]
             await MailAttempt.insert(
                 MailAttempt(
                     message=message_id,
                     attempted_at=clock.now(),
                     duration_ms=answer.duration_ms,
                     code=answer.code,
-                    answer=answer.summary(),
+                    answer=ERASED_ANSWER if erased else answer.summary(),
                 )
             )
             # Only while the lease is still this worker's and nobody changed the message meanwhile.

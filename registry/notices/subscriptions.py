@@ -8,13 +8,12 @@ address for good. Nothing here moves the lookup head.
 from datetime import timedelta
 
 from registry import clock, db
-from registry.mail.outbox import check_address, enqueue
+from registry.mail.outbox import ERASED, ERASED_ANSWER, check_address, enqueue
 from registry.notices.mails import confirmation_mail
 from registry.notices.tokens import CONFIRM_MINTER, NOTICE_MINTER
 from registry.settings import Settings
-from registry.tables import MailMessage, SubprocessorNotice, Subscriber, SubscriberToken
+from registry.tables import MailAttempt, MailMessage, SubprocessorNotice, Subscriber, SubscriberToken
 
-ERASED = "(erased)"
 RESEND_AFTER = timedelta(minutes=10)
 SENT = (
     "If the address can receive mail, a message with a confirmation link is on its way to it. "
@@ -95,3 +94,10 @@ async def _erase(subscriber_id: int) -> None:
         & MailMessage.minter.is_in([CONFIRM_MINTER, NOTICE_MINTER])
     )
     await MailMessage.update({MailMessage.recipients: [ERASED]}).where(mine)
+    # An SMTP server's reply may quote the address ("550 <a@b>: no such user"): only its code stays.
+    sent = [r["id"] for r in await MailMessage.select(MailMessage.id).where(mine)]
+    if sent:
+        await MailMessage.update({MailMessage.last_answer: ERASED_ANSWER}).where(
+            MailMessage.id.is_in(sent) & MailMessage.last_answer.is_not_null()
+        )
+        await MailAttempt.update({MailAttempt.answer: ERASED_ANSWER}).where(MailAttempt.message.is_in(sent))
