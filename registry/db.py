@@ -86,6 +86,15 @@ async def migrate() -> list[str]:
     return pending
 
 
+async def serialise(lock_key: int) -> None:
+    """Writers of one kind run one at a time until the transaction ends, so a read-check-insert holds
+    (PostgreSQL: an advisory lock; SQLite's IMMEDIATE transaction already excludes other writers)."""
+    if not is_sqlite():
+        from registry.tables import Change
+
+        await Change.raw("SELECT pg_advisory_xact_lock({})", lock_key)
+
+
 def for_update(query):
     """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transaction already excludes writers."""
     return query if is_sqlite() else query.lock_rows()

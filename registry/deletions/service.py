@@ -84,26 +84,30 @@ async def open_obligation(ctx: WriteContext, contract: dict[str, Any]) -> None:
 
 
 async def _subprocessors(vendor_id: int, day: date) -> list[dict[str, Any]]:
-    """The processor's sub-processors engaged on the end day: each must delete too (Art. 28(4))."""
+    """The processor's sub-processors engaged on the end day, and theirs, down the whole chain: each
+    must delete too (Art. 28(4) binds every sub-processor to the same obligations)."""
+    E = SubprocessorEngagement
     rows = (
-        await SubprocessorEngagement.select(
-            SubprocessorEngagement.id,
-            SubprocessorEngagement.subprocessor,
-            SubprocessorEngagement.subprocessor.name.as_alias("name"),
-        )
-        .where(
-            SubprocessorEngagement.engaged_by == vendor_id,
-            SubprocessorEngagement.valid_from <= day,
-            (SubprocessorEngagement.valid_to.is_null()) | (SubprocessorEngagement.valid_to >= day),
-        )
-        .order_by(SubprocessorEngagement.id)
+        await E.select(E.id, E.engaged_by, E.subprocessor, E.subprocessor.name.as_alias("name"))
+        .where(E.valid_from <= day, (E.valid_to.is_null()) | (E.valid_to >= day))
+        .order_by(E.id)
     )
-    listed: dict[int, dict[str, Any]] = {}
+    below: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
-        listed.setdefault(
-            r["subprocessor"],
-            {"vendor_id": r["subprocessor"], "vendor_name": r["name"], "engagement_id": r["id"]},
-        )
+        below.setdefault(r["engaged_by"], []).append(r)
+    listed: dict[int, dict[str, Any]] = {}
+    frontier = [vendor_id]
+    while frontier:  # breadth first: the processor's own sub-processors come first
+        found = [r for v in frontier for r in below.get(v, []) if r["subprocessor"] not in listed]
+        frontier = []
+        for r in found:
+            if r["subprocessor"] != vendor_id and r["subprocessor"] not in listed:
+                listed[r["subprocessor"]] = {
+                    "vendor_id": r["subprocessor"],
+                    "vendor_name": r["name"],
+                    "engagement_id": r["id"],
+                }
+                frontier.append(r["subprocessor"])
     return list(listed.values())
 
 

@@ -39,6 +39,16 @@ def subprocessor_errors(data: ConfirmationCreate, deletion: DeletionRead) -> lis
                     f"must not be before the contract ended ({deletion.ended_on})",
                 )
             )
+        if answer.deleted and answer.completed_on and answer.completed_on > data.completed_on:
+            # The report is made once everything it reports is done: a later day is a promise, and
+            # the attestation would sign it as a fact.
+            errors.append(
+                FieldError(
+                    at + "completed_on",
+                    "not_after_report",
+                    f"must not be after the report's own completion day ({data.completed_on})",
+                )
+            )
         if not answer.deleted and not answer.note:
             errors.append(FieldError(at + "note", "required_when_not_deleted", "say why, and what remains"))
     unanswered = [name for vid, name in listed.items() if vid not in seen]

@@ -187,7 +187,15 @@ async def check(keeper: IndexKeeper | None, request: CheckRequest, today: date) 
     every = [read(index, d) for d in index.of(vendor["id"]) if d.categories]
     contracts = {d.contract_id: index.contracts[d.contract_id] for d in every if d.contract_id}
     transfers = {d.id: index.transfers[d.id] for d in every if d.id in index.transfers}
-    return service.decide(request, on, vendor, categories, every, contracts, transfers)
+    engagements = {
+        d.engagement_id: index.engagement_terms[d.engagement_id]
+        for d in every
+        if d.engagement_id in index.engagement_terms
+    }
+    for terms in engagements.values():
+        if terms["processor_contract"] in index.contracts:
+            contracts[terms["processor_contract"]] = index.contracts[terms["processor_contract"]]
+    return service.decide(request, on, vendor, categories, every, contracts, transfers, engagements)
 
 
 async def vendor_holdings(keeper: IndexKeeper | None, vendor_id: int, as_of: date) -> VendorHoldings:

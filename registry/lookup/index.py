@@ -122,6 +122,8 @@ class DisclosureIndex:
         self.transfers: dict[int, dict[str, Any]] = {}
         # Sub-processor engagements: id → (engaged_by, subprocessor), for the chains.
         self.engagements: dict[int, tuple[int, int]] = {}
+        # ... and what the check decides on: period, objection, processor contract (lookup.service).
+        self.engagement_terms: dict[int, dict[str, Any]] = {}
         self.of_vendor: dict[int, list[int]] = {}
         self.of_category: dict[str, array] = {}
         self.periods: OrderedDict[tuple[str, ...], Periods] = OrderedDict()
@@ -148,10 +150,14 @@ class DisclosureIndex:
     def put_engagement(self, row: Any) -> None:
         self.fragments.clear()
         self.engagements[row["id"]] = (row["engaged_by"], row["subprocessor"])
+        self.engagement_terms[row["id"]] = {
+            name: row[name] for name in ("id", "valid_from", "valid_to", "objected_on", "processor_contract")
+        }
 
     def drop_engagement(self, engagement_id: int) -> None:
         self.fragments.clear()
         self.engagements.pop(engagement_id, None)
+        self.engagement_terms.pop(engagement_id, None)
 
     def put_disclosure(self, row: Any, categories: list[str]) -> None:
         """Adds or replaces a disclosure (its row as read, and its category keys)."""

@@ -41,7 +41,10 @@ _TRANSFERS = (
     "SELECT disclosure, mechanism, scc_module, derogation, dpf_certified, filing_date, filing_number,"
     " separate_consent_reference, tia_date, tia_review_by FROM transfer"
 )
-_ENGAGEMENTS = "SELECT id, engaged_by, subprocessor FROM subprocessor_engagement"
+_ENGAGEMENTS = (
+    "SELECT id, engaged_by, subprocessor, valid_from, valid_to, objected_on, processor_contract"
+    " FROM subprocessor_engagement"
+)
 _HEAD = f"SELECT id, hash FROM change WHERE {LOOKUP_RELEVANT} ORDER BY id DESC LIMIT 1"
 _SINCE = (
     f"SELECT id, hash, object_type, object_id FROM change WHERE id >= $1 AND {LOOKUP_RELEVANT} ORDER BY id"

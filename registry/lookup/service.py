@@ -20,7 +20,7 @@ from registry.lookup.schemas import (
 from registry.subprocessors.reads import edges_and_names
 from registry.subprocessors.rules import chain
 from registry.subprocessors.schemas import ChainLink
-from registry.tables import Contract, Disclosure, Vendor
+from registry.tables import Contract, Disclosure, SubprocessorEngagement, Vendor
 from registry.taxonomy.service import keys_under, require_keys
 from registry.transfers import rules as transfer_rules
 from registry.transfers.service import decision_data
@@ -254,7 +254,51 @@ async def check(request: CheckRequest, today: date) -> CheckResult:
         else {}
     )
     transfers = await decision_data([d.id for d in every])
-    return decide(request, on, vendor, categories, every, contracts, transfers)
+    engagements = await engagement_terms({d.engagement_id for d in every if d.engagement_id})
+    missing = sorted(
+        {e["processor_contract"] for e in engagements.values() if e["processor_contract"]} - set(contracts)
+    )
+    if missing:
+        contracts.update({c["id"]: c for c in await Contract.select().where(Contract.id.is_in(missing))})
+    return decide(request, on, vendor, categories, every, contracts, transfers, engagements)
+
+
+async def engagement_terms(ids: set[int]) -> dict[int, dict[str, Any]]:
+    """What decides whether a sub-processor may still receive: its engagement's period, our
+    objection, and the processor's contract with us (by engagement id)."""
+    if not ids:
+        return {}
+    rows = await SubprocessorEngagement.select(
+        SubprocessorEngagement.id,
+        SubprocessorEngagement.valid_from,
+        SubprocessorEngagement.valid_to,
+        SubprocessorEngagement.objected_on,
+        SubprocessorEngagement.processor_contract,
+    ).where(SubprocessorEngagement.id.is_in(sorted(ids)))
+    return {r["id"]: r for r in rows}
+
+
+def _sub_processor_problem(d, on: date, engagement, contracts) -> str | None:
+    """Why a sub-processor cannot receive on ``on`` through its engagement, or None."""
+    if engagement is None:
+        return f"disclosure {d.id}: its sub-processor engagement {d.engagement_id} is not recorded"
+    objected = _day(engagement["objected_on"])
+    if objected is not None and objected <= on:
+        return f"disclosure {d.id}: we objected to sub-processor engagement {d.engagement_id} on {objected}"
+    start, end = _day(engagement["valid_from"]), _day(engagement["valid_to"])
+    if start > on or (end is not None and end < on):
+        return f"disclosure {d.id}: sub-processor engagement {d.engagement_id} is not in force on {on}"
+    contract = contracts.get(engagement["processor_contract"])
+    if contract is not None:
+        status = rules.contract_status(contract, on)
+        if status is not ContractStatus.active:
+            name = contract["reference"] or contract["title"]
+            return f"disclosure {d.id}: the processor's contract {contract['id']} ({name}) is {status.value} on {on}"
+    return None
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
 def decide(
@@ -265,6 +309,7 @@ def decide(
     every: list[DisclosureRead],
     contracts: dict[int, dict[str, Any]],
     transfers: dict[int, dict[str, Any]],
+    engagements: dict[int, dict[str, Any]] | None = None,
 ) -> CheckResult:
     """The check's answer from the vendor's disclosures (with categories, id order), their contracts
     and their transfer records by disclosure id (the SQL path and the in-memory index both decide here)."""
@@ -285,6 +330,10 @@ def decide(
                 return f"contract {contract['id']} ({contract['reference'] or contract['title']}) is {status.value} on {on}"
             if not contract["confidentiality_equivalent"]:
                 return f"contract {contract['id']} lacks an equivalent confidentiality clause"
+        if d.engagement_id is not None:
+            problem = _sub_processor_problem(d, on, (engagements or {}).get(d.engagement_id), contracts)
+            if problem:
+                return problem
         transfer = transfer_rules.blocking(d.origin, d.country, transfers.get(d.id), on)
         return f"disclosure {d.id}: {transfer}" if transfer else None
 

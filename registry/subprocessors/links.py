@@ -45,3 +45,10 @@ async def check_engagement(values: dict[str, Any]) -> None:
             "within_engagement",
             f"the engagement is not in force on {values['valid_from']} ({row['valid_from']} to {row['valid_to'] or 'open'})",
         )
+    last = row["valid_to"]
+    if last is not None and (values.get("valid_to") is None or values["valid_to"] > last):
+        raise invalid(
+            "valid_to",
+            "within_engagement",
+            f"a sub-processor receives no longer than its engagement: it ends on {last}",
+        )

@@ -85,10 +85,15 @@ async def _check_cycle(engaged_by: int, subprocessor: int, v: dict[str, Any]) ->
         raise invalid("subprocessor_id", "no_cycle", f"the chain would be a cycle: {path}")
 
 
+ENGAGEMENT_LOCK = 724_050_103  # pg_advisory_xact_lock key (changes/ holds 101 and 102)
+
+
 async def create_engagement(ctx: WriteContext, vendor_id: int, data: EngagementCreate) -> EngagementRead:
     v = data.model_dump()
     sub = v["subprocessor_id"]
     async with db.write_transaction():
+        # The cycle and one-engagement checks read other engagements: two writers must not both pass.
+        await db.serialise(ENGAGEMENT_LOCK)
         name = await _vendor_name(vendor_id, None)
         await _vendor_name(sub, "subprocessor_id")
         _check_dates(v)
