@@ -47,6 +47,9 @@ class TransferMechanism(StrEnum):
     cac_security_assessment = "cac_security_assessment"  # PIPL Art. 38(1), Art. 40
     standard_contract = "standard_contract"  # PIPL Art. 38(3), filed with the provincial CAC
     certification = "certification"  # PIPL Art. 38(2)
+    # Data leaving a country that is neither in the EEA nor China, under that country's own transfer
+    # rules (e.g. the UK's IDTA, Switzerland's FADP Art. 16): named in mechanism_reference.
+    other_law = "other_law"
 
 
 GDPR_MECHANISMS = frozenset(
@@ -57,7 +60,7 @@ GDPR_MECHANISMS = frozenset(
         TransferMechanism.derogation_49,
     }
 )
-PIPL_MECHANISMS = frozenset(set(TransferMechanism) - GDPR_MECHANISMS)
+PIPL_MECHANISMS = frozenset(set(TransferMechanism) - GDPR_MECHANISMS - {TransferMechanism.other_law})
 
 
 class Derogation(StrEnum):

@@ -73,6 +73,7 @@ MECHANISMS = {
     "cac_security_assessment": "CAC security assessment",
     "standard_contract": "PIPL standard contract",
     "certification": "Personal information protection certification",
+    "other_law": "The origin country's own transfer rules",
 }
 SCC_MODULES = {
     "1": "Module 1: controller to controller",

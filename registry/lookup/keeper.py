@@ -38,7 +38,8 @@ _DISCLOSURES = (
     " FROM disclosure d"
 )
 _TRANSFERS = (
-    "SELECT disclosure, mechanism, scc_module, derogation, dpf_certified, filing_date, filing_number,"
+    "SELECT disclosure, mechanism, mechanism_reference, scc_module, derogation, dpf_certified,"
+    " filing_date, filing_number,"
     " separate_consent_reference, tia_date, tia_review_by FROM transfer"
 )
 _ENGAGEMENTS = (

@@ -42,10 +42,23 @@ def _origin_problem(m: TransferMechanism, origin: str) -> tuple[str, str, str] |
             "pipl_origin",
             f"{MECHANISMS[m]} is a PIPL mechanism; the data leaves from {country(origin)}, not China",
         )
+    if m is TransferMechanism.other_law and (in_eea(origin) or origin == CHINA):
+        law = "the GDPR" if in_eea(origin) else "the PIPL"
+        return (
+            "mechanism",
+            "other_law_origin",
+            f"data leaving {country(origin)} is transferred under {law}: record one of its mechanisms",
+        )
     return None
 
 
 def _detail_problem(v: dict[str, Any], m: TransferMechanism, destination: str):
+    if m is TransferMechanism.other_law and not (v.get("mechanism_reference") or "").strip():
+        return (
+            "mechanism_reference",
+            "required",
+            "name the origin country's rule and instrument relied on (e.g. UK IDTA, signed 2025-01-10)",
+        )
     if m is TransferMechanism.adequacy:
         decision = adequacy(destination)
         if decision is None:

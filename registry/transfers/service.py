@@ -18,6 +18,7 @@ from registry.transfers.schemas import TransferDocument, TransferRead, TransferW
 DECISION_FIELDS = (
     "disclosure",
     "mechanism",
+    "mechanism_reference",
     "scc_module",
     "derogation",
     "dpf_certified",
