@@ -2,6 +2,7 @@
 taxonomy table), a sanitization method or technique into what a reader sees. PDFs and pages print the
 words, with the key in small type where a reader may need it."""
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -109,6 +110,7 @@ FIXED = {
 TAXONOMY = {k.value: k for k in TaxonomyKind}  # data_category, data_use, data_subject
 
 
+@functools.lru_cache(maxsize=1024)
 def country(code: str | None) -> str:
     """A country by its everyday name (pycountry's common name, else its ISO name): IE → "Ireland"."""
     if not code:

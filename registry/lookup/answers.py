@@ -6,6 +6,7 @@ session), as does every lookup when the index is off (``REGISTRY_LOOKUP_INDEX=fa
 everything else reads no table but the taxonomy, which the taxonomy service keeps per head.
 """
 
+import functools
 import json
 from datetime import date
 from typing import Any
@@ -159,8 +160,14 @@ def _recipient_json(index: DisclosureIndex, d: Held, wanted: frozenset[str]) -> 
             index.fragments.clear()
         encoded = _recipient(index, d, frozenset()).model_dump_json().encode()
         parts = index.fragments[d.id] = tuple(encoded.split(b'"categories":[]', 1))
-    matched = json.dumps([c for c in d.categories if c in wanted], separators=(",", ":"))
-    return b"".join((parts[0], b'"categories":', matched.encode(), parts[1]))
+    matched = b",".join([_quoted(c) for c in d.categories if c in wanted])
+    return b"".join((parts[0], b'"categories":[', matched, b"]", parts[1]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(key: str) -> bytes:
+    """A category key as a JSON string (made once per key: a page writes a hundred lists of them)."""
+    return json.dumps(key).encode()
 
 
 def _vendor(index: DisclosureIndex, vendor_id: int, field: str | None = None) -> dict[str, Any]:
@@ -184,18 +191,21 @@ async def check(keeper: IndexKeeper | None, request: CheckRequest, today: date) 
     await require_keys(TaxonomyKind.data_category, categories, "categories", fresh=False)
     if request.purpose:
         await require_keys(TaxonomyKind.data_use, [request.purpose], "purpose", fresh=False)
-    every = [read(index, d) for d in index.of(vendor["id"]) if d.categories]
-    contracts = {d.contract_id: index.contracts[d.contract_id] for d in every if d.contract_id}
+    # Held has DisclosureRead's attributes that decide reads; only what the answer relies on is read.
+    every = [d for d in index.of(vendor["id"]) if d.categories]
+    contracts = {d.contract: index.contracts[d.contract] for d in every if d.contract}
     transfers = {d.id: index.transfers[d.id] for d in every if d.id in index.transfers}
     engagements = {
-        d.engagement_id: index.engagement_terms[d.engagement_id]
+        d.engagement: index.engagement_terms[d.engagement]
         for d in every
-        if d.engagement_id in index.engagement_terms
+        if d.engagement in index.engagement_terms
     }
     for terms in engagements.values():
         if terms["processor_contract"] in index.contracts:
             contracts[terms["processor_contract"]] = index.contracts[terms["processor_contract"]]
-    return service.decide(request, on, vendor, categories, every, contracts, transfers, engagements)
+    return service.decide(
+        request, on, vendor, categories, every, contracts, transfers, engagements, lambda d: read(index, d)
+    )
 
 
 async def vendor_holdings(keeper: IndexKeeper | None, vendor_id: int, as_of: date) -> VendorHoldings:

@@ -57,6 +57,15 @@ class Held:
         for name, value in fields.items():
             setattr(self, name, value)
 
+    # DisclosureRead's names, which lookup.service.decide reads.
+    @property
+    def contract_id(self) -> int | None:
+        return self.contract
+
+    @property
+    def engagement_id(self) -> int | None:
+        return self.engagement
+
 
 class Periods:
     """The disclosures holding any of a set of categories, in answer order, with their periods."""

@@ -1,5 +1,6 @@
 """Answers from validity dates, never from "now": who held what, when, and may we send it."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -310,9 +311,13 @@ def decide(
     contracts: dict[int, dict[str, Any]],
     transfers: dict[int, dict[str, Any]],
     engagements: dict[int, dict[str, Any]] | None = None,
+    read: Callable[[Any], DisclosureRead] | None = None,
 ) -> CheckResult:
     """The check's answer from the vendor's disclosures (with categories, id order), their contracts
-    and their transfer records by disclosure id (the SQL path and the in-memory index both decide here)."""
+    and their transfer records by disclosure id (the SQL path and the in-memory index both decide here).
+
+    The disclosures are DisclosureReads, or anything with their attributes that ``read`` turns into one
+    (the index's: only the disclosures the answer relies on are made into DisclosureReads)."""
 
     def usable(d) -> str | None:
         """Why disclosure d cannot be relied on for this request on ``on``, or None."""
@@ -339,7 +344,9 @@ def decide(
 
     reasons, relied_on, allowed = [], {}, True
     for category in categories:
-        relevant = [d for d in every if any(_under(category, held) for held in d.categories)]
+        # A disclosure of the category or of one above it holds it (_under): user.contact holds the e-mail.
+        holding = frozenset((category, *_ancestors(category)))
+        relevant = [d for d in every if not holding.isdisjoint(d.categories)]
         good = [d for d in relevant if usable(d) is None]
         if good:
             relied_on.update({d.id: d for d in good})
@@ -353,6 +360,8 @@ def decide(
         else:
             reasons.append(f"{category}: not allowed: no disclosure of it to {vendor['name']} is recorded")
     used = sorted(relied_on.values(), key=lambda d: d.id)
+    if read is not None:
+        used = [read(d) for d in used]
     return CheckResult(
         allowed=allowed,
         vendor_id=vendor["id"],

@@ -1,5 +1,6 @@
 """Taxonomy rules: seeded entries are fixed, custom ones hang under an existing parent."""
 
+import functools
 import time
 from typing import Any
 
@@ -71,7 +72,13 @@ async def known_keys(kind: TaxonomyKind, fresh: bool = False) -> frozenset[str]:
 
 async def keys_under(kind: TaxonomyKind, key: str) -> list[str]:
     """``key`` and every key below it."""
-    return sorted(k for k in await known_keys(kind) if _is_under(k, key))
+    return list(_under(await known_keys(kind), key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _under(keys: frozenset[str], key: str) -> tuple[str, ...]:
+    # Per set of known keys (a frozenset keeps its hash): lookups ask it on every request.
+    return tuple(sorted(k for k in keys if _is_under(k, key)))
 
 
 async def require_keys(kind: TaxonomyKind, keys: list[str], field: str, fresh: bool = True) -> None:
