@@ -392,7 +392,7 @@ def main() -> None:
                         if "writes" in r:
                             endpoint += f" ({r['writes']:.0f} writes in the run)"
                         ratio = r.get("ratio", r["rps"] / trivial)
-                        paired = f" {r['trivial p99']:.2f} |" if args.paired else ""
+                        paired = f" {r.get('trivial p99', r['p99']):.2f} |" if args.paired else ""
                         print(
                             f"| {engine} | {vendors} | {rows} | {workers} | {endpoint} | {r['rps']:.0f} | "
                             f"{r['p50']:.2f} | {r['p99']:.2f} | {r['errors']:.0f} | {ratio:.2f} |{paired}",
