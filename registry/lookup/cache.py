@@ -10,6 +10,7 @@ turns the cache off.
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
@@ -25,7 +26,9 @@ class AnswerCache:
         self.capacity = capacity_bytes
         self.size = 0
         self.head: tuple | None = None
-        self.answers: dict[Hashable, bytes] = {}
+        # Oldest first; an OrderedDict pops its oldest in constant time, where a dict scans past every
+        # slot emptied at its front since it was last resized (distinct questions evict on every miss).
+        self.answers: OrderedDict[Hashable, bytes] = OrderedDict()
         self.pending: dict[tuple[tuple, Hashable], asyncio.Future[bytes]] = {}
 
     async def respond(
@@ -68,7 +71,7 @@ class AnswerCache:
         # of the cache on its own; the oldest answers make room.
         if self.head == head and len(body) <= self.capacity // 8 and question not in self.answers:
             while self.size + len(body) > self.capacity:
-                self.size -= len(self.answers.pop(next(iter(self.answers))))
+                self.size -= len(self.answers.popitem(last=False)[1])
             self.answers[question] = body
             self.size += len(body)
         return _json(body, "fwd=miss")
