@@ -45,6 +45,7 @@ from registry.journal.controller import JournalController
 from registry.keys.controller import KeyController
 from registry.lookup.cache import AnswerCache
 from registry.lookup.controller import LookupController
+from registry.lookup.fast import fast_answers_middleware
 from registry.lookup.keeper import IndexKeeper
 from registry.mail.controller import MailController
 from registry.mail.worker import MailWorker
@@ -238,6 +239,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"ctx": Provide(provide_write_context, sync_to_thread=False)},
         middleware=[
             request_id_middleware,
+            fast_answers_middleware,  # before authentication: it answers only keys already verified
             DefineMiddleware(ApiKeyAuthentication, exclude=list(PUBLIC_PATHS)),
             idempotency_middleware,
         ],

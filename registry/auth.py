@@ -5,6 +5,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
@@ -102,15 +103,12 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Turns ``Authorization: Bearer <key>`` into an :class:`Actor`; public paths pass untouched."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
+        digest = bearer_digest(connection.headers.get("authorization", ""))
+        if digest is None:
             raise _unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
-        digest = hash_secret(secret.strip())
-        await connection.app.state["change_head"].read()
-        head = observed_keys_head.get()  # moved by creating or revoking a key, and by nothing else
-        actor = key_cache.get(digest, head)
+        actor = await verified_actor(connection.app.state, digest)
         if actor is None:
+            head = observed_keys_head.get()  # moved by creating or revoking a key, and by nothing else
             row = (
                 await ApiKey.select(ApiKey.name, ApiKey.role)
                 .where(ApiKey.secret_hash == digest, ApiKey.revoked_at.is_null())
@@ -130,6 +128,21 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
                 detail=f"This needs the {needed.value} role; the key has {actor.role.value}."
             )
         return AuthenticationResult(user=actor, auth=None)
+
+
+def bearer_digest(header: str) -> str | None:
+    """The hash of the key in an ``Authorization: Bearer <key>`` header; None without one."""
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return hash_secret(secret.strip())
+
+
+async def verified_actor(app_state: Any, digest: str) -> Actor | None:
+    """The caller whose key hashes to ``digest`` if it is verified at the current keys head (reading
+    the head), None if it has still to be verified (``ApiKeyAuthentication`` does it)."""
+    await app_state["change_head"].read()
+    return key_cache.get(digest, observed_keys_head.get())
 
 
 def _unauthorized(detail: str) -> NotAuthorizedException:

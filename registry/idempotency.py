@@ -187,7 +187,7 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         running.add(attempt.scope)
         token = current.set(attempt)
         try:
-            await _run(app, scope, _replaying(messages, receive), send, attempt)
+            await _run(app, scope, replaying(messages, receive), send, attempt)
         finally:
             current.reset(token)
             running.discard(attempt.scope)
@@ -195,7 +195,7 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
+def replaying(messages: list[Message], receive: Receive) -> Receive:
     """The body already read, then the client's own channel (so a disconnect is still seen)."""
     pending = list(messages)
 

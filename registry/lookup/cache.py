@@ -35,23 +35,32 @@ class AnswerCache:
         self, request: Request, question: Hashable, compute: Callable[[], Awaitable[BaseModel | bytes]]
     ) -> Response:
         """The JSON answer to ``question`` (which must name everything the answer depends on)."""
+        fresh = "no-cache" in request.headers.get("cache-control", "").lower()
+        body, status = await self.answer(question, compute, fresh)
+        return json_answer(body, status)
+
+    async def answer(
+        self, question: Hashable, compute: Callable[[], Awaitable[BaseModel | bytes]], fresh: bool = False
+    ) -> tuple[bytes, str | None]:
+        """The answer's JSON and its ``Cache-Status`` (None with the cache off); ``fresh`` computes it
+        again whatever is kept (``Cache-Control: no-cache``)."""
         head = observed_answers_head.get()
         if self.capacity <= 0 or head is None:
-            return _json(await _run(compute), None)
+            return await _run(compute), None
         if head != self.head:
             self.answers.clear()
             self.head, self.size = head, 0
-        if "no-cache" in request.headers.get("cache-control", "").lower():
-            return _json(await _run(compute), "fwd=bypass")
+        if fresh:
+            return await _run(compute), "fwd=bypass"
         body = self.answers.get(question)
         if body is not None:
-            return _json(body, "hit")
+            return body, "hit"
         # After a write, the integrations' next questions all miss at once: the first computes, the others
         # asking the same question at the same head wait for its answer instead of computing it again.
         slot = (head, question)
         if (running := self.pending.get(slot)) is not None:
             with contextlib.suppress(asyncio.CancelledError):  # the first was cancelled: compute here
-                return _json(await asyncio.shield(running), "fwd=miss; collapsed")
+                return await asyncio.shield(running), "fwd=miss; collapsed"
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[slot] = future
         try:
@@ -74,7 +83,7 @@ class AnswerCache:
                 self.size -= len(self.answers.popitem(last=False)[1])
             self.answers[question] = body
             self.size += len(body)
-        return _json(body, "fwd=miss")
+        return body, "fwd=miss"
 
 
 async def _run(compute: Callable[[], Awaitable[BaseModel | bytes]]) -> bytes:
@@ -85,7 +94,7 @@ async def _run(compute: Callable[[], Awaitable[BaseModel | bytes]]) -> bytes:
     return answer if isinstance(answer, bytes) else answer.model_dump_json().encode()
 
 
-def _json(body: bytes, status: str | None) -> Response:
+def json_answer(body: bytes, status: str | None) -> Response:
     headers = {"Cache-Status": f"registry; {status}"} if status else {}
     return JsonAnswer(body, media_type="application/json", headers=headers)
 

@@ -13,7 +13,8 @@ from registry.auth import API_KEY, needs
 from registry.enums import LegalBasis, Role
 from registry.errors import bad_request, problem_responses
 from registry.lookup import answers
-from registry.lookup.cache import AnswerCache
+from registry.lookup.cache import AnswerCache, json_answer
+from registry.lookup.fast import FAST, answer_check, fast_check
 from registry.lookup.keeper import IndexKeeper
 from registry.lookup.schemas import CheckRequest, CheckResult, RecipientList, VendorHoldings
 from registry.schemas import MAX_ID, MAX_OFFSET
@@ -106,10 +107,13 @@ class LookupController(Controller):
             lambda: answers.vendor_holdings(_index(request), vendor_id, day),
         )
 
-    @post("/check", operation_id="lookup_check", status_code=200, responses=problem_responses(413, 422))
+    @post(
+        "/check",
+        operation_id="lookup_check",
+        status_code=200,
+        responses=problem_responses(413, 422),
+        opt={FAST: fast_check},  # ordinary checks are answered ahead of this (registry.lookup.fast)
+    )
     async def lookup_check(self, request: Request, data: CheckRequest) -> Response[CheckResult]:
-        today = clock.today()
-        question = ("check", data.vendor, tuple(data.categories), data.purpose, data.on or today)
-        return await _answers(request).respond(
-            request, question, lambda: answers.check(_index(request), data, today)
-        )
+        fresh = "no-cache" in request.headers.get("cache-control", "").lower()
+        return json_answer(*await answer_check(request.app.state, data, fresh))
