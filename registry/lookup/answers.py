@@ -160,7 +160,11 @@ def _recipient_json(index: DisclosureIndex, d: Held, wanted: frozenset[str]) -> 
             index.fragments.clear()
         encoded = _recipient(index, d, frozenset()).model_dump_json().encode()
         parts = index.fragments[d.id] = tuple(encoded.split(b'"categories":[]', 1))
-    matched = b",".join([_quoted(c) for c in d.categories if c in wanted])
+    hits = wanted.intersection(d.categories)  # in C; most recipients match one asked category
+    if len(hits) == 1:
+        matched = _quoted(next(iter(hits)))
+    else:  # in the disclosure's order (its categories are unique: index.py)
+        matched = b",".join([_quoted(c) for c in d.categories if c in wanted])
     return b"".join((parts[0], b'"categories":[', matched, b"]", parts[1]))
 
 
